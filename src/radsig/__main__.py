@@ -1,0 +1,3 @@
+from radsig.cli.main import main
+
+main()

@@ -1,0 +1,1 @@
+"""Command-line interface. Thin: parse options, validate config, call one library function."""

@@ -1,0 +1,1 @@
+"""radsig.config."""
