@@ -1,0 +1,1 @@
+"""radsig.study: the study runner behind `radsig study` and `radsig demo`."""
