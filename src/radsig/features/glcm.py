@@ -1,0 +1,8 @@
+"""IBSI family module 'glcm' (placeholder until its owner lands it; see docs/DEVELOPING.md)."""
+
+from __future__ import annotations
+
+
+def compute(roi, **options) -> dict[str, float]:
+    """Not implemented yet: the extractor reports this family as missing with a warning."""
+    raise NotImplementedError("feature family 'glcm' is not implemented yet")
