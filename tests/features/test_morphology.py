@@ -196,3 +196,30 @@ def test_single_voxel_roi_does_not_crash():
         res = morphology.compute(roi)
     assert res["morph_vol_approx"] == 1.0 and res["morph_volume"] > 0
     assert np.isnan(res["morph_moran_i"])
+
+
+# --- CT phantom configurations B-E through the engine's preprocessing ------------------------
+
+@pytest.mark.slow
+@pytest.mark.parametrize("config", ["B", "C", "D", "E"])
+def test_configs_b_to_e_match_ibsi_through_extract_case(shared, config):
+    """Morphology and local intensity of the resampled phantom (runs once the engine lands)."""
+    from pathlib import Path
+
+    features = pytest.importorskip("radsig.features")
+    if not hasattr(features, "extract_case"):
+        pytest.skip("radsig.features.extract_case is not on this branch yet")
+    params = Path(__file__).resolve().parents[2] / "params" / "ibsi" / f"config_{config.lower()}.yaml"
+    if not params.is_file():
+        pytest.skip(f"{params} is not on this branch yet")
+    from radsig.config import load_settings
+
+    folder = shared / "ibsi" / "ct_phantom_pat1"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", FeatureWarning)
+        long = features.extract_case(folder / "image.nii.gz", folder / "mask.nii.gz",
+                                     load_settings(params))
+    result = features.to_wide(long)
+    rows = _ibsi_rows(shared, config, [t for t in result if t.startswith(("morph_", "loc_"))])
+    assert len(rows) == (26 if config == "C" else 27)
+    assert _failures(result, rows) == []
