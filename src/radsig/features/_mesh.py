@@ -17,6 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.optimize import minimize
 from scipy.spatial import ConvexHull
+from scipy.spatial.distance import cdist
 from scipy.spatial.transform import Rotation
 from skimage.measure import marching_cubes
 
@@ -60,14 +61,12 @@ def convex_hull(points: np.ndarray) -> ConvexHull | None:
         return None
 
 
-def max_diameter(points: np.ndarray, chunk: int = 2048) -> float:
-    """Largest Euclidean distance between two points, in chunks to bound memory."""
+def max_diameter(points: np.ndarray, chunk: int = 1024) -> float:
+    """Largest Euclidean distance between two points, in row blocks to bound memory."""
     best = 0.0
     for start in range(0, len(points), chunk):
-        block = points[start:start + chunk]
-        d2 = ((block[:, None, :] - points[None, :, :]) ** 2).sum(axis=2)
-        best = max(best, float(d2.max()))
-    return float(np.sqrt(best))
+        best = max(best, float(cdist(points[start:start + chunk], points).max()))
+    return best
 
 
 def ellipsoid_area(a: float, b: float, c: float, terms: int = IBSI_ELLIPSOID_TERMS) -> float:
@@ -170,7 +169,7 @@ def _face_flush_frames(hull: ConvexHull, points: np.ndarray, max_normals: int):
         yield np.stack([n, u, np.cross(n, u)])
 
 
-def oriented_min_box(hull: ConvexHull, max_normals: int = 400) -> tuple[float, float]:
+def oriented_min_box(hull: ConvexHull, max_normals: int = 128) -> tuple[float, float]:
     """Volume and area of an (approximate) oriented minimum bounding box of the hull vertices.
 
     O'Rourke's exact 3D rotating-callipers method is costly and no maintained Python library
