@@ -27,7 +27,11 @@ GEOMETRY_TOLERANCE = 1e-4
 
 
 def _is_dicom_file(path: Path) -> bool:
-    return path.name.lower().endswith(_DICOM_SUFFIXES)
+    if path.name.lower().endswith(_DICOM_SUFFIXES):
+        return True
+    from radsig.io.dicom import is_dicom_file  # files named without .dcm (PACS exports)
+
+    return is_dicom_file(path)
 
 
 def _read_file(path: Path, *, case: str | None, what: str) -> sitk.Image:
