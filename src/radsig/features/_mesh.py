@@ -47,7 +47,8 @@ class Mesh:
 
 def roi_mesh(mask: np.ndarray, spacing: tuple[float, float, float]) -> Mesh:
     """Marching-cubes mesh (iso-level 0.5) of a binary mask, zero-padded so the surface closes."""
-    padded = np.pad(mask.astype(np.float32), 1)
+    box = tuple(slice(int(i.min()), int(i.max()) + 1) for i in np.nonzero(mask))
+    padded = np.pad(mask[box].astype(np.float32), 1)  # a translated mesh: same features
     verts, faces, _, _ = marching_cubes(padded, level=0.5, spacing=tuple(float(s) for s in spacing),
                                         allow_degenerate=False)
     return Mesh(vertices=verts.astype(np.float64), faces=faces.astype(np.int64))
