@@ -60,3 +60,35 @@ def test_long_table_codes(image_factory):
     row = df.set_index("feature").loc["ivh_v10"]
     assert (row["ibsi_code"], row["aggregation_code"]) == ("NK6P", "DHQ4")
     assert df.set_index("feature").loc["cm_joint_max_3D_comb", "aggregation_code"] == "IAZD"
+
+
+def test_filters_call_apply_filters_and_prefix_names(image_factory, monkeypatch):
+    import sys
+    import types
+
+    calls = {}
+
+    def apply_filters(image, spacing, image_types):
+        calls["args"] = (image.shape, spacing, image_types)
+        return {"original": image, "square": image**2}
+
+    fake = types.ModuleType("radsig.preprocess.filters")
+    fake.apply_filters = apply_filters
+    monkeypatch.setitem(sys.modules, "radsig.preprocess.filters", fake)
+    image, mask = image_factory()
+    settings = {"families": ["intensity_statistics", "morphology"],
+                "filters": {"Original": {}, "Square": {}}}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", FeatureWarning)
+        wide = to_wide(extract_case(image, mask, settings))
+    assert calls["args"][2] == {"Original": {}, "Square": {}}
+    assert wide["square_stat_mean"] > wide["stat_mean"] > 0
+    assert "square_morph_volume" not in wide  # shape is computed on the original image only
+
+
+def test_unknown_filter_is_a_config_error():
+    from radsig.config import load_settings
+    from radsig.exceptions import ConfigError
+
+    with pytest.raises(ConfigError, match="unknown image type.*Gabor.*valid: Original"):
+        load_settings({"filters": {"Gabor": {}}})

@@ -71,3 +71,23 @@ def test_in_plane_resampling_keeps_slices():
     roi = prepare_arrays(arr, mask, (3.0, 1.0, 1.0), settings)
     assert roi.spacing == (3.0, 2.0, 2.0)
     assert roi.image.shape[0] == 6
+
+
+def test_whole_scan_is_never_resampled(monkeypatch):
+    from radsig.preprocess import pipeline
+
+    seen = []
+    real = pipeline.resample
+
+    def spy(array, grid, method):
+        seen.append(grid.shape)
+        return real(array, grid, method)
+
+    monkeypatch.setattr(pipeline, "resample", spy)
+    arr = np.random.default_rng(6).normal(size=(40, 120, 120))
+    mask = np.zeros(arr.shape, bool)
+    mask[18:22, 50:60, 55:62] = True
+    settings = load_settings({"interpolation": {"spacing": [1.0, 1.0, 1.0]}})
+    prepare_arrays(arr, mask, (2.0, 0.8, 0.8), settings)
+    full = aligned_grid(arr.shape, (2.0, 0.8, 0.8), (1.0, 1.0, 1.0)).shape
+    assert seen and all(np.prod(s) < np.prod(full) / 5 for s in seen)

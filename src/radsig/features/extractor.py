@@ -182,4 +182,4 @@ def extract_case(image, mask, settings=None, *, label: int | None = None,
 
 def to_wide(long_df: pd.DataFrame) -> dict[str, float]:
     """Feature → value mapping of a long table from :func:`extract_case`."""
-    return {str(f): float(v) for f, v in zip(long_df["feature"], long_df["value"])}
+    return {str(f): float(v) for f, v in zip(long_df["feature"], long_df["value"], strict=False)}

@@ -39,7 +39,7 @@ def _mask_stats(prefix: str, stage: str, image: np.ndarray, mask: np.ndarray) ->
     out = {}
     if mask.any():
         lo, hi = _bbox(mask)
-        for ax, name in zip(range(3), "zyx"):
+        for ax, name in zip(range(3), "zyx", strict=False):
             out[f"{prefix}_mask_bb_dim_{name}_{stage}"] = float(hi[ax] - lo[ax] + 1)
     out[f"{prefix}_mask_vox_count_{stage}"] = float(mask.sum())
     if prefix == "int" and mask.any():
@@ -64,7 +64,7 @@ def _crop_and_resample(image: np.ndarray, mask: np.ndarray, spacing: tuple[float
     lo, hi = roi_window(grid, bb_lo, bb_hi, settings.crop.margin_mm, spacing)
     grid = sub_grid(grid, lo, hi)
     if interp.spacing is None:
-        block = tuple(slice(a, b) for a, b in zip(lo, hi))
+        block = tuple(slice(a, b) for a, b in zip(lo, hi, strict=False))
         return image[block].astype(np.float64), mask[block], grid
     new_image = resample(image, grid, interp.image_method)
     if interp.round_intensities:
@@ -94,11 +94,11 @@ def prepare_arrays(image: np.ndarray, mask: np.ndarray, spacing: tuple[float, ..
     case : str, optional
         Case identifier for error messages.
     """
-    diagnostics = {f"img_dim_{n}_init_img": float(s) for n, s in zip("zyx", image.shape)}
+    diagnostics = {f"img_dim_{n}_init_img": float(s) for n, s in zip("zyx", image.shape, strict=False)}
     diagnostics.update(_mask_stats("int", "init_roi", image, mask))
     diagnostics.update(_mask_stats("morph", "init_roi", image, mask))
     img, morph, grid = _crop_and_resample(image, mask, spacing, settings)
-    for n, s in zip("zyx", grid.full_shape):
+    for n, s in zip("zyx", grid.full_shape, strict=False):
         diagnostics[f"img_dim_{n}_interp_img"] = float(s)
     if not morph.any():
         raise EmptyMaskError("the ROI vanished after interpolation (it is smaller than the "
@@ -124,7 +124,7 @@ def prepare_arrays(image: np.ndarray, mask: np.ndarray, spacing: tuple[float, ..
     ivh_data = ivh_values(values, ivh.method, value_range=reseg.range,
                           bin_width=ivh.bin_width, bin_number=ivh.bin_number)
     new_spacing = tuple(float(s) for s in grid.spacing)
-    roi_origin = tuple(float(o + st * sp) for o, st, sp in zip(origin, grid.start, spacing))
+    roi_origin = tuple(float(o + st * sp) for o, st, sp in zip(origin, grid.start, spacing, strict=False))
     return PreparedRoi(image=img, morph_mask=morph, int_mask=int_mask, spacing=new_spacing,
                        levels=levels, n_levels=n_levels, origin=roi_origin,
                        extra={"ivh": ivh_data, "diagnostics": diagnostics,

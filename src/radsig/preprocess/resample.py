@@ -68,7 +68,7 @@ def roi_window(grid: Grid, bbox_lo: np.ndarray, bbox_hi: np.ndarray,
 def sub_grid(grid: Grid, lo: np.ndarray, hi: np.ndarray) -> Grid:
     """The part ``[lo, hi)`` of *grid*."""
     start = tuple(grid.start[ax] + lo[ax] * grid.step[ax] for ax in range(3))
-    shape = tuple(int(h - lo_) for lo_, h in zip(lo, hi))
+    shape = tuple(int(h - lo_) for lo_, h in zip(lo, hi, strict=False))
     return Grid(shape, grid.spacing, start, grid.step, grid.full_shape)
 
 
