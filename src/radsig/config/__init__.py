@@ -101,9 +101,8 @@ def load_settings(path_or_dict: str | Path | dict | IbsiSettings | None = None):
 
     if path_or_dict is None:
         return IbsiSettings()
-    if isinstance(path_or_dict, IbsiSettings) or hasattr(path_or_dict, "model_dump") \
-            and not isinstance(path_or_dict, dict):
-        return path_or_dict
+    if not isinstance(path_or_dict, (str, Path, dict)):
+        return path_or_dict  # already a settings object (IBSI or PyRadiomics)
     if isinstance(path_or_dict, dict):
         data, source = path_or_dict, "settings"
     else:

@@ -162,7 +162,8 @@ def extract_case(image, mask, settings=None, *, label: int | None = None,
                                   path=image_path)
     if settings.input.round_intensities:
         arr = np.rint(arr)
-    prepared = prepare_arrays(arr, msk, spacing, settings, origin=origin, case=case)
+    prepared = prepare_arrays(arr, msk, spacing, settings, origin=origin,
+                              direction=image.GetDirection(), case=case)
     where = f"case {case}: " if case else (f"{image_path}: " if image_path else "")
     rows, errors = [], {}
     for name, froi in _filtered_rois(prepared, settings).items():

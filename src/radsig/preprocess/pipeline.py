@@ -35,6 +35,13 @@ def _new_spacing(old: tuple[float, ...], spacing_xyz: list[float]) -> tuple[floa
     return tuple(float(s) for s in spacing_xyz[::-1])
 
 
+def _world(origin: tuple, direction: tuple | None, offset_mm_zyx: np.ndarray) -> tuple:
+    """World position (z, y, x) of a point *offset_mm_zyx* (along the voxel axes) from *origin*."""
+    d = np.eye(3) if direction is None else np.asarray(direction, dtype=float).reshape(3, 3)
+    world_xyz = np.asarray(origin[::-1], dtype=float) + d @ offset_mm_zyx[::-1]
+    return tuple(float(v) for v in world_xyz[::-1])
+
+
 def _mask_stats(prefix: str, stage: str, image: np.ndarray, mask: np.ndarray) -> dict:
     out = {}
     if mask.any():
@@ -77,6 +84,7 @@ def _crop_and_resample(image: np.ndarray, mask: np.ndarray, spacing: tuple[float
 
 def prepare_arrays(image: np.ndarray, mask: np.ndarray, spacing: tuple[float, ...],
                    settings, *, origin: tuple[float, ...] = (0.0, 0.0, 0.0),
+                   direction: tuple[float, ...] | None = None,
                    case: str | None = None) -> PreparedRoi:
     """Run the preprocessing pipeline on (z, y, x) arrays.
 
@@ -90,7 +98,9 @@ def prepare_arrays(image: np.ndarray, mask: np.ndarray, spacing: tuple[float, ..
         Voxel spacing (z, y, x) in mm.
     settings : IbsiSettings
     origin : tuple of float
-        Continuous-index to world mapping is ``origin + index * spacing`` (axis-aligned view).
+        World position (z, y, x) of voxel [0, 0, 0].
+    direction : tuple of 9 float, optional
+        SimpleITK direction cosines (row-major, x/y/z order); identity when omitted.
     case : str, optional
         Case identifier for error messages.
     """
@@ -124,11 +134,11 @@ def prepare_arrays(image: np.ndarray, mask: np.ndarray, spacing: tuple[float, ..
     ivh_data = ivh_values(values, ivh.method, value_range=reseg.range,
                           bin_width=ivh.bin_width, bin_number=ivh.bin_number)
     new_spacing = tuple(float(s) for s in grid.spacing)
-    roi_origin = tuple(float(o + st * sp) for o, st, sp in zip(origin, grid.start, spacing, strict=False))
+    roi_origin = _world(origin, direction, np.asarray(grid.start) * np.asarray(spacing))
     return PreparedRoi(image=img, morph_mask=morph, int_mask=int_mask, spacing=new_spacing,
                        levels=levels, n_levels=n_levels, origin=roi_origin,
                        extra={"ivh": ivh_data, "diagnostics": diagnostics,
-                              "settings": settings})
+                              "settings": settings, "direction": direction})
 
 
 def sitk_to_arrays(image: sitk.Image, mask: sitk.Image) -> tuple[np.ndarray, np.ndarray, tuple,
@@ -147,4 +157,5 @@ def prepare_roi(image: sitk.Image, mask: sitk.Image, settings, *,
     arr, msk, spacing, origin = sitk_to_arrays(image, mask)
     if settings.input.round_intensities:
         arr = np.rint(arr)
-    return prepare_arrays(arr, msk, spacing, settings, origin=origin, case=case)
+    return prepare_arrays(arr, msk, spacing, settings, origin=origin,
+                          direction=image.GetDirection(), case=case)
