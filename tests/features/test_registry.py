@@ -68,12 +68,13 @@ def test_filters_call_apply_filters_and_prefix_names(image_factory, monkeypatch)
 
     calls = {}
 
-    def apply_filters(image, spacing, image_types):
+    def apply_filters(image, spacing, image_types, mask=None):
         calls["args"] = (image.shape, spacing, image_types)
         return {"original": image, "square": image**2}
 
     fake = types.ModuleType("radsig.preprocess.filters")
     fake.apply_filters = apply_filters
+    fake.filter_margin = lambda image_types, spacing: np.array([4, 4, 4])
     monkeypatch.setitem(sys.modules, "radsig.preprocess.filters", fake)
     image, mask = image_factory()
     settings = {"families": ["intensity_statistics", "morphology"],

@@ -91,7 +91,7 @@ def _filtered_rois(roi: PreparedRoi, settings: IbsiSettings) -> dict[str, Prepar
         return rois
     from radsig.preprocess.filters import apply_filters  # lands with the PyRadiomics issue
 
-    images = apply_filters(roi.image, roi.spacing, dict(settings.filters))
+    images = apply_filters(roi.image, roi.spacing, dict(settings.filters), mask=roi.morph_mask)
     disc, ivh = settings.discretisation, settings.ivh
     for name, arr in images.items():
         if name == "original":

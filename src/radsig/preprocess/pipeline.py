@@ -57,6 +57,17 @@ def _mask_stats(prefix: str, stage: str, image: np.ndarray, mask: np.ndarray) ->
     return out
 
 
+def _margin_mm(settings, spacing: tuple[float, ...]) -> np.ndarray:
+    """Crop margin (z, y, x) in mm: the settings' margin, widened to the context filters need."""
+    margin = np.full(3, float(settings.crop.margin_mm))
+    if not settings.filters_trivial:
+        from radsig.preprocess.filters import filter_margin  # PyRadiomics-mode issue
+
+        context = np.asarray(filter_margin(dict(settings.filters), spacing)) * np.asarray(spacing)
+        margin = np.maximum(margin, context)
+    return margin
+
+
 def _crop_and_resample(image: np.ndarray, mask: np.ndarray, spacing: tuple[float, ...],
                        settings) -> tuple[np.ndarray, np.ndarray, Grid]:
     """Crop around the ROI and, if asked, interpolate image and mask there."""
@@ -68,7 +79,7 @@ def _crop_and_resample(image: np.ndarray, mask: np.ndarray, spacing: tuple[float
     else:
         new_spacing = _new_spacing(spacing, interp.spacing)
         grid = aligned_grid(image.shape, spacing, new_spacing)
-    lo, hi = roi_window(grid, bb_lo, bb_hi, settings.crop.margin_mm, spacing)
+    lo, hi = roi_window(grid, bb_lo, bb_hi, _margin_mm(settings, new_spacing), spacing)
     grid = sub_grid(grid, lo, hi)
     if interp.spacing is None:
         block = tuple(slice(a, b) for a, b in zip(lo, hi, strict=False))

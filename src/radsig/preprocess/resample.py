@@ -53,11 +53,13 @@ def aligned_grid(shape: tuple[int, ...], spacing: tuple[float, ...],
 
 
 def roi_window(grid: Grid, bbox_lo: np.ndarray, bbox_hi: np.ndarray,
-               margin_mm: float, old_spacing: tuple[float, ...]) -> tuple[np.ndarray, np.ndarray]:
-    """New-grid index bounds ``[lo, hi)`` covering the ROI bounding box plus *margin_mm*."""
+               margin_mm, old_spacing: tuple[float, ...]) -> tuple[np.ndarray, np.ndarray]:
+    """New-grid index bounds ``[lo, hi)`` covering the ROI bounding box plus *margin_mm*
+    (one value, or one per axis (z, y, x))."""
+    margin = np.broadcast_to(np.asarray(margin_mm, dtype=np.float64), (3,))
     lo, hi = [], []
     for ax in range(3):
-        m = margin_mm / old_spacing[ax]
+        m = margin[ax] / old_spacing[ax]
         a = (bbox_lo[ax] - m - grid.start[ax]) / grid.step[ax]
         b = (bbox_hi[ax] + m - grid.start[ax]) / grid.step[ax]
         lo.append(max(0, int(np.floor(a))))
