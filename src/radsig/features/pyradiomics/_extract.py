@@ -266,6 +266,26 @@ def _roi_mask(image, mask, roi, case):
     return ref, rio.read_mask(mask, ref, roi=roi, case=case)
 
 
+def prepare_case(image, mask, settings, *, case=None):
+    """The ROI as the feature classes see it: (image, mask) arrays cut to the (resegmented)
+    bounding box, the spacing (z, y, x) and the settings dict. For tests and inspection."""
+    settings = load_pyradiomics_settings(settings)
+    s = settings.setting
+    image_img, mask_img = load_case(image, mask, s, _margin_mm(settings, _spacing_of(mask, case)),
+                                    case)
+    (image_img, mask_img), _ = _prepare(image_img, mask_img, settings, case)
+    img_arr = sitk.GetArrayFromImage(image_img)
+    mask_arr = sitk.GetArrayViewFromImage(mask_img) == int(s["label"])
+    min_dims, min_size = int(s.get("minimumROIDimensions", 2)), s.get("minimumROISize")
+    bbox = P.check_mask(mask_arr, min_dims, min_size, case)
+    if s.get("resegmentRange") is not None:
+        mask_arr = P.resegment(img_arr, mask_arr, s["resegmentRange"],
+                               s.get("resegmentMode", "absolute"), case)
+        bbox = P.check_mask(mask_arr, min_dims, min_size, case)
+    sl = tuple(slice(bbox[2 * k], bbox[2 * k + 1] + 1) for k in range(3))[::-1]
+    return img_arr[sl], mask_arr[sl], tuple(image_img.GetSpacing()[::-1]), s
+
+
 def compute_features(image: sitk.Image, mask: sitk.Image, settings: PyRadiomicsSettings, *,
                      case=None, diagnostics: dict | None = None) -> list[tuple]:
     """Rows for an image/mask pair already on one grid (after loadImage-equivalent steps)."""

@@ -60,33 +60,54 @@ def _eigen(coords: np.ndarray, spacing) -> np.ndarray:
     return np.sort(ev)
 
 
+def _row_extremes(points: np.ndarray) -> np.ndarray:
+    """Per distinct first coordinate, the points with the smallest and largest second one.
+
+    Every farthest pair of a planar point set lies on its convex hull, whose vertices are among
+    these row extremes; this shrinks thousands of mesh vertices to a few hundred candidates.
+    """
+    if len(points) < 3:
+        return points
+    order = np.lexsort((points[:, 1], points[:, 0]))
+    p = points[order]
+    first = np.r_[True, p[1:, 0] != p[:-1, 0]]
+    last = np.r_[p[1:, 0] != p[:-1, 0], True]
+    return p[first | last]
+
+
+def _pairwise_max(pts: np.ndarray) -> float:
+    best = 0.0
+    for start in range(0, len(pts), 1024):
+        d = ((pts[start:start + 1024, None, :] - pts[None, :, :]) ** 2).sum(-1)
+        best = max(best, float(d.max()))
+    return float(np.sqrt(best))
+
+
 def _max_dist(points: np.ndarray) -> float:
-    """Largest pairwise distance, searched among the convex-hull vertices."""
+    """Largest pairwise distance between 3D points, searched among convex-hull vertices."""
     if len(points) < 2:
         return 0.0
     from scipy.spatial import ConvexHull, QhullError
 
     try:
         pts = points[ConvexHull(points).vertices]
-    except (QhullError, ValueError):  # flat or degenerate: fall back to all points (few)
+    except (QhullError, ValueError):  # flat point set: its hull is planar, use all points
         pts = np.unique(points, axis=0)
-        if len(pts) > 4000:
-            pts = pts[np.unique(np.r_[pts.argmin(0), pts.argmax(0)])]
-    best = 0.0
-    for start in range(0, len(pts), 512):
-        d = ((pts[start:start + 512, None, :] - pts[None, :, :]) ** 2).sum(-1)
-        best = max(best, float(d.max()))
-    return float(np.sqrt(best))
+    return _pairwise_max(pts)
 
 
 def _plane_max(verts: np.ndarray, axis: int) -> float:
     """Largest distance between vertices sharing the same coordinate along *axis*."""
     others = [a for a in range(3) if a != axis]
     key = np.round(verts[:, axis], 6)
-    order = np.argsort(key, kind="stable")
+    order = np.lexsort((verts[:, others[1]], verts[:, others[0]], key))
     key, v = key[order], verts[order][:, others]
     splits = np.flatnonzero(np.diff(key)) + 1
-    return max((_max_dist(grp) for grp in np.split(v, splits)), default=0.0)
+    best = 0.0
+    for grp in np.split(v, splits):
+        if len(grp) > 1:
+            best = max(best, _pairwise_max(_row_extremes(grp)))
+    return best
 
 
 def shape_features(mask: np.ndarray, spacing_zyx, names) -> dict[str, float]:
@@ -146,7 +167,7 @@ def shape2d_features(mask2d: np.ndarray, spacing_yx, names) -> dict[str, float]:
         "MeshSurface": lambda: surface, "PixelSurface": lambda: len(coords) * sp.prod(),
         "Perimeter": lambda: perimeter, "PerimeterSurfaceRatio": lambda: perimeter / surface,
         "Sphericity": lambda: sph, "SphericalDisproportion": lambda: 1 / sph,
-        "MaximumDiameter": lambda: _max_dist(verts),
+        "MaximumDiameter": lambda: _pairwise_max(_row_extremes(verts)) if len(verts) > 1 else 0.0,
         "MajorAxisLength": lambda: np.sqrt(ev[1]) * 4, "MinorAxisLength": lambda: np.sqrt(ev[0]) * 4,
         "Elongation": lambda: np.sqrt(ev[0] / ev[1]),
     }

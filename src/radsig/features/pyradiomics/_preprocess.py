@@ -29,7 +29,10 @@ def select_mask(mask: sitk.Image, label: int, label_channel: int = 0, *, case=No
                                      f"segmentation holds {n} channels", case=case)
         mask = sitk.VectorIndexSelectionCast(mask, int(label_channel))
     mask = sitk.Cast(mask, sitk.sitkUInt32)
-    labels = np.unique(sitk.GetArrayViewFromImage(mask))
+    arr = sitk.GetArrayViewFromImage(mask)
+    if (arr == label).any():
+        return mask
+    labels = np.unique(arr)
     if labels.size == 1 and labels[0] == 0:
         raise EmptyMaskError("the mask is empty (no voxel is segmented)", case=case)
     if label not in labels:
