@@ -4,8 +4,9 @@ Net benefit at threshold probability ``pt`` (Vickers & Elkin 2006):
 ``NB = TP/n − FP/n · pt/(1 − pt)``. For a time-to-event endpoint the true-positive rate is
 ``P(event by horizon | high risk) · P(high risk)`` with the conditional probability taken from a
 Kaplan–Meier fit among the high-risk patients (Vickers et al. 2008), as the ``dcurves`` package
-does. Written here because ``dcurves`` is a test-only dependency and works on column names of one
-DataFrame.
+does. Written here because ``dcurves`` is a test-only dependency, works on column names of one
+DataFrame and refits lifelines once per threshold (slow); here all thresholds are computed at
+once.
 """
 
 from __future__ import annotations
@@ -14,7 +15,6 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from lifelines import KaplanMeierFitter
 
 from radsig.evaluate._validate import (as_1d, check_binary, check_prob, check_survival,
                                        same_length)
@@ -41,14 +41,29 @@ class DecisionCurve:
         return self.table.copy()
 
 
-def _km_risk(time: np.ndarray, event: np.ndarray, horizon: float) -> float:
-    """1 − KM survival at ``horizon``; NaN when follow-up of this subset ends before it."""
-    if time.size == 0:
-        return 0.0
-    kmf = KaplanMeierFitter().fit(time, event)
-    if kmf.timeline.max() < horizon:
-        return np.nan
-    return 1.0 - float(kmf.survival_function_at_times(horizon).iloc[0])
+def _km_risk_by_mask(time: np.ndarray, event: np.ndarray, masks: np.ndarray,
+                     horizon: float) -> np.ndarray:
+    """1 − Kaplan–Meier survival at ``horizon`` within each row-subset of ``masks`` (K, n).
+
+    Vectorised over the K subsets (one lifelines fit per threshold takes seconds for a full
+    curve). A subset whose follow-up ends before ``horizon`` gives NaN, an empty one 0 (as
+    dcurves).
+    """
+    uniq, inv = np.unique(time, return_inverse=True)
+    w = masks.astype(float)
+    at_time = np.zeros((masks.shape[0], uniq.size))
+    deaths = np.zeros_like(at_time)
+    np.add.at(at_time.T, inv, w.T)
+    np.add.at(deaths.T, inv, (w * event[None, :]).T)
+    at_risk = np.cumsum(at_time[:, ::-1], axis=1)[:, ::-1]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        factor = np.where(at_risk > 0, 1 - deaths / at_risk, 1.0)
+    factor[:, uniq > horizon] = 1.0
+    risk = 1 - np.prod(factor, axis=1)
+    last = np.where(masks, time[None, :], -np.inf).max(axis=1)
+    risk[last < horizon] = np.nan
+    risk[~masks.any(axis=1)] = 0.0
+    return risk
 
 
 def _rates(y, prob: np.ndarray, thresholds: np.ndarray, horizon: float | None):
@@ -60,9 +75,9 @@ def _rates(y, prob: np.ndarray, thresholds: np.ndarray, horizon: float | None):
         tp = (high & (y[None, :] == 1)).sum(axis=1) / y.size
         fp = (high & (y[None, :] == 0)).sum(axis=1) / y.size
         return pos_rate, tp, fp, prevalence
-    t, e = y["time"], y["event"].astype(int)
-    prevalence = _km_risk(t, e, horizon)
-    risk = np.array([_km_risk(t[h], e[h], horizon) for h in high])
+    t, e = y["time"], y["event"].astype(float)
+    prevalence = float(_km_risk_by_mask(t, e, np.ones((1, t.size), bool), horizon)[0])
+    risk = _km_risk_by_mask(t, e, high, horizon)
     return pos_rate, risk * pos_rate, (1 - risk) * pos_rate, prevalence
 
 
