@@ -114,7 +114,7 @@ def _resolve_settings(settings: Any, use_engine: bool) -> tuple[Any, str, str | 
         from radsig.config import load_settings
 
         settings = load_settings(settings)
-    elif isinstance(settings, dict) and use_engine:
+    elif use_engine:  # dict, None (= defaults) or a settings object
         from radsig.config import load_settings
 
         settings = load_settings(settings)
@@ -239,7 +239,7 @@ def _inputs(manifest: Manifest, records: dict[int, dict]) -> list[dict]:
                        "label": case.label, "roi": case.roi,
                        "image_blake2b": rec.get("image_hash"), "mask_blake2b": rec.get("mask_hash"),
                        "cache_key": rec.get("key"), "status": rec.get("status", "not run"),
-                       "seconds": rec.get("seconds")})
+                       "seconds": rec.get("seconds"), "warnings": rec.get("warnings", [])})
     inputs += [{"row": r, "status": "failed"} for r in sorted(failed_rows)]
     return sorted(inputs, key=lambda x: x["row"])
 
