@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pandas as pd
+import pytest
 
 
 def test_extract_invalid_manifest_exits_2_with_message(run_cli, tmp_path):
@@ -35,3 +36,44 @@ def test_aggregate_command_writes_one_row_per_patient(run_cli, tmp_path):
     result = pd.read_csv(tmp_path / "p.csv")
     assert list(result["patient_id"]) == ["A", "B"]
     assert result["stat_mean"].tolist() == [(10.0 * 1 + 20.0 * 3) / 4, 5.0]
+
+
+@pytest.mark.slow
+def test_extract_end_to_end_with_the_engine(run_cli, tmp_path):
+    """Real extractor and params file: failures listed (exit 1), rerun served from the cache."""
+    import sys
+    from pathlib import Path
+
+    here = Path(__file__).resolve().parents[1] / "cohort"
+    sys.path.insert(0, str(here))
+    import _radsig_cohort_toy as toy
+
+    from radsig.features import extract_case
+
+    params = Path(__file__).resolve().parents[2] / "params" / "ibsi" / "default_ct.yaml"
+    manifest = toy.make_cohort(tmp_path, 2)
+    (tmp_path / "data" / "bad.nii.gz").write_bytes(b"garbage")
+    rows = pd.read_csv(manifest)
+    bad = {"patient_id": "BAD", "image": "data/bad.nii.gz", "mask": "data/p000_seg.nii.gz"}
+    pd.concat([rows, pd.DataFrame([bad])]).to_csv(manifest, index=False)
+    out = tmp_path / "f.parquet"
+    args = ("cohort", "extract", manifest, "--params", params, "--out", out, "--no-progress")
+    first = run_cli(*args, "--csv")
+    assert first.returncode == 1, first.stderr
+    assert "completed with 1 failures: 2 of 3 cases extracted (2 computed, 0 from cache)" in first.stdout
+    failures = pd.read_csv(tmp_path / "f.failures.csv")
+    assert failures["patient_id"].tolist() == ["BAD"]
+    assert failures.loc[0, "error_type"] == "ImageReadError"
+    table = pd.read_parquet(out)
+    assert (tmp_path / "f.csv").is_file() and (tmp_path / "f.provenance.json").is_file()
+    ref = extract_case(tmp_path / "data" / "p001_img.nii.gz", tmp_path / "data" / "p001_seg.nii.gz",
+                       str(params))
+    expected = dict(zip(ref["feature"], ref["value"]))
+    got = table.set_index("patient_id").loc["P001"]
+    for name in ("stat_mean", "morph_volume", "ih_entropy"):
+        if name in expected:
+            assert got[name] == pytest.approx(expected[name], nan_ok=True), name
+    second = run_cli(*args)
+    assert second.returncode == 1
+    assert "(0 computed, 2 from cache)" in second.stdout
+    pd.testing.assert_frame_equal(pd.read_parquet(out), table)

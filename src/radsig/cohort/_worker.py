@@ -63,10 +63,8 @@ def _default_extractor() -> Callable:
 
 
 def _to_wide(long_table) -> dict[str, float]:
-    try:
-        from radsig.features import to_wide
-    except ImportError:  # the engine's to_wide is not on this branch yet
-        return {str(k): float(v) for k, v in zip(long_table["feature"], long_table["value"])}
+    from radsig.features import to_wide
+
     return to_wide(long_table)
 
 

@@ -93,13 +93,12 @@ def _executor_name(fn: Callable) -> str:
 
 
 def _settings_hash(settings: Any) -> str:
+    """The engine's hash for settings objects; a canonical-JSON digest for a custom extractor's
+    plain settings (dicts, None)."""
     if settings is not None and not isinstance(settings, dict):
-        try:
-            from radsig.config import settings_hash
-        except ImportError:  # the engine's settings module is not on this branch yet
-            pass
-        else:
-            return settings_hash(settings)
+        from radsig.config import settings_hash
+
+        return settings_hash(settings)
     canonical = json.dumps(provenance.settings_to_json(settings), sort_keys=True, default=str)
     return _digest_text(canonical)
 
