@@ -125,6 +125,12 @@ def test_glrlm_matches_brute_force(seed):
                 length, q = length + 1, tuple(np.add(q, a))
             ref[d, lv[p] - 1, length - 1] += 1
     np.testing.assert_array_equal(got, ref)
+    # Opposite directions give the same runs; in-slice splitting sums back to the volume.
+    np.testing.assert_array_equal(glrlm_matrices(lv, ng, -dirs, max_run=10), ref)
+    in_slice = chebyshev_offsets(1, in_slice=True)
+    np.testing.assert_array_equal(
+        glrlm_matrices(lv, ng, in_slice, per_slice=True, max_run=10).sum(axis=0),
+        glrlm_matrices(lv, ng, in_slice, max_run=10))
 
 
 def _flood_zones(lv, offsets):

@@ -32,7 +32,9 @@ def chebyshev_offsets(distances=1, *, in_slice: bool = False, half: bool = True)
     Returns
     -------
     ndarray of int64, shape (n_offsets, 3)
-        Offsets in lexicographic ``(dz, dy, dx)`` order.
+        Offsets in lexicographic ``(dz, dy, dx)`` order. For δ = 1, PyRadiomics' 13 angles
+        are this list reversed (checked against its baseline matrices in
+        ``tests/features/test_texture_matrices.py``).
     """
     dset = {int(d) for d in np.atleast_1d(distances)}
     if not dset or min(dset) < 1:

@@ -35,9 +35,13 @@ def _marginal_features(p, i, j, ng) -> dict[str, np.ndarray]:
     diff = np.abs(i - j).astype(np.int64).ravel()
     summ = (i + j).astype(np.int64).ravel()
     flat = p.reshape(b, -1)
-    # Marginals as products with one-hot maps (cell → |i-j| or i+j), all matrices at once.
-    pd = flat @ np.eye(ng)[diff]
-    ps = flat @ np.eye(2 * ng + 1)[summ]
+    # Marginals of all matrices with one weighted bincount each (batch index folded in the key).
+    rows = np.arange(b, dtype=np.int64)[:, None]
+    pd = np.bincount((rows * ng + diff).ravel(), weights=flat.ravel(),
+                     minlength=b * ng).reshape(b, ng)
+    ns = 2 * ng + 1
+    ps = np.bincount((rows * ns + summ).ravel(), weights=flat.ravel(),
+                     minlength=b * ns).reshape(b, ns)
     kd = np.arange(ng, dtype=float)
     ks = np.arange(2 * ng + 1, dtype=float)
     mu_d = (pd * kd).sum(axis=1)

@@ -83,11 +83,14 @@ def label_zones(levels: np.ndarray, n_levels: int, *, connectivity: int | None =
     labels = np.zeros(lv.shape, dtype=np.int64)
     zone_level = []
     n_total = 0
-    for g in np.unique(lv[lv > 0]):
-        lab, n = ndimage.label(lv == g, structure=struct)
+    # Label each grey level inside its own bounding box only (find_objects: one pass).
+    for g0, box in enumerate(ndimage.find_objects(lv)):
+        if box is None:
+            continue
+        lab, n = ndimage.label(lv[box] == g0 + 1, structure=struct)
         sel = lab > 0
-        labels[sel] = lab[sel] + n_total
-        zone_level.append(np.full(n, g, dtype=np.int64))
+        labels[box][sel] = lab[sel] + n_total
+        zone_level.append(np.full(n, g0 + 1, dtype=np.int64))
         n_total += n
     level = np.concatenate(zone_level) if zone_level else np.zeros(0, np.int64)
     flat = labels.ravel()
