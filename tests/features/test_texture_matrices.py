@@ -241,3 +241,11 @@ def test_keys_follow_tag_and_aggregation(module):
         "2D_avg", "2D_comb", "2_5D_avg", "2_5D_comb", "3D_avg", "3D_comb")
     assert sorted(out) == sorted(f"{t}_{a}" for a in aggs for t in module.TAGS)
     assert all(np.isfinite(v) for v in out.values())
+
+
+@pytest.mark.parametrize("module", [glszm, gldzm], ids=["glszm", "gldzm"])
+def test_zone_families_warn_on_other_distance(module):
+    roi = _roi(_random_levels(2))
+    with pytest.warns(FeatureWarning, match="distance 1"):
+        out = module.compute(roi, distance=2)
+    assert out == module.compute(roi)

@@ -7,8 +7,11 @@ border is the smallest taxicab distance of its voxels, measured on the morpholog
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 
+from radsig.exceptions import FeatureWarning
 from radsig.features._texture import crop_to_roi, nan_result
 from radsig.features._texture_features import ZONE_AGGREGATIONS, check_aggregations, rename
 from radsig.features.gldzm_matrix import border_distance, zone_distances
@@ -33,14 +36,16 @@ def compute(roi, *, aggregations=None, distance: int = 1, **options) -> dict[str
     aggregations : sequence of str, optional
         Any of ``2D, 2_5D, 3D`` (default all).
     distance : int
-        Linkage distance; only 1 is defined.
+        Not used: zones are always linked at distance 1; another value warns.
     **options
         Ignored (other families' options).
     """
     aggs = check_aggregations("gldzm", aggregations, ZONE_AGGREGATIONS)
     names = [f"{t}_{a}" for a in aggs for t in TAGS]
     if distance != 1:
-        raise ValueError(f"gldzm: linkage distance must be 1, got {distance}")
+        warnings.warn(f"gldzm: zones are linked at distance 1 as IBSI defines; "
+                      f"distance={distance} applies to GLCM/NGTDM/NGLDM only",
+                      FeatureWarning, stacklevel=2)
     if roi.levels is None or not np.any(roi.levels > 0):
         return nan_result("GLDZM", names, "the ROI has no voxels")
     morph = roi.levels > 0 if roi.morph_mask is None else (np.asarray(roi.morph_mask, bool)

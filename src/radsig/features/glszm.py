@@ -7,8 +7,11 @@ that occur as columns, so a large 3D zone does not make a huge dense matrix.
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 
+from radsig.exceptions import FeatureWarning
 from radsig.features._texture import count_matrix, crop_to_roi, nan_result
 from radsig.features._texture_features import (
     ZONE_AGGREGATIONS,
@@ -58,14 +61,17 @@ def compute(roi, *, aggregations=None, distance: int = 1, **options) -> dict[str
     aggregations : sequence of str, optional
         Any of ``2D, 2_5D, 3D`` (default all).
     distance : int
-        Linkage distance; only 1 (8-connected in-slice / 26-connected volume) is defined.
+        Not used: zones are always linked at distance 1 (8-connected in-slice /
+        26-connected volume); another value warns (FeatureWarning).
     **options
         Ignored (other families' options).
     """
     aggs = check_aggregations("glszm", aggregations, ZONE_AGGREGATIONS)
     names = [f"{t}_{a}" for a in aggs for t in TAGS]
     if distance != 1:
-        raise ValueError(f"glszm: linkage distance must be 1, got {distance}")
+        warnings.warn(f"glszm: zones are linked at distance 1 as IBSI defines; "
+                      f"distance={distance} applies to GLCM/NGTDM/NGLDM only",
+                      FeatureWarning, stacklevel=2)
     if roi.levels is None or not np.any(roi.levels > 0):
         return nan_result("GLSZM", names, "the ROI has no voxels")
     (lv,) = crop_to_roi(roi.levels)
