@@ -15,7 +15,7 @@ from radsig.features._texture import chebyshev_offsets, neighbourhood_offsets
 from radsig.features.glcm_matrix import glcm_matrices
 from radsig.features.gldzm_matrix import border_distance, gldzm_matrices
 from radsig.features.glrlm_matrix import glrlm_matrices
-from radsig.features.glszm_matrix import glszm_matrices
+from radsig.features.glszm_matrix import compact_zone_matrix, glszm_matrices, label_zones
 from radsig.features.ngldm_matrix import ngldm_matrices
 from radsig.features.ngtdm_matrix import ngtdm_matrices
 from radsig.preprocess.roi import PreparedRoi
@@ -70,6 +70,10 @@ def test_pyradiomics_baseline_matrices(shared, case):
         "gldm": _nonempty_cols(ngldm_matrices(lv, ng, alpha=0)[present], 0),
         "ngtdm": np.stack([n[present], s[present], present + 1], axis=1),
     }
+    zones = label_zones(lv, ng, connectivity=26)
+    compact, sizes = compact_zone_matrix(zones, zones.size, ng)
+    np.testing.assert_array_equal(compact[present], mine["glszm"])
+    assert sizes.tolist() == sorted(set(zones.size.tolist()))
     for cls, m in mine.items():
         base = np.load(base_dir / f"{case}_{cls}.npy", encoding="latin1")
         assert m.shape == base.shape, f"{case} {cls}: shape {m.shape} vs {base.shape}"

@@ -12,7 +12,7 @@ import warnings
 import numpy as np
 
 from radsig.exceptions import FeatureWarning
-from radsig.features._texture import count_matrix, crop_to_roi, nan_result
+from radsig.features._texture import crop_to_roi, nan_result
 from radsig.features._texture_features import (
     ZONE_AGGREGATIONS,
     batch_mean,
@@ -20,7 +20,7 @@ from radsig.features._texture_features import (
     rename,
     rowcol_features,
 )
-from radsig.features.glszm_matrix import Zones, label_zones
+from radsig.features.glszm_matrix import Zones, compact_zone_matrix, label_zones
 
 NAMES = {"se": "szm_sze", "le": "szm_lze", "lge": "szm_lgze", "hge": "szm_hgze",
          "slge": "szm_szlge", "shge": "szm_szhge", "llge": "szm_lzlge", "lhge": "szm_lzhge",
@@ -39,16 +39,13 @@ def zone_feature_sets(zones: Zones, values: np.ndarray, n_levels: int,
     ``N_v`` is the voxel count of the zones (sum of zone sizes); each dict maps the
     generic keys of :func:`radsig.features._texture_features.rowcol_features` → value.
     """
-    uniq, col = np.unique(values, return_inverse=True)
-    nz = zones.labels.shape[0]
+    m, uniq = compact_zone_matrix(zones, values, n_levels, per_slice=per_slice)
     if per_slice:
-        m = count_matrix(zones.level - 1, col, n_levels, uniq.size, zones.z, nz)
-        n_vox = np.bincount(zones.z, weights=zones.size, minlength=nz)
+        n_vox = np.bincount(zones.z, weights=zones.size, minlength=m.shape[0])
         merged = rowcol_features(m.sum(axis=0)[None], uniq, [n_vox.sum()])
         return {"2D": batch_mean(rowcol_features(m, uniq, n_vox)),
                 "2_5D": batch_mean(merged)}
-    m = count_matrix(zones.level - 1, col, n_levels, uniq.size)[None]
-    return {"3D": batch_mean(rowcol_features(m, uniq, [zones.size.sum()]))}
+    return {"3D": batch_mean(rowcol_features(m[None], uniq, [zones.size.sum()]))}
 
 
 def compute(roi, *, aggregations=None, distance: int = 1, **options) -> dict[str, float]:
