@@ -253,3 +253,16 @@ def test_zone_families_warn_on_other_distance(module):
     with pytest.warns(FeatureWarning, match="distance 1"):
         out = module.compute(roi, distance=2)
     assert out == module.compute(roi)
+
+
+def test_zone_cache_shared_by_glszm_and_gldzm():
+    """GLDZM on a ROI whose zones GLSZM already labelled equals GLDZM on a fresh ROI."""
+    lv = _random_levels(5, shape=(4, 9, 9))
+    lv[:, :2] = 0
+    morph = np.ones(lv.shape, dtype=bool)  # morphological mask larger than the levels' box
+    make = lambda: PreparedRoi(image=lv.astype(float), morph_mask=morph, int_mask=lv > 0,  # noqa: E731
+                               spacing=(1.0, 1.0, 1.0), levels=lv.astype(np.int32), n_levels=3)
+    shared_roi = make()
+    glszm.compute(shared_roi)
+    assert "_texture_cache" in shared_roi.extra
+    assert gldzm.compute(shared_roi) == gldzm.compute(make())

@@ -12,7 +12,7 @@ import warnings
 import numpy as np
 
 from radsig.exceptions import FeatureWarning
-from radsig.features._texture import crop_to_roi, nan_result
+from radsig.features._texture import crop_to_roi, nan_result, roi_cached
 from radsig.features._texture_features import (
     ZONE_AGGREGATIONS,
     batch_mean,
@@ -28,6 +28,16 @@ NAMES = {"se": "szm_sze", "le": "szm_lze", "lge": "szm_lgze", "hge": "szm_hgze",
          "jnu_norm": "szm_zsnu_norm", "perc": "szm_z_perc", "gl_var": "szm_gl_var",
          "j_var": "szm_zs_var", "j_entr": "szm_zs_entr"}
 TAGS = tuple(NAMES.values())
+
+
+def zone_inputs(roi) -> tuple[np.ndarray, np.ndarray]:
+    """Grey levels and morphological mask cropped to the box of both (shared by GLSZM/GLDZM,
+    so the zones cached on the ROI line up with the GLDZM distance map)."""
+    morph = roi.levels > 0
+    if roi.morph_mask is not None:
+        morph = morph | np.asarray(roi.morph_mask, dtype=bool)
+    _, lv, mm = crop_to_roi(morph, roi.levels, morph)
+    return lv, mm
 
 
 def zone_feature_sets(zones: Zones, values: np.ndarray, n_levels: int,
@@ -71,13 +81,14 @@ def compute(roi, *, aggregations=None, distance: int = 1, **options) -> dict[str
                       FeatureWarning, stacklevel=2)
     if roi.levels is None or not np.any(roi.levels > 0):
         return nan_result("GLSZM", names, "the ROI has no voxels")
-    (lv,) = crop_to_roi(roi.levels)
+    lv, _ = zone_inputs(roi)
     ng = int(roi.n_levels)
     out: dict[str, float] = {}
     for per_slice, wanted in ((True, ("2D", "2_5D")), (False, ("3D",))):
         if not any(a in aggs for a in wanted):
             continue
-        zones = label_zones(lv, ng, per_slice=per_slice)
+        zones = roi_cached(roi, ("zones", per_slice),
+                           lambda ps=per_slice: label_zones(lv, ng, per_slice=ps))
         sets = zone_feature_sets(zones, zones.size, ng, per_slice)
         for a in wanted:
             if a in aggs:
