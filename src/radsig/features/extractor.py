@@ -91,7 +91,7 @@ def _filtered_rois(roi: PreparedRoi, settings: IbsiSettings) -> dict[str, Prepar
         return rois
     from radsig.preprocess.filters import apply_filters  # lands with the PyRadiomics issue
 
-    images = apply_filters(roi.image, roi.spacing, dict(settings.filters))
+    images = apply_filters(roi.image, roi.spacing, dict(settings.filters), mask=roi.morph_mask)
     disc, ivh = settings.discretisation, settings.ivh
     for name, arr in images.items():
         if name == "original":
@@ -162,7 +162,8 @@ def extract_case(image, mask, settings=None, *, label: int | None = None,
                                   path=image_path)
     if settings.input.round_intensities:
         arr = np.rint(arr)
-    prepared = prepare_arrays(arr, msk, spacing, settings, origin=origin, case=case)
+    prepared = prepare_arrays(arr, msk, spacing, settings, origin=origin,
+                              direction=image.GetDirection(), case=case)
     where = f"case {case}: " if case else (f"{image_path}: " if image_path else "")
     rows, errors = [], {}
     for name, froi in _filtered_rois(prepared, settings).items():
@@ -182,4 +183,4 @@ def extract_case(image, mask, settings=None, *, label: int | None = None,
 
 def to_wide(long_df: pd.DataFrame) -> dict[str, float]:
     """Feature → value mapping of a long table from :func:`extract_case`."""
-    return {str(f): float(v) for f, v in zip(long_df["feature"], long_df["value"])}
+    return {str(f): float(v) for f, v in zip(long_df["feature"], long_df["value"], strict=False)}

@@ -27,7 +27,14 @@ GEOMETRY_TOLERANCE = 1e-4
 
 
 def _is_dicom_file(path: Path) -> bool:
-    return path.name.lower().endswith(_DICOM_SUFFIXES)
+    """A .dcm name, or a file with the DICOM preamble (RTSTRUCT / SEG files often lack .dcm)."""
+    if path.name.lower().endswith(_DICOM_SUFFIXES):
+        return True
+    if not path.is_file() or path.name.lower().endswith(SUPPORTED_SUFFIXES):
+        return False
+    from radsig.io.dicom import is_dicom_file
+
+    return is_dicom_file(path)
 
 
 def _read_file(path: Path, *, case: str | None, what: str) -> sitk.Image:
@@ -126,12 +133,13 @@ def read_mask(path: str | Path, reference: sitk.Image, *, label: int | None = No
     path = Path(path)
     if path.is_dir() or _is_dicom_file(path):
         try:
-            from radsig.io.dicom import read_roi_mask  # DICOM issue
+            from radsig.io.dicom import read_dicom_mask  # DICOM issue
         except ImportError:
             raise ImageReadError("RTSTRUCT / SEG masks are not available in this version; "
                                  "convert the ROI to a label map first", case=case,
                                  path=str(path)) from None
-        return read_roi_mask(path, reference, roi=roi, label=label, case=case)
+        mask = read_dicom_mask(path, reference, roi, case=case)
+        return binarise_mask(mask, reference, label=None, case=case, path=str(path))
     if roi is not None:
         raise LabelNotFoundError(
             f"an ROI name ({roi!r}) needs an RTSTRUCT or SEG file; for a label map use a label",
