@@ -18,6 +18,8 @@ Examples:
   radsig extract ct.nrrd labels.nrrd --label 2 --format wide --out features.parquet
 
   radsig extract image.nii.gz mask.nii.gz --params params/ibsi/dig_phantom.yaml
+
+  radsig extract ct_series/ rtstruct.dcm --roi GTV-1 --params params/ibsi/default_ct.yaml
 """
 
 
@@ -45,6 +47,8 @@ def extract_command(
                                           help="Settings YAML (e.g. params/ibsi/config_c.yaml)."),
     label: Optional[int] = typer.Option(None, "--label", "-l",
                                         help="ROI label in the mask (default: all non-zero)."),
+    roi: Optional[str] = typer.Option(None, "--roi",
+                                      help="ROI name or regex when MASK is an RTSTRUCT / SEG file."),
     out: Optional[Path] = typer.Option(None, "--out", "-o",
                                        help="Output file: .csv or .parquet (default: stdout)."),
     fmt: str = typer.Option("long", "--format", "-f",
@@ -64,7 +68,7 @@ def extract_command(
     settings = load_settings(params)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", RadsigWarning)
-        table = extract_case(image, mask, settings, label=label)
+        table = extract_case(image, mask, settings, label=label, roi=roi)
     for item in caught:
         if issubclass(item.category, RadsigWarning):
             typer.secho(f"warning: {item.message}", err=True, fg=typer.colors.YELLOW)
