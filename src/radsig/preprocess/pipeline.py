@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 import SimpleITK as sitk
 
-from radsig.exceptions import EmptyMaskError
+from radsig.exceptions import EmptyMaskError, NonFiniteValueError
 from radsig.preprocess.intensity import discretise, ivh_values, resegment
 from radsig.preprocess.resample import Grid, aligned_grid, resample, roi_window, sub_grid
 from radsig.preprocess.roi import PreparedRoi
@@ -125,6 +125,10 @@ def prepare_arrays(image: np.ndarray, mask: np.ndarray, spacing: tuple[float, ..
         raise EmptyMaskError("the ROI vanished after interpolation (it is smaller than the "
                              "partial-volume threshold allows); lower interpolation."
                              "mask_threshold or use a finer spacing", case=case)
+    if not np.isfinite(img[morph]).all():
+        raise NonFiniteValueError("NaN or infinite intensities next to the ROI reach it through "
+                                  "interpolation; fix the image or turn interpolation off",
+                                  case=case)
     diagnostics.update(_mask_stats("int", "interp_roi", img, morph))
     diagnostics.update(_mask_stats("morph", "interp_roi", img, morph))
     reseg = settings.resegmentation
