@@ -223,3 +223,33 @@ def test_configs_b_to_e_match_ibsi_through_extract_case(shared, config):
     rows = _ibsi_rows(shared, config, [t for t in result if t.startswith(("morph_", "loc_"))])
     assert len(rows) == (26 if config == "C" else 27)
     assert _failures(result, rows) == []
+
+
+def test_features_do_not_depend_on_axis_order():
+    """Swapping array axes (with their spacings) describes the same object."""
+    from scipy.ndimage import gaussian_filter
+
+    rng = np.random.default_rng(5)
+    noise = gaussian_filter(rng.normal(size=(14, 18, 16)), 2.0)
+    mask = noise > np.quantile(noise, 0.7)
+    image = np.round(rng.normal(50, 20, size=mask.shape))
+    spacing = (2.0, 0.7, 1.1)
+    res = morphology.compute(PreparedRoi(image=image, morph_mask=mask, int_mask=mask,
+                                         spacing=spacing))
+    order = (2, 0, 1)
+    swapped = PreparedRoi(image=image.transpose(order), morph_mask=mask.transpose(order),
+                          int_mask=mask.transpose(order),
+                          spacing=tuple(spacing[i] for i in order))
+    res_swapped = morphology.compute(swapped)
+    for key in res:
+        rel = 1e-3 if "ombb" in key or "mvee" in key else 1e-7
+        assert res_swapped[key] == pytest.approx(res[key], rel=rel), key
+
+
+def test_empty_intensity_mask_keeps_shape_features():
+    mask = _ball((9, 9, 9), 3.0, (1.0, 1.0, 1.0))
+    roi = PreparedRoi(image=np.ones(mask.shape), morph_mask=mask,
+                      int_mask=np.zeros_like(mask), spacing=(1.0, 1.0, 1.0))
+    with pytest.warns(FeatureWarning, match="intensity mask is empty"):
+        res = morphology.compute(roi)
+    assert res["morph_volume"] > 0 and np.isnan(res["morph_moran_i"])

@@ -9,7 +9,7 @@ import typer
 
 _HELP = """Extract IBSI features of one image and its ROI mask.
 
-IMAGE and MASK are NIfTI, NRRD or MHA/MHD files on the same grid. Settings come from a YAML file (radsig IBSI settings, or a PyRadiomics parameter file); without --params the defaults are used. The table is written as CSV, or Parquet when --out ends in .parquet; without --out it is printed as CSV.
+IMAGE and MASK are NIfTI, NRRD or MHA/MHD files on the same grid; IMAGE may also be a DICOM series folder and MASK an RTSTRUCT or DICOM SEG file (choose the ROI with --roi NAME or regex). Settings come from a YAML file (radsig IBSI settings, or a PyRadiomics parameter file); without --params the defaults are used. The table is written as CSV, or Parquet when --out ends in .parquet; without --out it is printed as CSV.
 
 Examples:
 
@@ -19,7 +19,7 @@ Examples:
 
   radsig extract image.nii.gz mask.nii.gz --params params/ibsi/dig_phantom.yaml
 
-  radsig extract ct_series/ rtstruct.dcm --roi GTV-1 --params params/ibsi/default_ct.yaml
+  radsig extract CT_SERIES_DIR RS.dcm --roi "GTV.*" --params params/ibsi/default_ct.yaml
 """
 
 
@@ -47,8 +47,8 @@ def extract_command(
                                           help="Settings YAML (e.g. params/ibsi/config_c.yaml)."),
     label: Optional[int] = typer.Option(None, "--label", "-l",
                                         help="ROI label in the mask (default: all non-zero)."),
-    roi: Optional[str] = typer.Option(None, "--roi",
-                                      help="ROI name or regex when MASK is an RTSTRUCT / SEG file."),
+    roi: Optional[str] = typer.Option(None, "--roi", "-r",
+                                      help="ROI name or regex in an RTSTRUCT / SEG mask."),
     out: Optional[Path] = typer.Option(None, "--out", "-o",
                                        help="Output file: .csv or .parquet (default: stdout)."),
     fmt: str = typer.Option("long", "--format", "-f",

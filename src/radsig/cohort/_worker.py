@@ -63,10 +63,8 @@ def _default_extractor() -> Callable:
 
 
 def _to_wide(long_table) -> dict[str, float]:
-    try:
-        from radsig.features import to_wide
-    except ImportError:  # the engine's to_wide is not on this branch yet
-        return {str(k): float(v) for k, v in zip(long_table["feature"], long_table["value"])}
+    from radsig.features import to_wide
+
     return to_wide(long_table)
 
 
@@ -80,17 +78,38 @@ def _fail(case: Case, err: BaseException, stage: str, path: Any = None) -> dict:
                           error_type=type(err).__name__, message=message)
 
 
-def _extract(task: CaseTask) -> Any:
+def _extract(task: CaseTask) -> tuple[Any, list[str]]:
+    """The long table and the warnings (e.g. a family reported missing) of one case."""
+    import warnings
+
     import pandas as pd
 
     extractor = task.extractor or _default_extractor()
     case = task.case
-    table = extractor(str(case.image), str(case.mask), task.settings, label=case.label,
-                      roi=case.roi, case=case.name)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        table = extractor(str(case.image), str(case.mask), task.settings, label=case.label,
+                          roi=case.roi, case=case.name)
+    messages = list(dict.fromkeys(f"{w.category.__name__}: {w.message}" for w in caught))
     if not isinstance(table, pd.DataFrame) or "feature" not in table or "value" not in table:
         raise TypeError(f"extractor {task.extractor_name} returned {type(table).__name__}, "
                         "expected a long DataFrame with feature/value columns")
-    return table
+    return table, messages
+
+
+def _store(cache, key: str, long_table, messages: list[str], task: CaseTask) -> None:
+    import json
+    import warnings
+
+    case = task.case
+    meta = {"patient_id": case.patient_id, "case": case.name, "image": str(case.image),
+            "mask": str(case.mask), "settings_hash": task.settings_hash,
+            "version": task.version, "warnings": json.dumps(messages)}
+    try:
+        cache.put(key, long_table, meta)
+    except OSError as err:  # a full disk must not lose the features just computed
+        warnings.warn(f"case {case.name}: could not write the cache entry ({err}); the case "
+                      "will be recomputed on the next run", RuntimeWarning, stacklevel=2)
 
 
 def run_case(task: CaseTask) -> dict:
@@ -100,7 +119,8 @@ def run_case(task: CaseTask) -> dict:
     -------
     dict
         ``status`` (``"computed"``, ``"cached"`` or ``"failed"``), ``row``, ``features``
-        (feature → value) or ``failure`` (a failure record), the input hashes, the cache key,
+        (feature → value) and ``warnings`` or ``failure`` (a failure record), the input
+        hashes, the cache key,
         ``seconds``, ``pid`` and ``peak_rss_mb`` of the worker.
     """
     from radsig.cohort.cache import CaseCache, FileHasher, case_key
@@ -118,15 +138,14 @@ def run_case(task: CaseTask) -> dict:
                        settings_hash=task.settings_hash, version=task.version, label=case.label,
                        roi=case.roi, extractor=task.extractor_name)
         out["key"] = key
-        long_table = cache.get(key) if cache else None
-        out["status"] = "cached" if long_table is not None else "computed"
-        if long_table is None:
-            long_table = _extract(task)
+        hit = cache.get(key) if cache else None
+        out["status"] = "cached" if hit is not None else "computed"
+        if hit is None:
+            long_table, out["warnings"] = _extract(task)
             if cache:
-                cache.put(key, long_table, {"patient_id": case.patient_id, "case": case.name,
-                                            "image": str(case.image), "mask": str(case.mask),
-                                            "settings_hash": task.settings_hash,
-                                            "version": task.version})
+                _store(cache, key, long_table, out["warnings"], task)
+        else:
+            long_table, out["warnings"] = hit
         out["features"] = _to_wide(long_table)
     except Exception as err:  # noqa: BLE001 - a failing case must never stop the cohort
         stage = "input" if out["key"] is None else "extract"

@@ -124,19 +124,24 @@ class CaseCache:
         """Where the entry of *key* lives."""
         return Path(self.root) / "cases" / key[:2] / f"{key}.parquet"
 
-    def get(self, key: str) -> pd.DataFrame | None:
-        """The cached long feature table of *key*, or ``None`` (absent or unreadable)."""
+    def get(self, key: str) -> tuple[pd.DataFrame, list[str]] | None:
+        """The cached long feature table of *key* and its warnings, or ``None`` (a miss)."""
+        import pyarrow.parquet as pq
+
         path = self.entry_path(key)
         if not path.is_file():
             return None
         try:
-            table = pd.read_parquet(path)
+            arrow = pq.read_table(path)
+            meta = arrow.schema.metadata or {}
+            messages = json.loads(meta.get(b"radsig.warnings", b"[]"))
+            table = arrow.to_pandas()
         except (OSError, ValueError):
             # An unreadable entry (disk trouble) is a cache miss: the case is recomputed.
             return None
         if list(table.columns) != LONG_COLUMNS:
             return None
-        return table
+        return table, messages
 
     def put(self, key: str, long_table: pd.DataFrame, meta: dict[str, str]) -> Path:
         """Store the long feature table of *key* atomically, with *meta* in the schema."""

@@ -93,13 +93,12 @@ def _executor_name(fn: Callable) -> str:
 
 
 def _settings_hash(settings: Any) -> str:
+    """The engine's hash for settings objects; a canonical-JSON digest for a custom extractor's
+    plain settings (dicts, None)."""
     if settings is not None and not isinstance(settings, dict):
-        try:
-            from radsig.config import settings_hash
-        except ImportError:  # the engine's settings module is not on this branch yet
-            pass
-        else:
-            return settings_hash(settings)
+        from radsig.config import settings_hash
+
+        return settings_hash(settings)
     canonical = json.dumps(provenance.settings_to_json(settings), sort_keys=True, default=str)
     return _digest_text(canonical)
 
@@ -114,7 +113,7 @@ def _resolve_settings(settings: Any, use_engine: bool) -> tuple[Any, str, str | 
         from radsig.config import load_settings
 
         settings = load_settings(settings)
-    elif isinstance(settings, dict) and use_engine:
+    elif use_engine:  # dict, None (= defaults) or a settings object
         from radsig.config import load_settings
 
         settings = load_settings(settings)
@@ -239,7 +238,7 @@ def _inputs(manifest: Manifest, records: dict[int, dict]) -> list[dict]:
                        "label": case.label, "roi": case.roi,
                        "image_blake2b": rec.get("image_hash"), "mask_blake2b": rec.get("mask_hash"),
                        "cache_key": rec.get("key"), "status": rec.get("status", "not run"),
-                       "seconds": rec.get("seconds")})
+                       "seconds": rec.get("seconds"), "warnings": rec.get("warnings", [])})
     inputs += [{"row": r, "status": "failed"} for r in sorted(failed_rows)]
     return sorted(inputs, key=lambda x: x["row"])
 

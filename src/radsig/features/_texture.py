@@ -65,7 +65,7 @@ def pad_zero(arr: np.ndarray, offsets: np.ndarray) -> tuple[np.ndarray, int]:
 
 def shifted(padded: np.ndarray, pad: int, offset, shape) -> np.ndarray:
     """View of ``padded`` such that ``view[p] == original[p + offset]`` (0 beyond the edge)."""
-    return padded[tuple(slice(pad + o, pad + o + n) for o, n in zip(offset, shape))]
+    return padded[tuple(slice(pad + o, pad + o + n) for o, n in zip(offset, shape, strict=False))]
 
 
 def crop_to_roi(levels: np.ndarray, *others: np.ndarray):

@@ -11,7 +11,9 @@ import numpy as np
 
 from radsig.features._texture import chebyshev_offsets, crop_to_roi, nan_result, safe_div
 from radsig.features._texture_features import (
-    GLCM_AGGREGATIONS, batch_mean, check_aggregations,
+    GLCM_AGGREGATIONS,
+    batch_mean,
+    check_aggregations,
 )
 from radsig.features.glcm_matrix import glcm_matrices
 
@@ -66,7 +68,7 @@ def glcm_features(counts: np.ndarray) -> dict[str, np.ndarray]:
     dict tag → ndarray shape (B,)
     """
     m = np.asarray(counts, dtype=np.float64)
-    b, ng = m.shape[0], m.shape[1]
+    ng = m.shape[1]
     tot = m.sum(axis=(1, 2))
     p = m / np.where(tot > 0, tot, 1.0)[:, None, None]
     i = np.arange(1, ng + 1, dtype=float)[:, None]

@@ -53,7 +53,7 @@ def compute(roi, *, aggregations=None, distance: int = 1, **options) -> dict[str
             continue
         zones = label_zones(lv, ng, per_slice=per_slice)
         dist = zone_distances(zones, border_distance(mm, per_slice=per_slice))
-        sets = zone_feature_sets(zones, dist, ng, NAMES, per_slice)
+        sets = zone_feature_sets(zones, dist, ng, per_slice)
         for a in wanted:
             if a in aggs:
                 out.update(rename(sets[a], NAMES, a))

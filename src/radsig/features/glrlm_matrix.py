@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from radsig.features._texture import as_levels, check_levels, chebyshev_offsets
+from radsig.features._texture import as_levels, chebyshev_offsets, check_levels
 
 __all__ = ["glrlm_matrices", "runs_along", "chebyshev_offsets"]
 

@@ -11,7 +11,11 @@ import numpy as np
 
 from radsig.features._texture import count_matrix, crop_to_roi, nan_result
 from radsig.features._texture_features import (
-    ZONE_AGGREGATIONS, batch_mean, check_aggregations, rename, rowcol_features,
+    ZONE_AGGREGATIONS,
+    batch_mean,
+    check_aggregations,
+    rename,
+    rowcol_features,
 )
 from radsig.features.glszm_matrix import Zones, label_zones
 
@@ -24,12 +28,13 @@ TAGS = tuple(NAMES.values())
 
 
 def zone_feature_sets(zones: Zones, values: np.ndarray, n_levels: int,
-                      names: dict[str, str], per_slice: bool) -> dict[str, dict[str, float]]:
+                      per_slice: bool) -> dict[str, dict[str, float]]:
     """Features of zone matrices with column quantity ``values`` (size or distance per zone).
 
     Returns ``{"2D": ..., "2_5D": ...}`` when ``per_slice`` (slice matrices averaged, and the
-    merged matrix), else ``{"3D": ...}``; each maps IBSI tag (without suffix) → value.
-    ``N_v`` is the voxel count of the zones (sum of zone sizes).
+    merged matrix), else ``{"3D": ...}``.
+    ``N_v`` is the voxel count of the zones (sum of zone sizes); each dict maps the
+    generic keys of :func:`radsig.features._texture_features.rowcol_features` → value.
     """
     uniq, col = np.unique(values, return_inverse=True)
     nz = zones.labels.shape[0]
@@ -70,7 +75,7 @@ def compute(roi, *, aggregations=None, distance: int = 1, **options) -> dict[str
         if not any(a in aggs for a in wanted):
             continue
         zones = label_zones(lv, ng, per_slice=per_slice)
-        sets = zone_feature_sets(zones, zones.size, ng, NAMES, per_slice)
+        sets = zone_feature_sets(zones, zones.size, ng, per_slice)
         for a in wanted:
             if a in aggs:
                 out.update(rename(sets[a], NAMES, a))

@@ -32,9 +32,9 @@ def _is_dicom_file(path: Path) -> bool:
         return True
     if not path.is_file() or path.name.lower().endswith(SUPPORTED_SUFFIXES):
         return False
-    with path.open("rb") as fh:
-        head = fh.read(132)
-    return len(head) == 132 and head[128:132] == b"DICM"
+    from radsig.io.dicom import is_dicom_file
+
+    return is_dicom_file(path)
 
 
 def _read_file(path: Path, *, case: str | None, what: str) -> sitk.Image:

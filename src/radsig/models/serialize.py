@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pandas as pd
 
 from radsig.exceptions import ModelFileError
 
@@ -122,6 +123,9 @@ def _encode(obj: Any) -> Any:
         return None  # only fitting uses it; a loaded model is not refitted with the same stream
     if isinstance(obj, tuple):
         return {"__tuple__": [_encode(v) for v in obj]}
+    if isinstance(obj, pd.DataFrame):
+        return {"__dataframe__": {"columns": [_encode(c) for c in obj.columns],
+                                  "data": [_encode(obj[c].to_numpy()) for c in obj.columns]}}
     if isinstance(obj, list):
         return [_encode(v) for v in obj]
     if isinstance(obj, dict) and type(obj) is dict:
@@ -193,6 +197,10 @@ def _decode(obj: Any) -> Any:
         return arr.reshape(obj["shape"])
     if "__float__" in obj:
         return float(obj["__float__"])
+    if "__dataframe__" in obj:
+        cols = [_decode(c) for c in obj["__dataframe__"]["columns"]]
+        data = [_decode(v) for v in obj["__dataframe__"]["data"]]
+        return pd.DataFrame(dict(zip(cols, data)), columns=cols)
     if "__tuple__" in obj:
         return tuple(_decode(v) for v in obj["__tuple__"])
     if "__dict__" in obj:
