@@ -160,7 +160,7 @@ def extract_case(image, mask, settings=None, *, label: int | None = None,
         n_bad = int((~np.isfinite(arr[msk])).sum())
         raise NonFiniteValueError(f"{n_bad} voxel(s) in the ROI are NaN or infinite; fix the "
                                   "image or exclude them from the mask", case=case,
-                                  path=image_path)
+                                  path=image_path, stage="read")
     if settings.input.round_intensities:
         arr = np.rint(arr)
     try:
@@ -170,7 +170,7 @@ def extract_case(image, mask, settings=None, *, label: int | None = None,
         if err.path:
             raise
         path = image_path if isinstance(err, NonFiniteValueError) else mask_path
-        raise type(err)(err.message, case=case, path=path) from None
+        raise type(err)(err.message, case=case, path=path, stage=err.stage) from None
     where = f"case {case}: " if case else (f"{image_path}: " if image_path else "")
     rows, errors = [], {}
     for name, froi in _filtered_rois(prepared, settings).items():
