@@ -6,8 +6,11 @@ import numpy as np
 from lifelines.utils import concordance_index as ll_cindex
 from numpy.testing import assert_allclose
 from sklearn.metrics import roc_auc_score
-from sksurv.metrics import (concordance_index_censored, concordance_index_ipcw,
-                            cumulative_dynamic_auc)
+from sksurv.metrics import (
+    concordance_index_censored,
+    concordance_index_ipcw,
+    cumulative_dynamic_auc,
+)
 from sksurv.util import Surv
 
 from radsig.evaluate import concordance_index, time_dependent_auc

@@ -6,13 +6,17 @@ from __future__ import annotations
 import time
 
 import numpy as np
-import pytest
 from numpy.testing import assert_allclose
 from scipy import stats
 from sklearn.metrics import roc_auc_score, roc_curve
 
-from radsig.evaluate import (auc_ci, delong_test, delong_test_unpaired, diagnostic_metrics,
-                             roc_curve_ci)
+from radsig.evaluate import (
+    auc_ci,
+    delong_test,
+    delong_test_unpaired,
+    diagnostic_metrics,
+    roc_curve_ci,
+)
 from radsig.evaluate._bootstrap import auc_from_index, resample_indices
 from radsig.evaluate.discrimination import delong_components
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-import pytest
 from lifelines import KaplanMeierFitter
 from lifelines.datasets import load_rossi
 from lifelines.statistics import logrank_test as ll_logrank

@@ -5,8 +5,15 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from radsig.evaluate import (auc_ci, concordance_index, cox_hazard_ratios, delong_test,
-                             kaplan_meier, logrank_test, time_dependent_auc)
+from radsig.evaluate import (
+    auc_ci,
+    concordance_index,
+    cox_hazard_ratios,
+    delong_test,
+    kaplan_meier,
+    logrank_test,
+    time_dependent_auc,
+)
 from radsig.exceptions import StatisticsError
 
 Y = np.array([0, 1, 0, 1, 1, 0])

@@ -9,11 +9,26 @@ import pandas as pd
 import pytest
 from matplotlib.figure import Figure
 
-from radsig.evaluate import (calibration_curve, calibration_intercept_slope, cox_hazard_ratios,
-                             decision_curve, kaplan_meier, logrank_test, number_at_risk,
-                             roc_curve_ci, time_dependent_auc)
-from radsig.report.figures import (format_p, plot_calibration, plot_decision_curve,
-                                   plot_forest, plot_kaplan_meier, plot_roc, plot_td_auc)
+from radsig.evaluate import (
+    calibration_curve,
+    calibration_intercept_slope,
+    cox_hazard_ratios,
+    decision_curve,
+    kaplan_meier,
+    logrank_test,
+    number_at_risk,
+    roc_curve_ci,
+    time_dependent_auc,
+)
+from radsig.report.figures import (
+    format_p,
+    plot_calibration,
+    plot_decision_curve,
+    plot_forest,
+    plot_kaplan_meier,
+    plot_roc,
+    plot_td_auc,
+)
 
 
 def _png(fig: Figure) -> bytes:

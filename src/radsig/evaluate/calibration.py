@@ -18,8 +18,13 @@ from scipy.special import expit, logit
 from radsig.evaluate._bootstrap import check_n_boot, make_rng, percentile_interval
 from radsig.evaluate._results import Estimate, ResultTable, TestResult
 from radsig.evaluate._smooth import lowess
-from radsig.evaluate._validate import (check_binary, check_level, check_prob,
-                                       check_survival, same_length)
+from radsig.evaluate._validate import (
+    check_binary,
+    check_level,
+    check_prob,
+    check_survival,
+    same_length,
+)
 from radsig.evaluate.survival import kaplan_meier
 from radsig.exceptions import StatisticsError
 

@@ -11,8 +11,11 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 from scipy import stats
-from sksurv.metrics import (concordance_index_censored, concordance_index_ipcw,
-                            cumulative_dynamic_auc)
+from sksurv.metrics import (
+    concordance_index_censored,
+    concordance_index_ipcw,
+    cumulative_dynamic_auc,
+)
 from sksurv.nonparametric import CensoringDistributionEstimator
 
 from radsig.evaluate._bootstrap import check_n_boot, make_rng, percentile_interval

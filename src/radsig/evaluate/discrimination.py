@@ -11,13 +11,18 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 from scipy import stats
-from sklearn.metrics import roc_auc_score, roc_curve
+from sklearn.metrics import roc_curve
 
-from radsig.evaluate._bootstrap import (auc_from_index, check_n_boot, make_rng,
-                                        percentile_interval, resample_indices,
-                                        rowwise_count_greater)
+from radsig.evaluate._bootstrap import (
+    auc_from_index,
+    check_n_boot,
+    make_rng,
+    percentile_interval,
+    resample_indices,
+    rowwise_count_greater,
+)
 from radsig.evaluate._results import Estimate, ResultTable, TestResult
-from radsig.evaluate._validate import (check_binary, check_level, check_score, same_length)
+from radsig.evaluate._validate import check_binary, check_level, check_score, same_length
 from radsig.exceptions import StatisticsError
 
 __all__ = ["auc_ci", "delong_test", "delong_test_unpaired", "delong_components", "roc_curve_ci",
@@ -256,7 +261,3 @@ def diagnostic_metrics(y, score, cutoff: float, *, method: str = "wilson",
     return ResultTable("Diagnostic metrics", table, method, level,
                        {"cutoff": float(cutoff), "tp": tp, "tn": tn, "fp": fp, "fn": fn})
 
-
-def _auc_check(y: np.ndarray, score: np.ndarray) -> float:
-    """scikit-learn's AUC (used in tests and as a sanity reference)."""
-    return float(roc_auc_score(y, score))

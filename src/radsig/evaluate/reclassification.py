@@ -10,8 +10,7 @@ import numpy as np
 from scipy import stats
 
 from radsig.evaluate._results import TestResult
-from radsig.evaluate._validate import (as_1d, check_binary, check_level, check_prob,
-                                       same_length)
+from radsig.evaluate._validate import as_1d, check_binary, check_level, check_prob, same_length
 from radsig.exceptions import StatisticsError
 
 __all__ = ["nri", "idi"]

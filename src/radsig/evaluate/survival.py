@@ -183,7 +183,7 @@ def logrank_test(time, event, groups, *, strata=None, level: float = 0.95) -> Te
     for stratum in pd.unique(s):
         sel = s == stratum
         parts = _logrank_parts(y[sel], g[sel], labels)
-        o_e, cov, obs, exp = (a + b for a, b in zip((o_e, cov, obs, exp), parts))
+        o_e, cov, obs, exp = (a + b for a, b in zip((o_e, cov, obs, exp), parts, strict=True))
     chisq = float(o_e[:-1] @ linalg.pinv(cov[:-1, :-1]) @ o_e[:-1])
     df = k - 1
     est = lo = hi = math.nan

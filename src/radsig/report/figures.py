@@ -16,8 +16,15 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
-from radsig.evaluate import (CalibrationCurve, DecisionCurve, KaplanMeierResult, ResultTable,
-                             RocCurve, TestResult, number_at_risk)
+from radsig.evaluate import (
+    CalibrationCurve,
+    DecisionCurve,
+    KaplanMeierResult,
+    ResultTable,
+    RocCurve,
+    TestResult,
+    number_at_risk,
+)
 
 __all__ = ["STYLE", "publication_style", "format_p", "plot_roc", "plot_calibration",
            "plot_decision_curve", "plot_kaplan_meier", "plot_td_auc", "plot_forest"]
@@ -142,7 +149,7 @@ def _risk_table(ax, km: KaplanMeierResult, ticks: Sequence[float], colors: dict)
     names = list(counts.index)
     for row, name in enumerate(names):
         y = len(names) - 1 - row
-        for t, value in zip(ticks, counts.loc[name]):
+        for t, value in zip(ticks, counts.loc[name], strict=True):
             ax.text(t, y, str(int(value)), ha="center", va="center", fontsize=7,
                     color=colors[name])
     ax.set_yticks(range(len(names)), [str(n) for n in reversed(names)], fontsize=7)
@@ -249,7 +256,8 @@ def plot_forest(hazard_ratios: ResultTable | pd.DataFrame, *, title: str | None 
         trans = ax.get_yaxis_transform()
         ax.text(1.02, n - 0.3, "HR (95% CI)    p", transform=trans, fontsize=8,
                 fontweight="bold", va="bottom")
-        for yi, e, l_, h, p in zip(y, est, lo, hi, table.get("p_value", [math.nan] * n)):
+        pvals = table["p_value"] if "p_value" in table else [math.nan] * n
+        for yi, e, l_, h, p in zip(y, est, lo, hi, pvals, strict=True):
             ax.text(1.02, yi, f"{e:.2f} ({l_:.2f}–{h:.2f})  {format_p(p)}", transform=trans,
                     va="center", fontsize=8)
         if title:
