@@ -4,15 +4,32 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
 from sksurv.util import Surv
 
-from radsig.evaluate import (auc_ci, brier_score, calibration_curve,
-                             calibration_intercept_slope, concordance_index, correlation,
-                             cox_hazard_ratios, decision_curve, delong_test, diagnostic_metrics,
-                             hosmer_lemeshow, idi, kaplan_meier, logrank_test, mann_whitney,
-                             maxstat_cutoff, nri, odds_ratio, response_by_group,
-                             survival_calibration, time_dependent_auc, youden_cutoff)
+from radsig.evaluate import (
+    auc_ci,
+    brier_score,
+    calibration_curve,
+    calibration_intercept_slope,
+    concordance_index,
+    correlation,
+    cox_hazard_ratios,
+    decision_curve,
+    delong_test,
+    diagnostic_metrics,
+    hosmer_lemeshow,
+    idi,
+    kaplan_meier,
+    logrank_test,
+    mann_whitney,
+    maxstat_cutoff,
+    nri,
+    odds_ratio,
+    response_by_group,
+    survival_calibration,
+    time_dependent_auc,
+    youden_cutoff,
+)
 from radsig.exceptions import StatisticsError
 
 Y = np.array([0, 1, 0, 1, 1, 0])
