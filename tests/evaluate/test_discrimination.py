@@ -48,6 +48,17 @@ def test_delong_variance_closed_form_worked_example():
     assert res.ci_high == 1.0  # clipped at 1
 
 
+def test_delong_logit_interval_is_asymmetric_inside_unit_interval():
+    y = np.array([1, 1, 1, 0, 0, 0])
+    s = np.array([0.9, 0.8, 0.5, 0.7, 0.5, 0.2])
+    res = auc_ci(y, s, logit=True)
+    z = stats.norm.ppf(0.975)
+    half = z * np.sqrt(1 / 27) / (5 / 6 * 1 / 6)
+    assert_allclose([res.ci_low, res.ci_high],
+                    1 / (1 + np.exp(-(np.log(5) + np.array([-half, half])))))
+    assert 0 < res.ci_low < res.estimate < res.ci_high < 1
+
+
 def test_delong_variance_against_bootstrap(binary_data):
     y, a, _ = binary_data
     delong = auc_ci(y, a)

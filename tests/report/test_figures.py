@@ -12,6 +12,7 @@ from matplotlib.figure import Figure
 from radsig.evaluate import (
     calibration_curve,
     calibration_intercept_slope,
+    clinical_impact_curve,
     cox_hazard_ratios,
     decision_curve,
     kaplan_meier,
@@ -23,6 +24,7 @@ from radsig.evaluate import (
 from radsig.report.figures import (
     format_p,
     plot_calibration,
+    plot_clinical_impact,
     plot_decision_curve,
     plot_forest,
     plot_kaplan_meier,
@@ -88,6 +90,15 @@ def test_decision_curve_figure(binary):
     assert ax.get_xlabel() == "Threshold probability" and ax.get_ylabel() == "Net benefit"
     labels = [t.get_text() for t in ax.get_legend().get_texts()]
     assert labels == ["model", "Treat all", "Treat none"]
+
+
+def test_clinical_impact_figure(binary):
+    y, p = binary
+    fig = plot_clinical_impact(clinical_impact_curve(y, p))
+    _png(fig)
+    ax = fig.axes[0]
+    assert ax.get_ylabel() == "Number per 1,000 patients"
+    assert len(ax.get_lines()) == 2
 
 
 def test_kaplan_meier_figure_has_number_at_risk_rows(survival):

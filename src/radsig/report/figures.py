@@ -27,7 +27,7 @@ from radsig.evaluate import (
 )
 
 __all__ = ["STYLE", "publication_style", "format_p", "plot_roc", "plot_calibration",
-           "plot_decision_curve", "plot_kaplan_meier", "plot_td_auc", "plot_forest"]
+           "plot_decision_curve", "plot_clinical_impact", "plot_kaplan_meier", "plot_td_auc", "plot_forest"]
 
 #: rcParams shared by every radsig figure (colour-blind-safe Okabe–Ito cycle).
 STYLE: dict = {
@@ -138,6 +138,26 @@ def plot_decision_curve(curves: DecisionCurve | Mapping[str, DecisionCurve], *,
         top = max(top, float(np.nanmax(first["net_benefit_all"])), 0.01)
         ax.set(ylim=(-0.1 * top, 1.1 * top), xlim=(0, max_threshold or first["threshold"].max()),
                xlabel="Threshold probability", ylabel="Net benefit")
+        ax.legend(loc="upper right")
+        if title:
+            ax.set_title(title)
+    return fig
+
+
+def plot_clinical_impact(impact: pd.DataFrame, *, population: int = 1000,
+                         title: str | None = None) -> Figure:
+    """Clinical impact curve: number called high risk and number of those with the event, per
+    ``population`` patients, against threshold probability (from
+    :func:`radsig.evaluate.clinical_impact_curve`)."""
+    with publication_style():
+        fig = _new(4.2, 3.2)
+        ax = fig.add_subplot()
+        ax.plot(impact["threshold"], impact["n_high_risk"], color="C1",
+                label="Number high risk")
+        ax.plot(impact["threshold"], impact["n_high_risk_with_event"], color="C0",
+                linestyle="--", label="Number high risk with event")
+        ax.set(ylim=(0, population * 1.02), xlim=(0, impact["threshold"].max()),
+               xlabel="Threshold probability", ylabel=f"Number per {population:,} patients")
         ax.legend(loc="upper right")
         if title:
             ax.set_title(title)
