@@ -100,6 +100,17 @@ def test_stratified_logrank_against_written_out_reference(lung1):
     assert_allclose(one.statistic, logrank_test(d[TIME], d[EVENT], group).statistic)
 
 
+def test_stratified_logrank_ignores_strata_without_events():
+    t = np.arange(1, 13.0)
+    e = np.array([1, 1, 0, 1, 1, 0, 0, 0, 0, 0, 0, 0])
+    g = np.array([0, 1] * 6)
+    s = np.array([0] * 6 + [1] * 6)
+    strat = logrank_test(t, e, g, strata=s)
+    only = logrank_test(t[:6], e[:6], g[:6])
+    assert_allclose(strat.statistic, only.statistic)
+    assert strat.n == 12
+
+
 def test_cox_against_R_rossi():
     """R: library(survival); coxph(Surv(week, arrest) ~ fin + age + race + wexp + mar + paro +
     prio, data = rossi)  # ties = "efron" (default)."""

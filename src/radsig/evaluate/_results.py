@@ -123,7 +123,7 @@ class TestResult(Estimate):
         return out
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class ResultTable:
     """Many estimates at once (HRs of a Cox model, correlations of many features, …).
 

@@ -140,7 +140,7 @@ def brier_score(y, prob, *, level: float = 0.95, n_boot: int = 2000,
                     {"scaled": float(1 - sq.mean() / (prev * (1 - prev))), "n_boot": n_boot})
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class CalibrationCurve:
     """Binned observed-vs-predicted table (with Wilson CIs) and a lowess-smoothed curve."""
 

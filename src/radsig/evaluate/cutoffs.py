@@ -27,7 +27,7 @@ __all__ = ["maxstat_cutoff", "median_cutoff", "youden_cutoff", "Cutoff", "p_laus
            "p_lausen94", "logrank_scores"]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Cutoff:
     """A cut-off: patients with ``marker > cutoff`` form the high group.
 

@@ -178,7 +178,7 @@ def delong_test_unpaired(y_a, score_a, y_b, score_b, *, level: float = 0.95) -> 
                       statistic=float(z), p_value=float(2 * stats.norm.sf(abs(z))))
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class RocCurve:
     """Empirical ROC curve plus a pointwise bootstrap band of sensitivity at fixed FPR."""
 

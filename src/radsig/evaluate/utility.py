@@ -22,7 +22,7 @@ from radsig.exceptions import StatisticsError
 __all__ = ["decision_curve", "DecisionCurve", "clinical_impact_curve"]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class DecisionCurve:
     """Net benefit of the model, treat-all and treat-none over threshold probabilities.
 
