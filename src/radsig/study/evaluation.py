@@ -38,7 +38,7 @@ def evaluate_binary(y: np.ndarray, lp: np.ndarray, prob: np.ndarray | None, *, n
     fpr, tpr, _ = roc_curve(y, lp)
     curves = {"roc": {"fpr": fpr.tolist(), "tpr": tpr.tolist()}}
     if prob is not None:
-        cal = stats.calibration(y, prob, n_boot=min(n_boot, 200), seed=seed)
+        cal = stats.calibration(y, prob, n_boot=min(n_boot, 100), seed=seed)
         metrics["calibration_slope"] = cal["calibration_slope"]
         metrics["brier"] = cal["brier"]
         metrics["observed_expected"] = cal["observed_expected"]

@@ -102,7 +102,7 @@ def _fit_glm(X: np.ndarray, target, ep: EndpointSpec, penalty: float = 1e-4) -> 
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        m = CoxPHSurvivalAnalysis(alpha=max(penalty, 1e-3) * len(X)).fit(X, target)
+        m = CoxPHSurvivalAnalysis(alpha=max(penalty, 1e-4)).fit(X, target)
     return 0.0, np.asarray(m.coef_)
 
 
@@ -180,15 +180,12 @@ def fit_radiomics(spec: ModelSpec, ep: EndpointSpec, feats: pd.DataFrame, target
         raise StatisticsError(f"model {spec.name!r}: no usable feature (all constant or missing)")
     X = _design(terms, feats, None, {})
     keep = _screen(X, target, ep, spec.correlation_threshold)
-    intercept, coef = _lasso(X[:, keep], target, ep, seed)
-    nz = [k for k in np.argsort(-np.abs(coef)) if coef[k] != 0][: spec.max_features]
-    if not nz:
-        nz = [0]
+    _, coef = _lasso(X[:, keep], target, ep, seed)
+    nz = [k for k in np.argsort(-np.abs(coef)) if coef[k] != 0][: spec.max_features] or [0]
     chosen = [keep[k] for k in nz]
-    if len(nz) < np.count_nonzero(coef) or not np.count_nonzero(coef):
-        intercept, sub = _fit_glm(X[:, chosen], target, ep, penalty=1.0)
-    else:
-        sub = coef[nz]
+    # LASSO selects; a weakly penalised refit on the selected features gives the Rad-score
+    # (un-shrunk coefficients and a proper intercept, so probabilities are calibrated).
+    intercept, sub = _fit_glm(X[:, chosen], target, ep, penalty=0.5)
     out_terms = []
     for idx, c in zip(chosen, sub):
         out_terms.append({**terms[idx], "coef": float(c)})

@@ -126,9 +126,9 @@ def decision_curve(y, prob, thresholds=None) -> dict:
 
 
 def _cindex(time, event, risk) -> float:
-    from sksurv.metrics import concordance_index_censored
+    from lifelines.utils import concordance_index as _ci
 
-    return float(concordance_index_censored(event.astype(bool), time, risk)[0])
+    return float(_ci(time, -risk, event.astype(bool)))  # lifelines: higher score = longer survival
 
 
 def concordance_index(time, event, risk, *, n_boot: int = 200, seed: int = 0) -> dict:
