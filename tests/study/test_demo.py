@@ -44,8 +44,9 @@ def test_planted_signal_recovered(demo_dir):
     # pooled over the validation cohorts (single small cohorts are noisy)
     val = [c for c in rad if c != "training"]
     assert sum(comb[c]["auc"]["estimate"] for c in val) >= sum(rad[c]["auc"]["estimate"] for c in val) - 0.01
-    tr = res["models"]["radiomics"]["cohorts"]["training"]
-    assert tr["logrank_os"]["p_value"] < 0.05
+    # KM separation of the Rad-score risk groups (training cut-off) in the validation cohorts
+    p_values = [res["models"]["radiomics"]["cohorts"][c]["logrank_os"]["p_value"] for c in val]
+    assert min(p_values) < 0.05
 
 
 def test_predict_reproduces_study_predictions(demo_dir, run_cli, tmp_path):

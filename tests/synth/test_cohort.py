@@ -52,7 +52,7 @@ def test_scanners_differ_between_centres(tmp_path):
 def test_phenotype_image_link(negative_control, linked):
     df = _patients(np.random.default_rng(0), 4000, negative_control)
     r = np.corrcoef(df["_s"], df["_z"])[0, 1]
-    assert (r > 0.9) if linked else (abs(r) < 0.06)
+    assert (r > 0.8) if linked else (abs(r) < 0.06)
     # outcome links are planted in both variants
     assert df.groupby("phenotype")["response"].mean()["inflamed"] > 0.6
     assert df.groupby("phenotype")["response"].mean()["desert"] < 0.4

@@ -135,6 +135,57 @@ def extract_manifest(manifest: pd.DataFrame, settings: FeatureSettings, *, id_co
     return wide, pd.DataFrame(failures, columns=[id_column, "modality", "error"])
 
 
+class _CohortProgress:
+    """Adapter from the cohort engine's reporter protocol to the study's ``progress`` callback."""
+
+    def __init__(self, progress: Progress | None, stage: str) -> None:
+        self.progress, self.stage, self.total, self.done = progress, stage, 0, 0
+
+    def start(self, total: int, already_failed: int = 0) -> None:
+        self.total, self.done = total, already_failed
+        if self.progress:
+            self.progress(self.stage, self.done, self.total)
+
+    def update(self, record: dict) -> None:
+        self.done += 1
+        if self.progress:
+            self.progress(self.stage, self.done, self.total)
+
+    def stop(self) -> None:
+        """Nothing to tear down: the study's progress display outlives each cohort."""
+
+
+def extract_with_cohort_engine(manifest: pd.DataFrame, settings: FeatureSettings, out: Path, *,
+                               id_column: str, jobs: int = 1, cache: Path | None = None,
+                               progress: Progress | None = None,
+                               stage: str = "features") -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Same contract as :func:`extract_manifest`, run by ``radsig.cohort.extract_cohort``
+    (parallel workers, per-case cache, provenance, failures table)."""
+    from radsig.cohort import extract_cohort
+    from radsig.config import load_settings
+
+    man = manifest.rename(columns={id_column: "patient_id"})
+    man = man[[c for c in man.columns if c in ("patient_id", "image", "mask", "label", "modality")]]
+    result = extract_cohort(man, load_settings(dict(settings.raw)), out, jobs=jobs,
+                            cache=cache if cache is not None else False,
+                            progress=_CohortProgress(progress, stage))
+    table = result.table
+    rows: dict[str, dict[str, float]] = {}
+    for rec in table.to_dict("records"):
+        mod = str(rec.get("modality") or "IMG").upper()
+        feats = rows.setdefault(str(rec["patient_id"]), {})
+        feats.update({f"{mod}_{f}": float(rec[f]) for f in result.feature_columns})
+    wide = pd.DataFrame.from_dict(rows, orient="index")
+    wide.index.name = id_column
+    fails = result.failures
+    failures = pd.DataFrame({
+        id_column: fails["patient_id"].astype(str).tolist(),
+        "modality": fails["modality"].tolist(),
+        "error": [f"{t}: {m}" for t, m in zip(fails["error_type"], fails["message"])],
+    }, columns=[id_column, "modality", "error"])
+    return wide, failures
+
+
 def _cached(image: Path, mask: Path, label, settings: FeatureSettings,
             cache_dir: Path | None, case: str) -> dict[str, float]:
     if cache_dir is None:

@@ -18,7 +18,8 @@ from radsig.config.study import StudySpec, load_study
 from radsig.study import evaluation as ev
 from radsig.study import modelling as mdl
 from radsig.study.data import CohortData, load_study_data
-from radsig.study.extraction import FeatureSettings, extract_manifest, load_feature_settings
+from radsig.study.extraction import (FeatureSettings, extract_manifest, extract_with_cohort_engine,
+                                     load_feature_settings)
 
 Progress = Callable[[str, int, int], None]
 MODEL_FORMAT = "radsig-study-model"
@@ -60,8 +61,13 @@ def _extract(run: StudyRun, progress: Progress | None) -> None:
     fdir.mkdir(parents=True, exist_ok=True)
     cache = fdir / "cache" if run.study.features.cache else None
     for name, cd in run.data.items():
-        wide, fails = extract_manifest(cd.manifest, run.settings, id_column=run.study.id_column,
-                                       cache_dir=cache, progress=progress, stage=f"features {name}")
+        if run.settings.extractor == "radsig.features":
+            wide, fails = extract_with_cohort_engine(
+                cd.manifest, run.settings, fdir / f"{name}_cases.parquet", id_column=run.study.id_column,
+                jobs=run.study.features.jobs, cache=cache, progress=progress, stage=f"features {name}")
+        else:
+            wide, fails = extract_manifest(cd.manifest, run.settings, id_column=run.study.id_column,
+                                           cache_dir=cache, progress=progress, stage=f"features {name}")
         wide.to_csv(fdir / f"{name}_features.csv")
         fails.to_csv(fdir / f"{name}_failures.csv", index=False)
         run.failures[name] = fails

@@ -52,7 +52,7 @@ def _cohort_sizes(n: int) -> list[int]:
 
 def _patients(rng: np.random.Generator, n: int, negative_control: bool) -> pd.DataFrame:
     z = rng.standard_normal(n)
-    s = rng.standard_normal(n) if negative_control else z + 0.25 * rng.standard_normal(n)
+    s = rng.standard_normal(n) if negative_control else z + 0.45 * rng.standard_normal(n)
     age = np.clip(rng.normal(63.0, 9.0, n), 30, 88).round()
     sex = rng.choice(["female", "male"], size=n, p=[0.42, 0.58])
     ecog = rng.choice([0, 1], size=n, p=[0.55, 0.45])
