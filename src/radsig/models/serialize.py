@@ -119,6 +119,10 @@ def _encode(obj: Any) -> Any:
         return _encode_array(obj)
     if isinstance(obj, Tree):
         return _encode_tree(obj)
+    if isinstance(obj, np.dtype):
+        if obj.kind not in "fiub":
+            raise ModelFileError(f"cannot store dtype {obj} in a model file")
+        return {"__dtype__": obj.str}
     if isinstance(obj, (np.random.RandomState, np.random.Generator)):
         return None  # only fitting uses it; a loaded model is not refitted with the same stream
     if isinstance(obj, tuple):
@@ -195,6 +199,11 @@ def _decode(obj: Any) -> Any:
         arr = np.empty(len(flat), dtype=object)
         arr[:] = flat
         return arr.reshape(obj["shape"])
+    if "__dtype__" in obj:
+        kind = np.dtype(str(obj["__dtype__"]))
+        if kind.kind not in "fiub":
+            raise ModelFileError(f"model file holds unsupported dtype {obj['__dtype__']!r}")
+        return kind
     if "__float__" in obj:
         return float(obj["__float__"])
     if "__dataframe__" in obj:
