@@ -1,8 +1,82 @@
-"""IBSI family module 'glszm' (placeholder until its owner lands it; see docs/DEVELOPING.md)."""
+"""IBSI grey level size zone features (family 9SAK), 2D / 2.5D / 3D aggregation.
+
+Zones come from :func:`radsig.features.glszm_matrix.label_zones` (8-connected in-slice zones
+for 2D and 2.5D, 26-connected volume zones for 3D). The matrices keep only the zone sizes
+that occur as columns, so a large 3D zone does not make a huge dense matrix.
+"""
 
 from __future__ import annotations
 
+import numpy as np
 
-def compute(roi, **options) -> dict[str, float]:
-    """Not implemented yet: the extractor reports this family as missing with a warning."""
-    raise NotImplementedError("feature family 'glszm' is not implemented yet")
+from radsig.features._texture import count_matrix, crop_to_roi, nan_result
+from radsig.features._texture_features import (
+    ZONE_AGGREGATIONS,
+    batch_mean,
+    check_aggregations,
+    rename,
+    rowcol_features,
+)
+from radsig.features.glszm_matrix import Zones, label_zones
+
+NAMES = {"se": "szm_sze", "le": "szm_lze", "lge": "szm_lgze", "hge": "szm_hgze",
+         "slge": "szm_szlge", "shge": "szm_szhge", "llge": "szm_lzlge", "lhge": "szm_lzhge",
+         "glnu": "szm_glnu", "glnu_norm": "szm_glnu_norm", "jnu": "szm_zsnu",
+         "jnu_norm": "szm_zsnu_norm", "perc": "szm_z_perc", "gl_var": "szm_gl_var",
+         "j_var": "szm_zs_var", "j_entr": "szm_zs_entr"}
+TAGS = tuple(NAMES.values())
+
+
+def zone_feature_sets(zones: Zones, values: np.ndarray, n_levels: int,
+                      per_slice: bool) -> dict[str, dict[str, float]]:
+    """Features of zone matrices with column quantity ``values`` (size or distance per zone).
+
+    Returns ``{"2D": ..., "2_5D": ...}`` when ``per_slice`` (slice matrices averaged, and the
+    merged matrix), else ``{"3D": ...}``.
+    ``N_v`` is the voxel count of the zones (sum of zone sizes); each dict maps the
+    generic keys of :func:`radsig.features._texture_features.rowcol_features` → value.
+    """
+    uniq, col = np.unique(values, return_inverse=True)
+    nz = zones.labels.shape[0]
+    if per_slice:
+        m = count_matrix(zones.level - 1, col, n_levels, uniq.size, zones.z, nz)
+        n_vox = np.bincount(zones.z, weights=zones.size, minlength=nz)
+        merged = rowcol_features(m.sum(axis=0)[None], uniq, [n_vox.sum()])
+        return {"2D": batch_mean(rowcol_features(m, uniq, n_vox)),
+                "2_5D": batch_mean(merged)}
+    m = count_matrix(zones.level - 1, col, n_levels, uniq.size)[None]
+    return {"3D": batch_mean(rowcol_features(m, uniq, [zones.size.sum()]))}
+
+
+def compute(roi, *, aggregations=None, distance: int = 1, **options) -> dict[str, float]:
+    """IBSI GLSZM features of a :class:`~radsig.preprocess.roi.PreparedRoi`.
+
+    Parameters
+    ----------
+    roi : PreparedRoi
+        Uses ``levels`` and ``n_levels``.
+    aggregations : sequence of str, optional
+        Any of ``2D, 2_5D, 3D`` (default all).
+    distance : int
+        Linkage distance; only 1 (8-connected in-slice / 26-connected volume) is defined.
+    **options
+        Ignored (other families' options).
+    """
+    aggs = check_aggregations("glszm", aggregations, ZONE_AGGREGATIONS)
+    names = [f"{t}_{a}" for a in aggs for t in TAGS]
+    if distance != 1:
+        raise ValueError(f"glszm: linkage distance must be 1, got {distance}")
+    if roi.levels is None or not np.any(roi.levels > 0):
+        return nan_result("GLSZM", names, "the ROI has no voxels")
+    (lv,) = crop_to_roi(roi.levels)
+    ng = int(roi.n_levels)
+    out: dict[str, float] = {}
+    for per_slice, wanted in ((True, ("2D", "2_5D")), (False, ("3D",))):
+        if not any(a in aggs for a in wanted):
+            continue
+        zones = label_zones(lv, ng, per_slice=per_slice)
+        sets = zone_feature_sets(zones, zones.size, ng, per_slice)
+        for a in wanted:
+            if a in aggs:
+                out.update(rename(sets[a], NAMES, a))
+    return {n: out[n] for n in names}
