@@ -13,7 +13,8 @@ from sklearn.impute import SimpleImputer
 from sklearn.pipeline import Pipeline
 from sksurv.util import Surv
 
-from radsig.models import (FusedSignature, RadScore, auc_delong, cross_val_risk_groups,
+from radsig.evaluate import auc_ci
+from radsig.models import (FusedSignature, RadScore, cross_val_risk_groups,
                            cross_validate_model, load_model, make_ensemble, save_model,
                            train_validate)
 from radsig.select import CorrelationFilter, MannWhitneyFilter, UnivariateCoxFilter, VarianceFilter
@@ -43,7 +44,7 @@ def test_lung1_lasso_cox_radscore(shared):
                      ("cox", UnivariateCoxFilter(k=50)),
                      ("rad", RadScore(cv=5, n_lambdas=15, rule="min", random_state=0))]
                     ).set_output(transform="pandas")
-    res = cross_validate_model(pipe, X, y, cv=5, random_state=0, n_boot=300)
+    res = cross_validate_model(pipe, X, y, cv=5, random_state=0)
     print(f"\nLung1 LASSO-Cox Rad-score 5-fold CV C-index {res.estimate:.3f} "
           f"[{res.ci_low:.3f}, {res.ci_high:.3f}]")
     ref = concordance_index(y["time"], -res.oof_scores, y["event"])
@@ -89,7 +90,7 @@ def _hosny(shared, cohort):
 
 def test_hosny_published_cnn_auc(shared):
     _, y, logit = _hosny(shared, "Maastro")
-    ci = auc_delong(y, logit)
+    ci = auc_ci(y, logit, method="delong")
     assert ci.estimate == pytest.approx(0.702, abs=1e-3)  # SOURCES.md; published 0.70
     assert abs(ci.ci_low - 0.63) < 0.02 and abs(ci.ci_high - 0.78) < 0.02  # published CI
 

@@ -9,7 +9,8 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import roc_auc_score
 from sksurv.util import Surv
 
-from radsig.models import (RadScore, RiskGroups, auc_delong, bootstrap_optimism,
+from radsig.evaluate import auc_ci
+from radsig.models import (RadScore, RiskGroups, bootstrap_optimism,
                            cross_validate_model, risk_group_summary, train_validate)
 
 
@@ -20,18 +21,17 @@ def _binary(n=150, p=20, seed=0, shift=0.0):
     return X, y.to_numpy()
 
 
-def test_delong_ci_agrees_with_bootstrap():
+def test_metric_with_ci_uses_evaluate_and_handles_constant_scores():
+    from radsig.models import metric_with_ci
+
     rng = np.random.default_rng(1)
     y = rng.integers(0, 2, 200)
     s = y * 0.8 + rng.normal(size=200)
-    ci = auc_delong(y, s)
-    assert ci.estimate == pytest.approx(roc_auc_score(y, s), abs=1e-12)
-    boots = []
-    for _ in range(400):
-        i = rng.integers(0, 200, 200)
-        boots.append(roc_auc_score(y[i], s[i]))
-    lo, hi = np.quantile(boots, [0.025, 0.975])
-    assert abs(ci.ci_low - lo) < 0.03 and abs(ci.ci_high - hi) < 0.03
+    got = metric_with_ci(y, s)
+    assert got == auc_ci(y, s, method="delong")
+    assert got.estimate == pytest.approx(roc_auc_score(y, s), abs=1e-12)
+    flat = metric_with_ci(y, np.zeros(200))
+    assert flat.estimate == 0.5 and np.isnan(flat.ci_low) and flat.method == "constant score"
 
 
 def test_train_internal_external_design():
