@@ -78,5 +78,7 @@ def test_pca_score_orientation():
     pca = PCAScore().fit(Z, y)
     assert np.corrcoef(pca.decision_function(Z), y)[0, 1] > 0.5
     assert pca.explained_variance_ratio_[0] > 0.8
-    with pytest.raises(Exception):
+    from sklearn.exceptions import NotFittedError
+
+    with pytest.raises(NotFittedError):
         PCAScore().decision_function(Z)

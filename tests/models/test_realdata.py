@@ -14,9 +14,16 @@ from sklearn.pipeline import Pipeline
 from sksurv.util import Surv
 
 from radsig.evaluate import auc_ci
-from radsig.models import (FusedSignature, RadScore, cross_val_risk_groups,
-                           cross_validate_model, load_model, make_ensemble, save_model,
-                           train_validate)
+from radsig.models import (
+    FusedSignature,
+    RadScore,
+    cross_val_risk_groups,
+    cross_validate_model,
+    load_model,
+    make_ensemble,
+    save_model,
+    train_validate,
+)
 from radsig.select import CorrelationFilter, MannWhitneyFilter, UnivariateCoxFilter, VarianceFilter
 
 pytestmark = pytest.mark.slow

@@ -10,8 +10,14 @@ from sklearn.metrics import roc_auc_score
 from sksurv.util import Surv
 
 from radsig.evaluate import auc_ci
-from radsig.models import (RadScore, RiskGroups, bootstrap_optimism,
-                           cross_validate_model, risk_group_summary, train_validate)
+from radsig.models import (
+    RadScore,
+    RiskGroups,
+    bootstrap_optimism,
+    cross_validate_model,
+    risk_group_summary,
+    train_validate,
+)
 
 
 def _binary(n=150, p=20, seed=0, shift=0.0):

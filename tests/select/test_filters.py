@@ -7,8 +7,13 @@ import pytest
 from sklearn.utils.estimator_checks import check_estimator
 from sksurv.util import Surv
 
-from radsig.select import (CorrelationFilter, MannWhitneyFilter, MRMRSelector,
-                           StabilitySelector, UnivariateCoxFilter)
+from radsig.select import (
+    CorrelationFilter,
+    MannWhitneyFilter,
+    MRMRSelector,
+    StabilitySelector,
+    UnivariateCoxFilter,
+)
 from radsig.select._univariate import cox_score_test
 
 

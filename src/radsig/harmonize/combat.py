@@ -94,7 +94,7 @@ class ComBat(TransformerMixin, BaseEstimator):
 
     def _covariates(self, cov: pd.DataFrame) -> np.ndarray:
         cols = []
-        for c, levels in zip(self.categorical, self.cat_levels_):
+        for c, levels in zip(self.categorical, self.cat_levels_, strict=True):
             v = cov[c].astype(str).to_numpy()
             cols += [(v == lev).astype(float) for lev in levels[1:]]
         cols += [cov[c].to_numpy(dtype=float) for c in self.continuous]
@@ -121,7 +121,7 @@ class ComBat(TransformerMixin, BaseEstimator):
         self.batches_, idx, counts = np.unique(b, return_inverse=True, return_counts=True)
         if len(self.batches_) < 2 or counts.min() < 2:
             raise StatisticsError(f"ComBat needs >= 2 batches with >= 2 samples each; got "
-                                  f"{dict(zip(self.batches_, counts.tolist()))}")
+                                  f"{dict(zip(self.batches_, counts.tolist(), strict=True))}")
         self.cat_levels_ = [np.unique(cov[c].astype(str)) for c in self.categorical]
         C = self._covariates(cov)
         design = np.column_stack([np.eye(len(self.batches_))[idx], C])

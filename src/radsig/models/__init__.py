@@ -5,12 +5,23 @@ from __future__ import annotations
 from radsig.models.ensemble import ensemble_members, make_ensemble
 from radsig.models.nomogram import FusedSignature, Nomogram, PCAScore
 from radsig.models.radscore import RadScore, format_formula
-from radsig.models.risk import (RiskGroups, RiskGroupSummary, cross_val_risk_groups, maxstat_cut,
-                                risk_group_summary)
+from radsig.models.risk import (
+                                RiskGroups,
+                                RiskGroupSummary,
+                                cross_val_risk_groups,
+                                maxstat_cut,
+                                risk_group_summary,
+)
 from radsig.models.serialize import load_model, read_model_file, save_model
-from radsig.models.validation import (CVResult, OptimismResult, bootstrap_optimism,
-                                      cross_validate_model, metric_with_ci, model_score,
-                                      train_validate)
+from radsig.models.validation import (
+                                CVResult,
+                                OptimismResult,
+                                bootstrap_optimism,
+                                cross_validate_model,
+                                metric_with_ci,
+                                model_score,
+                                train_validate,
+)
 
 __all__ = ["CVResult", "FusedSignature", "Nomogram", "OptimismResult", "PCAScore",
            "RadScore", "RiskGroupSummary", "RiskGroups", "bootstrap_optimism",

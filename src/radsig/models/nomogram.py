@@ -85,7 +85,7 @@ class Nomogram(BaseEstimator):
         return {name: _columns(X, s) for name, s in spec.items()}
 
     def _design(self, X) -> np.ndarray:
-        cols = [m.decision_function(X[c]) for m, c in zip(self.score_models_, self.block_columns_)]
+        cols = [m.decision_function(X[c]) for m, c in zip(self.score_models_, self.block_columns_, strict=True)]
         cols += [X[c].to_numpy(dtype=float) for c in self.clinical]
         return np.column_stack(cols)
 

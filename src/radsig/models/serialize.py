@@ -39,11 +39,19 @@ _INT_DTYPES = {"int64", "int32", "int8", "uint8", "intp", "uint32", "uint64"}
 
 def _allowed() -> dict[str, type]:
     """The only classes a model file may name (class path → class)."""
-    from sklearn.calibration import CalibratedClassifierCV, _CalibratedClassifier, _SigmoidCalibration
+    from sklearn.calibration import (
+        CalibratedClassifierCV,
+        _CalibratedClassifier,
+        _SigmoidCalibration,
+    )
     from sklearn.decomposition import PCA
     from sklearn.dummy import DummyClassifier
-    from sklearn.ensemble import (GradientBoostingClassifier, RandomForestClassifier,
-                                  StackingClassifier, VotingClassifier)
+    from sklearn.ensemble import (
+        GradientBoostingClassifier,
+        RandomForestClassifier,
+        StackingClassifier,
+        VotingClassifier,
+    )
     from sklearn.impute import SimpleImputer
     from sklearn.linear_model import LogisticRegression
     from sklearn.pipeline import Pipeline
@@ -104,27 +112,38 @@ def _encode_tree(tree) -> dict:
         "values": _encode_array(np.asarray(state["values"]))}}
 
 
-def _encode(obj: Any) -> Any:
-    from sklearn.tree._tree import Tree
+_NOT_SCALAR = object()
 
+
+def _encode_scalar(obj: Any) -> Any:
+    """JSON form of a scalar-like value, or ``_NOT_SCALAR``."""
     if obj is None or isinstance(obj, (bool, str)):
         return obj
-    if isinstance(obj, (int, np.integer)) and not isinstance(obj, bool):
-        return int(obj)
     if isinstance(obj, np.bool_):
         return bool(obj)
+    if isinstance(obj, (int, np.integer)):
+        return int(obj)
     if isinstance(obj, (float, np.floating)):
         return float(obj) if np.isfinite(obj) else {"__float__": str(float(obj))}
-    if isinstance(obj, np.ndarray):
-        return _encode_array(obj)
-    if isinstance(obj, Tree):
-        return _encode_tree(obj)
     if isinstance(obj, np.dtype):
         if obj.kind not in "fiub":
             raise ModelFileError(f"cannot store dtype {obj} in a model file")
         return {"__dtype__": obj.str}
     if isinstance(obj, (np.random.RandomState, np.random.Generator)):
         return None  # only fitting uses it; a loaded model is not refitted with the same stream
+    return _NOT_SCALAR
+
+
+def _encode(obj: Any) -> Any:
+    from sklearn.tree._tree import Tree
+
+    scalar = _encode_scalar(obj)
+    if scalar is not _NOT_SCALAR:
+        return scalar
+    if isinstance(obj, np.ndarray):
+        return _encode_array(obj)
+    if isinstance(obj, Tree):
+        return _encode_tree(obj)
     if isinstance(obj, tuple):
         return {"__tuple__": [_encode(v) for v in obj]}
     if isinstance(obj, pd.DataFrame):
@@ -132,7 +151,7 @@ def _encode(obj: Any) -> Any:
                                   "data": [_encode(obj[c].to_numpy()) for c in obj.columns]}}
     if isinstance(obj, list):
         return [_encode(v) for v in obj]
-    if isinstance(obj, dict) and type(obj) is dict:
+    if type(obj) is dict:
         if not all(isinstance(k, str) for k in obj):
             raise ModelFileError("cannot store a dict with non-string keys in a model file")
         return {"__dict__": {k: _encode(v) for k, v in obj.items()}}
@@ -187,37 +206,47 @@ def _decode_tree(d: dict):
     return tree
 
 
+def _decode_objarray(obj: dict) -> np.ndarray:
+    flat = [_decode(v) for v in obj["__objarray__"]]
+    arr = np.empty(len(flat), dtype=object)
+    arr[:] = flat
+    return arr.reshape(obj["shape"])
+
+
+def _decode_dtype(obj: dict) -> np.dtype:
+    kind = np.dtype(str(obj["__dtype__"]))
+    if kind.kind not in "fiub":
+        raise ModelFileError(f"model file holds unsupported dtype {obj['__dtype__']!r}")
+    return kind
+
+
+def _decode_dataframe(obj: dict) -> pd.DataFrame:
+    cols = [_decode(c) for c in obj["__dataframe__"]["columns"]]
+    data = [_decode(v) for v in obj["__dataframe__"]["data"]]
+    return pd.DataFrame(dict(zip(cols, data, strict=True)), columns=cols)
+
+
+_DECODERS = {
+    "__ndarray__": _decode_array,
+    "__objarray__": _decode_objarray,
+    "__dtype__": _decode_dtype,
+    "__float__": lambda o: float(o["__float__"]),
+    "__dataframe__": _decode_dataframe,
+    "__tuple__": lambda o: tuple(_decode(v) for v in o["__tuple__"]),
+    "__dict__": lambda o: {k: _decode(v) for k, v in o["__dict__"].items()},
+    "__tree__": lambda o: _decode_tree(o["__tree__"]),
+    "__object__": lambda o: _decode_object(o),
+}
+
+
 def _decode(obj: Any) -> Any:
     if isinstance(obj, list):
         return [_decode(v) for v in obj]
     if not isinstance(obj, dict):
         return obj
-    if "__ndarray__" in obj:
-        return _decode_array(obj)
-    if "__objarray__" in obj:
-        flat = [_decode(v) for v in obj["__objarray__"]]
-        arr = np.empty(len(flat), dtype=object)
-        arr[:] = flat
-        return arr.reshape(obj["shape"])
-    if "__dtype__" in obj:
-        kind = np.dtype(str(obj["__dtype__"]))
-        if kind.kind not in "fiub":
-            raise ModelFileError(f"model file holds unsupported dtype {obj['__dtype__']!r}")
-        return kind
-    if "__float__" in obj:
-        return float(obj["__float__"])
-    if "__dataframe__" in obj:
-        cols = [_decode(c) for c in obj["__dataframe__"]["columns"]]
-        data = [_decode(v) for v in obj["__dataframe__"]["data"]]
-        return pd.DataFrame(dict(zip(cols, data)), columns=cols)
-    if "__tuple__" in obj:
-        return tuple(_decode(v) for v in obj["__tuple__"])
-    if "__dict__" in obj:
-        return {k: _decode(v) for k, v in obj["__dict__"].items()}
-    if "__tree__" in obj:
-        return _decode_tree(obj["__tree__"])
-    if "__object__" in obj:
-        return _decode_object(obj)
+    for marker, decoder in _DECODERS.items():
+        if marker in obj:
+            return decoder(obj)
     raise ModelFileError(f"model file holds an unknown value with keys {sorted(obj)[:5]}")
 
 

@@ -53,7 +53,7 @@ def nomogram_scales(model) -> NomogramScales:
 
 def _axis(ax, y, label, pos, ticks, fmt="{:g}"):
     ax.plot([min(pos), max(pos)], [y, y], color="black", lw=1)
-    for p, t in zip(pos, ticks):
+    for p, t in zip(pos, ticks, strict=True):
         ax.plot([p, p], [y, y + 0.12], color="black", lw=1)
         ax.text(p, y + 0.18, fmt.format(t), ha="center", va="bottom", fontsize=7)
     ax.text(-3, y, label, ha="right", va="center", fontsize=8)
