@@ -119,3 +119,19 @@ def test_combat_contract_and_errors():
     bad.loc[0, "f0"] = np.nan
     with pytest.raises(StatisticsError, match="NaN"):
         ComBat(batch="site").fit(bad)
+
+
+def test_combat_inside_pipeline_cv_and_model_file(tmp_path):
+    from sklearn.pipeline import Pipeline
+
+    from radsig.models import RadScore, cross_validate_model, load_model, save_model
+
+    df, label = planted(n_per=40, p=12, seed=5)
+    pipe = Pipeline([("combat", ComBat(batch="site", categorical=["sex"], continuous=["age"])),
+                     ("radscore", RadScore(cv=3, n_lambdas=8, random_state=0))])
+    res = cross_validate_model(pipe, df, label, cv=3)  # ComBat refitted in every fold
+    assert res.ci_low <= res.estimate <= res.ci_high and res.estimate > 0.6
+    model = pipe.fit(df, label)
+    again = load_model(save_model(model, tmp_path / "combat.json"))
+    np.testing.assert_array_equal(again.predict_proba(df), model.predict_proba(df))
+    np.testing.assert_array_equal(again[0].gamma_star_, model[0].gamma_star_)
