@@ -71,3 +71,24 @@ def test_risk_groups_cutoff_from_training_only():
     summary = risk_group_summary(rg.predict(X[~tr]), y[~tr])
     assert summary.p_value < 0.05 and summary.hazard_ratio > 1
     assert summary.median_high < summary.median_low
+
+
+def test_risk_group_cutoff_is_written_to_the_model_file(tmp_path):
+    from radsig.models import load_model, read_model_file, save_model
+
+    rng = np.random.default_rng(7)
+    X = pd.DataFrame(rng.normal(size=(80, 5)), columns=[f"f{i}" for i in range(5)])
+    y = Surv.from_arrays(rng.random(80) < 0.8, rng.exponential(np.exp(-X.f0)))
+    rg = RiskGroups(estimator=RadScore(cv=3, n_lambdas=6, random_state=0)).fit(X, y)
+    path = save_model(rg, tmp_path / "rg.json")
+    assert read_model_file(path)["cutoffs"] == {"risk_group": rg.cutoff_}
+    np.testing.assert_array_equal(load_model(path).predict(X), rg.predict(X))
+
+
+def test_optimism_for_survival_c_index():
+    rng = np.random.default_rng(8)
+    X = rng.normal(size=(90, 8))
+    y = Surv.from_arrays(rng.random(90) < 0.8, rng.exponential(np.exp(-X[:, 0])))
+    opt = bootstrap_optimism(RadScore(cv=3, n_lambdas=6, rule="min", random_state=0), X, y,
+                             n_boot=8)
+    assert opt.metric == "c_index" and opt.estimate <= opt.apparent + 1e-12

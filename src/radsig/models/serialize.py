@@ -319,13 +319,16 @@ def save_model(model, path, *, feature_settings_hash: str | None = None,
     import radsig
 
     inputs, selected = _features(model)
+    cutoffs = dict(cutoffs or {})
+    if hasattr(model, "cutoff_"):
+        cutoffs.setdefault("risk_group", float(model.cutoff_))
     doc = {"format": FORMAT, "format_version": FORMAT_VERSION,
            "radsig_version": radsig.__version__, "sklearn_version": sklearn.__version__,
            "numpy_version": np.__version__,
            "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
            "feature_settings_hash": feature_settings_hash, "input_features": inputs,
-           "selected_features": selected, "cutoffs": _encode(dict(cutoffs or {})),
-           "metadata": _encode(dict(metadata or {})), "model": _encode(model)}
+           "selected_features": selected, "cutoffs": {str(k): _encode(v) for k, v in cutoffs.items()},
+           "metadata": {str(k): _encode(v) for k, v in (metadata or {}).items()}, "model": _encode(model)}
     doc["checksum"] = _checksum(doc)
     path = Path(path)
     tmp = path.with_name(path.name + ".tmp")
