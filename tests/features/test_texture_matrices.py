@@ -15,7 +15,7 @@ from radsig.features._texture import chebyshev_offsets, neighbourhood_offsets
 from radsig.features.glcm_matrix import glcm_matrices
 from radsig.features.gldzm_matrix import border_distance, gldzm_matrices
 from radsig.features.glrlm_matrix import glrlm_matrices
-from radsig.features.glszm_matrix import glszm_matrices
+from radsig.features.glszm_matrix import compact_zone_matrix, glszm_matrices, label_zones
 from radsig.features.ngldm_matrix import ngldm_matrices
 from radsig.features.ngtdm_matrix import ngtdm_matrices
 from radsig.preprocess.roi import PreparedRoi
@@ -70,6 +70,10 @@ def test_pyradiomics_baseline_matrices(shared, case):
         "gldm": _nonempty_cols(ngldm_matrices(lv, ng, alpha=0)[present], 0),
         "ngtdm": np.stack([n[present], s[present], present + 1], axis=1),
     }
+    zones = label_zones(lv, ng, connectivity=26)
+    compact, sizes = compact_zone_matrix(zones, zones.size, ng)
+    np.testing.assert_array_equal(compact[present], mine["glszm"])
+    assert sizes.tolist() == sorted(set(zones.size.tolist()))
     for cls, m in mine.items():
         base = np.load(base_dir / f"{case}_{cls}.npy", encoding="latin1")
         assert m.shape == base.shape, f"{case} {cls}: shape {m.shape} vs {base.shape}"
@@ -125,6 +129,12 @@ def test_glrlm_matches_brute_force(seed):
                 length, q = length + 1, tuple(np.add(q, a))
             ref[d, lv[p] - 1, length - 1] += 1
     np.testing.assert_array_equal(got, ref)
+    # Opposite directions give the same runs; in-slice splitting sums back to the volume.
+    np.testing.assert_array_equal(glrlm_matrices(lv, ng, -dirs, max_run=10), ref)
+    in_slice = chebyshev_offsets(1, in_slice=True)
+    np.testing.assert_array_equal(
+        glrlm_matrices(lv, ng, in_slice, per_slice=True, max_run=10).sum(axis=0),
+        glrlm_matrices(lv, ng, in_slice, max_run=10))
 
 
 def _flood_zones(lv, offsets):
@@ -235,3 +245,24 @@ def test_keys_follow_tag_and_aggregation(module):
         "2D_avg", "2D_comb", "2_5D_avg", "2_5D_comb", "3D_avg", "3D_comb")
     assert sorted(out) == sorted(f"{t}_{a}" for a in aggs for t in module.TAGS)
     assert all(np.isfinite(v) for v in out.values())
+
+
+@pytest.mark.parametrize("module", [glszm, gldzm], ids=["glszm", "gldzm"])
+def test_zone_families_warn_on_other_distance(module):
+    roi = _roi(_random_levels(2))
+    with pytest.warns(FeatureWarning, match="distance 1"):
+        out = module.compute(roi, distance=2)
+    assert out == module.compute(roi)
+
+
+def test_zone_cache_shared_by_glszm_and_gldzm():
+    """GLDZM on a ROI whose zones GLSZM already labelled equals GLDZM on a fresh ROI."""
+    lv = _random_levels(5, shape=(4, 9, 9))
+    lv[:, :2] = 0
+    morph = np.ones(lv.shape, dtype=bool)  # morphological mask larger than the levels' box
+    make = lambda: PreparedRoi(image=lv.astype(float), morph_mask=morph, int_mask=lv > 0,  # noqa: E731
+                               spacing=(1.0, 1.0, 1.0), levels=lv.astype(np.int32), n_levels=3)
+    shared_roi = make()
+    glszm.compute(shared_roi)
+    assert "_texture_cache" in shared_roi.extra
+    assert gldzm.compute(shared_roi) == gldzm.compute(make())

@@ -69,7 +69,7 @@ def train_self_supervised(model: Backbone, crops: np.ndarray, *, epochs: int = 2
             opt.zero_grad()
             loss.backward()
             opt.step()
-            total += float(loss) * len(batch)
+            total += float(loss.detach()) * len(batch)
         losses.append(total / len(data))
         if progress:
             progress(epoch + 1, losses[-1])
@@ -100,7 +100,7 @@ def train_supervised(model: Backbone, crops: np.ndarray, y: np.ndarray, *, epoch
             opt.zero_grad()
             loss.backward()
             opt.step()
-            total += float(loss) * len(idx)
+            total += float(loss.detach()) * len(idx)
         losses.append(total / len(data))
     model.eval()
     return {"method": "supervised_finetune", "epochs": epochs, "batch_size": batch_size, "lr": lr,

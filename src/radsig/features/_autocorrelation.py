@@ -83,15 +83,19 @@ def moran_geary(values: np.ndarray, mask: np.ndarray,
     k_hat = _kernel_spectrum(m.shape, spacing, sizes)
     # rfftn keeps half of the last axis: bins other than 0 and L/2 stand for two frequencies.
     k_hat[..., 1:sizes[2] // 2] *= 2.0
-    m_hat, y_hat, y2_hat = (fft.rfftn(a, sizes) for a in (m, y, y**2))
     n_total = float(np.prod(sizes))
 
     def pair_sum(a_hat: np.ndarray, b_hat: np.ndarray) -> float:
-        return float(np.sum(k_hat * (a_hat.conj() * b_hat).real)) / n_total
+        return float(np.vdot(a_hat, k_hat * b_hat).real) / n_total
 
+    # One spectrum pair at a time keeps the peak memory at about three half-spectra.
+    m_hat = fft.rfftn(m, sizes)
     w_sum = pair_sum(m_hat, m_hat)
+    cross = pair_sum(fft.rfftn(y**2, sizes), m_hat)
+    del m_hat
+    y_hat = fft.rfftn(y, sizes)
     s_i = pair_sum(y_hat, y_hat)
-    s_c = 2.0 * pair_sum(y2_hat, m_hat) - 2.0 * s_i
+    s_c = 2.0 * cross - 2.0 * s_i
     moran = n_vox / w_sum * s_i / denom
     geary = (n_vox - 1) / (2.0 * w_sum) * s_c / denom
     return float(moran), float(geary)

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 from scipy.optimize import minimize
-from scipy.spatial import ConvexHull
+from scipy.spatial import ConvexHull, QhullError
 from scipy.spatial.distance import cdist
 from scipy.spatial.transform import Rotation
 from skimage.measure import marching_cubes
@@ -47,7 +47,8 @@ class Mesh:
 
 def roi_mesh(mask: np.ndarray, spacing: tuple[float, float, float]) -> Mesh:
     """Marching-cubes mesh (iso-level 0.5) of a binary mask, zero-padded so the surface closes."""
-    padded = np.pad(mask.astype(np.float32), 1)
+    box = tuple(slice(int(i.min()), int(i.max()) + 1) for i in np.nonzero(mask))
+    padded = np.pad(mask[box].astype(np.float32), 1)  # a translated mesh: same features
     verts, faces, _, _ = marching_cubes(padded, level=0.5, spacing=tuple(float(s) for s in spacing),
                                         allow_degenerate=False)
     return Mesh(vertices=verts.astype(np.float64), faces=faces.astype(np.int64))
@@ -57,7 +58,7 @@ def convex_hull(points: np.ndarray) -> ConvexHull | None:
     """Qhull convex hull of 3D points, or ``None`` when the points are (nearly) flat."""
     try:
         return ConvexHull(points)
-    except Exception:  # scipy raises QhullError (flat or too few points)
+    except (QhullError, ValueError):  # flat or too few points
         return None
 
 
@@ -130,7 +131,7 @@ def _min_rectangle(points2d: np.ndarray) -> tuple[float, np.ndarray]:
     """
     try:
         ring = points2d[ConvexHull(points2d).vertices]
-    except Exception:  # collinear points: a degenerate rectangle along the principal direction
+    except (QhullError, ValueError):  # collinear points: a degenerate rectangle
         direction = points2d[np.argmax(points2d[:, 0])] - points2d[np.argmin(points2d[:, 0])]
         norm = np.linalg.norm(direction)
         return 0.0, (direction / norm if norm > 0 else np.array([1.0, 0.0]))

@@ -35,9 +35,13 @@ def _marginal_features(p, i, j, ng) -> dict[str, np.ndarray]:
     diff = np.abs(i - j).astype(np.int64).ravel()
     summ = (i + j).astype(np.int64).ravel()
     flat = p.reshape(b, -1)
-    # Marginals as products with one-hot maps (cell → |i-j| or i+j), all matrices at once.
-    pd = flat @ np.eye(ng)[diff]
-    ps = flat @ np.eye(2 * ng + 1)[summ]
+    # Marginals of all matrices with one weighted bincount each (batch index folded in the key).
+    rows = np.arange(b, dtype=np.int64)[:, None]
+    pd = np.bincount((rows * ng + diff).ravel(), weights=flat.ravel(),
+                     minlength=b * ng).reshape(b, ng)
+    ns = 2 * ng + 1
+    ps = np.bincount((rows * ns + summ).ravel(), weights=flat.ravel(),
+                     minlength=b * ns).reshape(b, ns)
     kd = np.arange(ng, dtype=float)
     ks = np.arange(2 * ng + 1, dtype=float)
     mu_d = (pd * kd).sum(axis=1)
@@ -52,6 +56,21 @@ def _marginal_features(p, i, j, ng) -> dict[str, np.ndarray]:
         "cm_sum_var": (ps * (ks - mu_s[:, None]) ** 2).sum(axis=1),
         "cm_sum_entr": _entropy(ps, 1),
         "cm_inv_var": inv_var,
+    }
+
+
+def _information_features(p, px, py) -> dict[str, np.ndarray]:
+    """Joint entropy and the two informational measures of correlation."""
+    hxy = _entropy(p, (1, 2))
+    pxy = px[:, :, None] * py[:, None, :]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        logpxy = np.where(pxy > 0, np.log2(np.where(pxy > 0, pxy, 1.0)), 0.0)
+    hxy1 = -(p * logpxy).sum(axis=(1, 2))
+    hxy2 = -(pxy * logpxy).sum(axis=(1, 2))
+    return {
+        "cm_joint_entr": hxy,
+        "cm_info_corr1": safe_div(hxy - hxy1, _entropy(px, 1)),
+        "cm_info_corr2": np.sqrt(np.clip(1 - np.exp(-2 * (hxy2 - hxy)), 0, None)),
     }
 
 
@@ -81,18 +100,10 @@ def glcm_features(counts: np.ndarray) -> dict[str, np.ndarray]:
     mu = (p * i).sum(axis=(1, 2))
     dij = np.abs(i - j)
     cl = i + j - (mu_x + mu_y)[:, None, None]
-    hxy = _entropy(p, (1, 2))
-    pxy = px[:, :, None] * py[:, None, :]
-    with np.errstate(divide="ignore", invalid="ignore"):
-        logpxy = np.where(pxy > 0, np.log2(np.where(pxy > 0, pxy, 1.0)), 0.0)
-    hxy1 = -(p * logpxy).sum(axis=(1, 2))
-    hxy2 = -(pxy * logpxy).sum(axis=(1, 2))
-    hx = _entropy(px, 1)
     out = {
         "cm_joint_max": p.max(axis=(1, 2)),
         "cm_joint_avg": mu,
         "cm_joint_var": (p * (i - mu[:, None, None]) ** 2).sum(axis=(1, 2)),
-        "cm_joint_entr": hxy,
         "cm_energy": (p**2).sum(axis=(1, 2)),
         "cm_contrast": (p * dij**2).sum(axis=(1, 2)),
         "cm_dissimilarity": (p * dij).sum(axis=(1, 2)),
@@ -106,9 +117,8 @@ def glcm_features(counts: np.ndarray) -> dict[str, np.ndarray]:
         "cm_clust_tend": (p * cl**2).sum(axis=(1, 2)),
         "cm_clust_shade": (p * cl**3).sum(axis=(1, 2)),
         "cm_clust_prom": (p * cl**4).sum(axis=(1, 2)),
-        "cm_info_corr1": safe_div(hxy - hxy1, hx),
-        "cm_info_corr2": np.sqrt(np.clip(1 - np.exp(-2 * (hxy2 - hxy)), 0, None)),
     }
+    out.update(_information_features(p, px, py))
     out.update(_marginal_features(p, np.broadcast_to(i, (ng, ng)), np.broadcast_to(j, (ng, ng)), ng))
     for v in out.values():
         v[tot == 0] = np.nan
