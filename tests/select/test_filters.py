@@ -36,9 +36,8 @@ _MULTICLASS = ["check_fit_score_takes_y", "check_estimators_overwrite_params",
 def test_lasso_logistic_estimator_checks_except_multiclass():
     """LASSO-logistic is binary by design; the checks that feed it 3-4 classes are expected to
     fail (with radsig's 'exactly two classes' error), every other check must pass."""
-    from radsig.select import LassoLogisticSelector
-
     from radsig.models import RadScore
+    from radsig.select import LassoLogisticSelector
 
     for est in (LassoLogisticSelector(cv=2, n_lambdas=3), RadScore(cv=2, n_lambdas=3)):
         check_estimator(est, expected_failed_checks={c: "binary target only"
