@@ -29,7 +29,7 @@ from radsig.select import CorrelationFilter, MannWhitneyFilter, UnivariateCoxFil
 pytestmark = pytest.mark.slow
 
 
-def lung1(shared):
+def lung1(shared, *, clinical: bool = False):
     d = shared / "realdata" / "lung1_nsclc_radiomics"
     feats = pd.read_csv(d / "lung1_pyradiomics2.2_features_pmt.csv.gz",
                         float_precision="round_trip")
@@ -38,6 +38,11 @@ def lung1(shared):
     clin = pd.read_csv(d / "NSCLC-Radiomics-Lung1.clinical-version3-Oct-2019.csv")
     table = feats.merge(clin, on="PatientID")
     cols = [c for c in feats.columns if c.startswith(("original_", "log-", "wavelet-"))]
+    if clinical:
+        table = table.dropna(subset=["age", "Overall.Stage"]).reset_index(drop=True)
+        stage = table["Overall.Stage"].map({"I": 1, "II": 2, "IIIa": 3, "IIIb": 4})
+        table = table.assign(stage=stage.astype(float))
+        cols = [*cols, "age", "stage"]
     y = Surv.from_arrays(table["deadstatus.event"] == 1, table["Survival.time"].astype(float))
     return table[cols].astype(float), y
 
@@ -131,3 +136,26 @@ def test_hosny_train_harvard_validate_maastro_mspore(shared, tmp_path):
         print(f"Hosny fused radiomics + CNN ({k}): AUC {v.estimate:.3f} "
               f"[{v.ci_low:.3f}, {v.ci_high:.3f}]")
     assert fres["Maastro"].estimate > 0.6
+
+
+def test_lung1_cox_nomogram_radscore_age_stage(shared, tmp_path):
+    from radsig.models import Nomogram
+    from radsig.report.nomogram import plot_nomogram
+
+    X, y = lung1(shared, clinical=True)
+    radiomics = [c for c in X.columns if c not in ("age", "stage")]
+    rad = Pipeline([("var", VarianceFilter()), ("corr", CorrelationFilter(threshold=0.9)),
+                    ("cox", UnivariateCoxFilter(k=50)),
+                    ("rad", RadScore(cv=5, n_lambdas=15, rule="min", random_state=0))]
+                   ).set_output(transform="pandas")
+    nomo = Nomogram(scores={"Rad-score": radiomics}, clinical=["age", "stage"], radscore=rad)
+    res = cross_validate_model(nomo, X, y, cv=5, random_state=0)
+    print(f"\nLung1 Cox nomogram (Rad-score + age + stage), n={len(X)}: 5-fold CV C-index "
+          f"{res.estimate:.3f} [{res.ci_low:.3f}, {res.ci_high:.3f}]")
+    assert res.ci_low <= res.estimate <= res.ci_high and res.estimate > 0.5
+    model = nomo.fit(X, y)
+    fig = plot_nomogram(model, times=(365, 730, 1095), time_labels=("1-year", "2-year", "3-year"))
+    fig.savefig(tmp_path / "lung1_nomogram.png")
+    again = load_model(save_model(model, tmp_path / "nomogram.json"))
+    np.testing.assert_array_equal(again.predict_survival(X, [365, 730]),
+                                  model.predict_survival(X, [365, 730]))
