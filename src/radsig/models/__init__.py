@@ -12,7 +12,7 @@ from radsig.models.risk import (
                                 maxstat_cut,
                                 risk_group_summary,
 )
-from radsig.models.serialize import load_model, read_model_file, save_model
+from radsig.models.serialize import check_model_inputs, load_model, read_model_file, save_model
 from radsig.models.validation import (
                                 CVResult,
                                 OptimismResult,

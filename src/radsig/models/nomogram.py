@@ -59,8 +59,10 @@ class Nomogram(BaseEstimator):
     clinical : sequence of str, default=()
         Columns that enter the final model as they are (numeric; encode categories first),
         e.g. age, stage, an immune score (CD3/CD8 density).
-    radscore : RadScore or None
-        Template for the score blocks (cloned per block); default ``RadScore(random_state=0)``.
+    radscore : estimator or None
+        Template for the score blocks (cloned and fitted per block on its columns); any
+        estimator with ``decision_function`` works, e.g. a Pipeline of filters ending in a
+        RadScore. Default ``RadScore(random_state=0)``.
 
     Attributes
     ----------

@@ -388,3 +388,35 @@ def _has_tree(obj) -> bool:
     if isinstance(obj, list):
         return any(_has_tree(v) for v in obj)
     return False
+
+
+def check_model_inputs(doc: dict, columns, *, feature_settings_hash: str | None = None,
+                       path=None) -> None:
+    """Check that a table and its extraction settings match what a model file expects.
+
+    Parameters
+    ----------
+    doc : dict
+        The verified file content from :func:`read_model_file`.
+    columns : sequence of str
+        Columns of the table to score.
+    feature_settings_hash : str, optional
+        Hash of the settings the table was extracted with; compared when both are known.
+
+    Raises
+    ------
+    ModelFileError
+        Missing input features, or features extracted with other settings.
+    """
+    where = f"{path}: " if path else ""
+    expected = doc.get("input_features") or []
+    missing = [c for c in expected if c not in set(map(str, columns))]
+    if missing:
+        raise ModelFileError(
+            f"{where}the table lacks {len(missing)} of the {len(expected)} features the model "
+            f"was trained on (e.g. {missing[:3]}); extract them with the model's settings")
+    saved = doc.get("feature_settings_hash")
+    if saved and feature_settings_hash and saved != feature_settings_hash:
+        raise ModelFileError(
+            f"{where}features were extracted with settings hash {feature_settings_hash}, but the "
+            f"model expects {saved}; re-extract with the settings recorded for this model")
