@@ -24,7 +24,7 @@ from radsig.models.validation import (
 )
 
 __all__ = ["CVResult", "FusedSignature", "Nomogram", "OptimismResult", "PCAScore",
-           "RadScore", "RiskGroupSummary", "RiskGroups", "bootstrap_optimism",
+           "RadScore", "RiskGroupSummary", "RiskGroups", "bootstrap_optimism", "check_model_inputs",
            "cross_val_risk_groups", "cross_validate_model", "ensemble_members", "format_formula",
            "load_model", "make_ensemble", "maxstat_cut", "metric_with_ci", "model_score",
            "read_model_file", "risk_group_summary", "save_model", "train_validate"]
