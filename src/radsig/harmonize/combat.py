@@ -48,6 +48,10 @@ class ComBat(TransformerMixin, BaseEstimator):
         Adjust location only (delta = 1).
     unseen : {"error", "pooled", "adapt"}, default="error"
         What ``transform`` does with a batch not present in training (see module docstring).
+    ref_batch : str or None, default=None
+        Reference-batch ComBat: this training batch is left unchanged and every other batch is
+        mapped onto its mean and variance (grand mean and pooled variance from the reference
+        rows only).
 
     Attributes
     ----------
@@ -63,10 +67,12 @@ class ComBat(TransformerMixin, BaseEstimator):
         "batch": [str, int], "categorical": ["array-like"], "continuous": ["array-like"],
         "parametric": ["boolean"], "eb": ["boolean"], "mean_only": ["boolean"],
         "unseen": [StrOptions({"error", "pooled", "adapt"})],
+        "ref_batch": [str, None],
     }
 
     def __init__(self, *, batch="batch", categorical=(), continuous=(), parametric: bool = True,
-                 eb: bool = True, mean_only: bool = False, unseen: str = "error"):
+                 eb: bool = True, mean_only: bool = False, unseen: str = "error",
+                 ref_batch: str | None = None):
         self.batch = batch
         self.categorical = categorical
         self.continuous = continuous
@@ -74,6 +80,7 @@ class ComBat(TransformerMixin, BaseEstimator):
         self.eb = eb
         self.mean_only = mean_only
         self.unseen = unseen
+        self.ref_batch = ref_batch
 
     # ------------------------------------------------------------------ helpers
     def _split(self, X) -> tuple[np.ndarray, np.ndarray, pd.DataFrame, list]:
@@ -127,16 +134,29 @@ class ComBat(TransformerMixin, BaseEstimator):
         design = np.column_stack([np.eye(len(self.batches_))[idx], C])
         beta = np.linalg.lstsq(design, Y, rcond=None)[0]
         k = len(self.batches_)
-        self.grand_mean_ = (counts / counts.sum()) @ beta[:k]
+        ref = self._ref_index()
+        rows = np.ones(len(Y), bool) if ref is None else idx == ref
+        self.grand_mean_ = (counts / counts.sum()) @ beta[:k] if ref is None else beta[ref]
         self.beta_cov_ = beta[k:]
-        var = ((Y - design @ beta) ** 2).mean(axis=0)
+        var = ((Y[rows] - design[rows] @ beta) ** 2).mean(axis=0)
         self.var_pooled_ = np.where(var > 0, var, 1.0)
         z = (Y - self.grand_mean_ - C @ self.beta_cov_) / np.sqrt(self.var_pooled_)
         post = [self._batch_posteriors(z[idx == i]) for i in range(k)]
         self.gamma_star_ = np.array([p[0] for p in post])
         self.delta_star_ = np.array([p[1] for p in post])
+        if ref is not None:
+            self.gamma_star_[ref], self.delta_star_[ref] = 0.0, 1.0
         self.n_features_in_ = len(feats) + 1 + len(cov.columns)
         return self
+
+    def _ref_index(self) -> int | None:
+        if self.ref_batch is None:
+            return None
+        hit = np.flatnonzero(self.batches_ == str(self.ref_batch))
+        if not hit.size:
+            raise StatisticsError(f"ComBat: ref_batch {self.ref_batch!r} is not a training batch "
+                                  f"(batches: {list(self.batches_)})")
+        return int(hit[0])
 
     def transform(self, X) -> np.ndarray:
         """Harmonise rows with the training estimates; returns the feature columns only."""
