@@ -15,6 +15,11 @@ Centres never seen in training (``unseen``):
   ``transform`` call (at least 2 rows), with empirical-Bayes shrinkage computed across its
   features, while every training estimate (covariate effects, grand mean, pooled variance)
   stays frozen. This uses the new cohort's features, never its outcomes.
+
+``ref_batch`` gives reference-batch ComBat: one training centre stays as it is and the others
+(and, with ``unseen="adapt"``, new centres) are mapped onto it. The ``"pooled"`` option leaves
+an unseen centre's rows unchanged (identity up to rounding); it exists so that a pipeline can
+still score such rows, and says so rather than pretending to harmonise them.
 """
 
 from __future__ import annotations
