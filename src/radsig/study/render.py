@@ -134,12 +134,17 @@ def render_outputs(run) -> None:
     if not run.results.get("comparisons"):
         present.discard("comparisons")
     frozen_by_name = {m["name"]: m for m in run.frozen}
+    from radsig.study.analyses import report_rows
+
+    analyses = report_rows(run.results.get("analyses", []))
+    sections = SECTIONS if not analyses else (
+        SECTIONS[:-2] + (("analyses", "Associations, response by group, biology"),) + SECTIONS[-2:])
     context = {
         "study": st, "version": __version__,
         "created": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
         "settings_hash": run.settings.digest, "extractor": run.settings.extractor,
         "settings_text": yaml.safe_dump(run.settings.raw, sort_keys=False),
-        "notes": run.results.get("notes", []), "sections": SECTIONS,
+        "notes": run.results.get("notes", []), "sections": sections, "analyses": analyses,
         "flow": _flow(run), "failures": [f"{n}: {r}" for n, df in run.failures.items()
                                          for r in df.get("error", [])][:20],
         "binary_endpoints": [e.name for e in st.endpoints if e.type == "binary"],

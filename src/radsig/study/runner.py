@@ -16,6 +16,7 @@ import pandas as pd
 from radsig import __version__
 from radsig.config.study import StudySpec, load_study
 from radsig.study import evaluation as ev
+from radsig.study import lesions
 from radsig.study import modelling as mdl
 from radsig.study.data import CohortData, load_study_data
 from radsig.study.extraction import (FeatureSettings, extract_manifest, extract_with_cohort_engine,
@@ -61,13 +62,19 @@ def _extract(run: StudyRun, progress: Progress | None) -> None:
     fdir.mkdir(parents=True, exist_ok=True)
     cache = fdir / "cache" if run.study.features.cache else None
     for name, cd in run.data.items():
+        manifest = cd.manifest
+        if run.study.lesions is not None:  # one row per lesion → extracted per lesion, aggregated below
+            manifest = lesions.split_lesions(manifest, run.study.id_column, run.study.lesions.column)
         if run.settings.extractor == "radsig.features":
             wide, fails = extract_with_cohort_engine(
-                cd.manifest, run.settings, fdir / f"{name}_cases.parquet", id_column=run.study.id_column,
+                manifest, run.settings, fdir / f"{name}_cases.parquet", id_column=run.study.id_column,
                 jobs=run.study.features.jobs, cache=cache, progress=progress, stage=f"features {name}")
         else:
-            wide, fails = extract_manifest(cd.manifest, run.settings, id_column=run.study.id_column,
+            wide, fails = extract_manifest(manifest, run.settings, id_column=run.study.id_column,
                                            cache_dir=cache, progress=progress, stage=f"features {name}")
+        if run.study.lesions is not None:
+            wide = lesions.aggregate_wide(wide, manifest, run.study.id_column, run.study.lesions.aggregate)
+            fails = lesions.patient_failures(fails, run.study.id_column)
         wide.to_csv(fdir / f"{name}_features.csv")
         fails.to_csv(fdir / f"{name}_failures.csv", index=False)
         run.failures[name] = fails
@@ -230,6 +237,10 @@ def run_study(study: str | Path | StudySpec, out: str | Path, *, progress: Progr
         t1 = time.perf_counter()
         fn(run)
         run.timings[step] = time.perf_counter() - t1
+    if spec.analyses:  # extra tables of the study file's ``analyses:`` (correlations, ORR by group…)
+        from radsig.study.analyses import run_analyses
+
+        run.results["analyses"] = run_analyses(run)
     run.results.update({"study": spec.name, "radsig_version": __version__, "flow": run.flow,
                         "feature_settings": {"hash": settings.digest, "extractor": settings.extractor},
                         **(extra or {})})
