@@ -151,7 +151,7 @@ def _outcomes(rng: np.random.Generator, z: np.ndarray, design: Design) -> tuple[
         df["pdl1_status"] = np.where(z + 0.5 * rng.standard_normal(n) > 0.2, "positive", "negative")
     logit = -0.1 + 2.2 * z - 0.5 * ecog - 0.3 * stage_iv
     df["response"] = (rng.uniform(size=n) < 1 / (1 + np.exp(-logit))).astype(int)
-    hazard = np.exp(-0.9 * z + risk) / 24.0
+    hazard = np.exp(-1.2 * z + risk) / 24.0
     os_t = rng.exponential(1 / hazard)
     pfs_t = np.minimum(os_t, rng.exponential(1 / (2.0 * hazard)))
     censor = np.minimum(rng.uniform(24.0, 84.0, n), rng.exponential(150.0, n))
@@ -226,7 +226,7 @@ def make_design_cohort(design: str | Design, out: str | Path, *, n_scale: float 
     total = sum(sizes)
     rng_img = np.random.default_rng(seed)
     s_all = rng_img.standard_normal(total)
-    rng_out = np.random.default_rng([seed, int(negative_control)])
+    rng_out = np.random.default_rng([seed, 7919, 1 + int(negative_control)])  # independent of rng_img
     z_all = rng_out.standard_normal(total) if negative_control else (s_all + 0.8 * rng_out.standard_normal(total)) / 1.28
     res = DesignCohort(d.name, root, n_patients=total, negative_control=negative_control)
     start, done = 0, 0
