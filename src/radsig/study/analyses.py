@@ -104,9 +104,28 @@ def _response_by_group(run, spec, cohort, score, high) -> list[dict]:
     rows.append({"variable": f"{res.method} test (df={res.df:g})" if res.method == "chi2" else "Fisher exact test",
                  "estimate": float(res.statistic), "ci_low": None, "ci_high": None,
                  "p_value": float(res.p_value), "n": int(ok.sum())})
-    rows.append({"variable": "odds ratio, high vs low", **_ci(orr.estimate, orr.ci_low, orr.ci_high, orr.p_value),
-                 "n": int(ok.sum())})
+    table = np.asarray(orr.details["table"], float)
+    if (table == 0).any():  # Haldane–Anscombe: +0.5 per cell keeps a zero cell's OR finite (Woolf CI)
+        est, lo, hi = _haldane(table)
+        rows.append({"variable": "odds ratio, high vs low (Haldane +0.5)", **_ci(est, lo, hi, orr.p_value),
+                     "n": int(ok.sum())})
+    else:
+        rows.append({"variable": "odds ratio, high vs low", **_ci(orr.estimate, orr.ci_low, orr.ci_high,
+                                                                  orr.p_value), "n": int(ok.sum())})
     return rows
+
+
+def _haldane(table: np.ndarray, level: float = 0.95) -> tuple[float, float, float]:
+    """Odds ratio of a 2×2 table with 0.5 added to every cell, and its Woolf (log) CI.
+
+    Written out because scipy's ``odds_ratio`` returns an infinite estimate for a zero cell."""
+    from scipy.stats import norm
+
+    t = table + 0.5
+    log_or = np.log(t[0, 0] * t[1, 1] / (t[0, 1] * t[1, 0]))
+    se = np.sqrt((1.0 / t).sum())
+    z = norm.ppf(0.5 + level / 2)
+    return float(np.exp(log_or)), float(np.exp(log_or - z * se)), float(np.exp(log_or + z * se))
 
 
 def _design(run, spec, cohort, score) -> pd.DataFrame:

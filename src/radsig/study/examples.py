@@ -35,8 +35,14 @@ def study_file(design: str) -> Path:
 
 
 def run_example(design: str, out: str | Path, *, n_scale: float = 1.0, seed: int = 20240611,
-                negative_control: bool = False, progress: Progress | None = None) -> StudyRun:
-    """Generate ``design``'s cohort into ``out/data`` and run its study file into ``out``."""
+                negative_control: bool = False, overrides: dict | None = None,
+                progress: Progress | None = None) -> StudyRun:
+    """Generate ``design``'s cohort into ``out/data`` and run its study file into ``out``.
+
+    ``overrides`` replaces top-level keys of the study file (e.g. ``{"bootstrap": 100}``, a shorter
+    ``models`` list, or ``{"features": {...}}``) in the copy that is run; the tests use it to keep
+    the reduced-size runs short.
+    """
     src = study_file(design)
     out = Path(out)
     data = out / "data"
@@ -44,7 +50,11 @@ def run_example(design: str, out: str | Path, *, n_scale: float = 1.0, seed: int
         design, data, n_scale=n_scale, seed=seed, negative_control=negative_control,
         progress=(lambda d, t: progress("generate cohort", d, t)) if progress else None)
     spec = yaml.safe_load(src.read_text(encoding="utf-8"))
-    shutil.copyfile(src, data / "study.yaml")
+    if overrides:
+        spec.update(overrides)
+        (data / "study.yaml").write_text(yaml.safe_dump(spec, sort_keys=False), encoding="utf-8")
+    else:
+        shutil.copyfile(src, data / "study.yaml")
     settings = spec["features"]["settings"]
     shutil.copyfile(src.parent / settings, data / Path(settings).name)
     notes = [f"Synthetic cohort of design {design!r} at {n_scale:g} × the published cohort sizes "
