@@ -26,7 +26,7 @@ EXPECT = {
                    ["comparisons", "roc", "calibration", "dca", "survival", "nomogram", "analyses"],
                    ["roc_tme", "roc_response", "calibration_tme", "dca_response", "km_radscore_tme_os",
                     "km_radscore_tme_pfs", "nomogram_nomogram_os", "nomogram_nomogram_pfs"]),
-    "crlm_ct_survival": (0.3, "radscore", "c_index", ["survival", "tdauc", "analyses"],
+    "crlm_ct_survival": (0.6, "radscore", "c_index", ["survival", "tdauc", "analyses"],
                          ["km_radscore_os", "tdauc_radscore", "tdauc_clinical_risk", "forest_hr"]),
     "nsclc_pdl1": (0.08, "fused", "auc", ["comparisons", "roc", "calibration", "dca", "analyses"],
                    ["roc_pdl1", "calibration_pdl1", "dca_pdl1"]),

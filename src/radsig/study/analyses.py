@@ -20,7 +20,7 @@ TITLES = {"correlation": "Correlation of {model} with {what}",
           "response_by_group": "{endpoint} rate by {model} group (training cut-off)",
           "odds_ratio": "Odds ratio of {endpoint} per SD of {model}",
           "cox": "Cox model of {endpoint}: {model} per SD and covariates",
-          "group_difference": "{what} by {model} group (Mann–Whitney)"}
+          "group_difference": "{what} by {model} group (Mann–Whitney; estimate = P(high > low))"}
 
 
 def _ci(est, lo, hi, p=np.nan, **extra) -> dict:
@@ -67,7 +67,8 @@ def _correlation(run, spec, cohort, score, high) -> list[dict]:
         if ok.sum() < 8 or np.ptp(x.to_numpy(float)[ok]) == 0:
             continue
         r = correlation(score[ok], x.to_numpy(float)[ok], method=spec.method)
-        rows.append({"variable": col, **_ci(r.estimate, r.ci_low, r.ci_high, r.p_value), "n": int(ok.sum())})
+        # radsig.evaluate gives P(second sorted label > first) = P(low > high); report P(high > low)
+        rows.append({"variable": col, **_ci(1 - r.estimate, 1 - r.ci_high, 1 - r.ci_low, r.p_value), "n": int(ok.sum())})
     q = _bh(np.array([r["p_value"] for r in rows]))
     return [{**r, "q_value": float(v)} for r, v in zip(rows, q)]
 
@@ -83,7 +84,8 @@ def _group_difference(run, spec, cohort, score, high) -> list[dict]:
             continue
         r = mann_whitney(v[ok], np.where(high[ok], "high", "low"))
         med = r.details["medians"]
-        rows.append({"variable": col, **_ci(r.estimate, r.ci_low, r.ci_high, r.p_value),
+        # radsig.evaluate gives P(second sorted label > first) = P(low > high); report P(high > low)
+        rows.append({"variable": col, **_ci(1 - r.estimate, 1 - r.ci_high, 1 - r.ci_low, r.p_value),
                      "median_high": med[0], "median_low": med[1], "n": int(ok.sum())})
     q = _bh(np.array([r["p_value"] for r in rows]))
     return [{**r, "q_value": float(v)} for r, v in zip(rows, q)]
@@ -207,15 +209,19 @@ def report_rows(analyses: list[dict]) -> list[dict]:
     from radsig.report.html import _ci as fmt_ci
     from radsig.report.tables import format_p
 
+    labels = {"correlation": "r (95% CI)", "group_difference": "P(high > low) (95% CI)",
+              "response_by_group": "rate / statistic / OR (95% CI)", "odds_ratio": "OR (95% CI)",
+              "cox": "HR (95% CI)"}
     tables = []
     for a in analyses:
+        est = labels[a["kind"]]
         rows = []
         for cohort, items in a["cohorts"].items():
             for r in items:
                 rows.append({"cohort": cohort, "variable": r["variable"], "n": r.get("n", ""),
-                             "estimate (95% CI)": fmt_ci(r, 3 if a["kind"] == "correlation" else 2),
+                             est: fmt_ci(r, 3 if a["kind"] == "correlation" else 2),
                              "p": format_p(r.get("p_value")) if r.get("p_value") is not None else "—",
                              "q (BH)": format_p(r["q_value"]) if "q_value" in r else ""})
         tables.append({"name": a["name"], "title": a["title"], "rows": rows,
-                       "columns": ["cohort", "variable", "n", "estimate (95% CI)", "p", "q (BH)"]})
+                       "columns": ["cohort", "variable", "n", est, "p", "q (BH)"]})
     return tables
