@@ -3,8 +3,7 @@
 First order: intensities inside the ROI (``voxelArrayShift`` added for Energy, TotalEnergy and
 RootMeanSquared), population moments (kurtosis not excess), NumPy's linear percentiles; Entropy and
 Uniformity on the discretised histogram. Shape: a marching-cubes surface of the 1-voxel-padded
-mask (scikit-image, Lorensen's table, vertices at edge midpoints) gives the mesh volume, the
-surface area and the maximum diameters between mesh vertices (searched on the convex hull, which
+mask, triangulated like PyRadiomics (``_mesh``), gives the mesh volume, the surface area and the maximum diameters between mesh vertices (searched on the convex hull, which
 holds every farthest pair); axis lengths come from the eigenvalues of the voxel-coordinate
 covariance.
 """
@@ -112,14 +111,10 @@ def _plane_max(verts: np.ndarray, axis: int) -> float:
 
 def shape_features(mask: np.ndarray, spacing_zyx, names) -> dict[str, float]:
     """3D shape features of a boolean (z, y, x) mask (cropped to its bounding box)."""
-    from skimage.measure import marching_cubes
+    from radsig.features.pyradiomics._mesh import mesh_surface
 
     sp = np.asarray(spacing_zyx, dtype=float)
-    m = np.pad(mask, 1).astype(np.float32)
-    verts, faces, _, _ = marching_cubes(m, 0.5, spacing=tuple(sp), method="lorensen")
-    a, b, c = verts[faces[:, 0]], verts[faces[:, 1]], verts[faces[:, 2]]
-    area = 0.5 * np.linalg.norm(np.cross(b - a, c - a), axis=1).sum()
-    volume = abs(np.einsum("ij,ij->i", a, np.cross(b, c)).sum() / 6.0)
+    area, volume, verts = mesh_surface(mask, sp)
     coords = np.argwhere(mask)
     ev = _eigen(coords, sp)
     n_vox = len(coords)
