@@ -60,52 +60,58 @@ def _eigen(coords: np.ndarray, spacing) -> np.ndarray:
 
 
 def _row_extremes(points: np.ndarray) -> np.ndarray:
-    """Per distinct first coordinate, the points with the smallest and largest second one.
+    """Per distinct leading coordinates, the points with the smallest and largest last one.
 
-    Every farthest pair of a planar point set lies on its convex hull, whose vertices are among
-    these row extremes; this shrinks thousands of mesh vertices to a few hundred candidates.
+    A point strictly inside a line segment of the set is no vertex of its convex hull, and every
+    farthest pair is a pair of hull vertices: only line extremes can take part.
     """
     if len(points) < 3:
         return points
-    order = np.lexsort((points[:, 1], points[:, 0]))
+    order = np.lexsort(points.T[::-1])
     p = points[order]
-    first = np.r_[True, p[1:, 0] != p[:-1, 0]]
-    last = np.r_[p[1:, 0] != p[:-1, 0], True]
-    return p[first | last]
+    lead = p[:, :-1]
+    new = np.r_[True, (lead[1:] != lead[:-1]).any(1)]
+    last = np.r_[new[1:], True]
+    return p[new | last]
 
 
 def _pairwise_max(pts: np.ndarray) -> float:
-    best = 0.0
-    for start in range(0, len(pts), 1024):
-        d = ((pts[start:start + 1024, None, :] - pts[None, :, :]) ** 2).sum(-1)
-        best = max(best, float(d.max()))
-    return float(np.sqrt(best))
+    """Largest pairwise distance; points too close to the centre to beat a known pair are skipped."""
+    if len(pts) < 2:
+        return 0.0
+    centre = pts.mean(0)
+    r = np.sqrt(((pts - centre) ** 2).sum(1))
+    a = pts[np.argmax(r)]  # double sweep: a good lower bound
+    b = pts[np.argmax(((pts - a) ** 2).sum(1))]
+    best2 = float(((a - b) ** 2).sum())
+    keep = r >= np.sqrt(best2) - r.max() - 1e-9
+    cand = pts[keep]
+    for start in range(0, len(cand), 1024):
+        d = ((cand[start:start + 1024, None, :] - cand[None, :, :]) ** 2).sum(-1)
+        best2 = max(best2, float(d.max()))
+    return float(np.sqrt(best2))
 
 
 def _max_dist(points: np.ndarray) -> float:
-    """Largest pairwise distance between 3D points, searched among convex-hull vertices."""
-    if len(points) < 2:
-        return 0.0
-    from scipy.spatial import ConvexHull, QhullError
-
-    try:
-        pts = points[ConvexHull(points).vertices]
-    except (QhullError, ValueError):  # flat point set: its hull is planar, use all points
-        pts = np.unique(points, axis=0)
-    return _pairwise_max(pts)
+    """Largest pairwise distance between 3D points."""
+    cand = points
+    for axis in range(3):  # hull vertices are extremes of their line along every axis
+        cand = _row_extremes(np.roll(cand, -axis - 1, axis=1))
+        cand = np.roll(cand, axis + 1, axis=1)
+    return _pairwise_max(cand)
 
 
 def _plane_max(verts: np.ndarray, axis: int) -> float:
     """Largest distance between vertices sharing the same coordinate along *axis*."""
     others = [a for a in range(3) if a != axis]
-    key = np.round(verts[:, axis], 6)
-    order = np.lexsort((verts[:, others[1]], verts[:, others[0]], key))
-    key, v = key[order], verts[order][:, others]
+    pts = _row_extremes(verts[:, [axis] + others])  # extremes per (plane, row)
+    pts = _row_extremes(pts[:, [0, 2, 1]])  # and per (plane, column)
+    key = pts[:, 0]
     splits = np.flatnonzero(np.diff(key)) + 1
     best = 0.0
-    for grp in np.split(v, splits):
+    for grp in np.split(pts[:, 1:], splits):
         if len(grp) > 1:
-            best = max(best, _pairwise_max(_row_extremes(grp)))
+            best = max(best, _pairwise_max(grp))
     return best
 
 
@@ -162,7 +168,7 @@ def shape2d_features(mask2d: np.ndarray, spacing_yx, names) -> dict[str, float]:
         "MeshSurface": lambda: surface, "PixelSurface": lambda: len(coords) * sp.prod(),
         "Perimeter": lambda: perimeter, "PerimeterSurfaceRatio": lambda: perimeter / surface,
         "Sphericity": lambda: sph, "SphericalDisproportion": lambda: 1 / sph,
-        "MaximumDiameter": lambda: _pairwise_max(_row_extremes(verts)) if len(verts) > 1 else 0.0,
+        "MaximumDiameter": lambda: _pairwise_max(_row_extremes(verts)),
         "MajorAxisLength": lambda: np.sqrt(ev[1]) * 4, "MinorAxisLength": lambda: np.sqrt(ev[0]) * 4,
         "Elongation": lambda: np.sqrt(ev[0] / ev[1]),
     }

@@ -13,7 +13,6 @@ to reproduce PyRadiomics' matrices exactly.
 from __future__ import annotations
 
 import numpy as np
-from scipy import ndimage
 
 __all__ = ["bin_edges", "discretize", "angles", "glcm", "glrlm", "glszm", "gldm", "ngtdm"]
 
@@ -84,52 +83,65 @@ def glcm(q: np.ndarray, ng: int, dirs: np.ndarray) -> np.ndarray:
 
 
 def glrlm(q: np.ndarray, ng: int, dirs: np.ndarray) -> np.ndarray:
-    """Run-length counts (Ng, Nr, n_dirs) with Nr = max(q.shape), as PyRadiomics sizes it."""
+    """Run-length counts (Ng, Nr, n_dirs) with Nr = max(q.shape), as PyRadiomics sizes it.
+
+    In the zero-padded volume flattened in C order, a direction is a constant flat step ``s``
+    (positive for every direction used), so the strided view ``flat.reshape(-1, s).T`` lays each
+    line of the volume along a row, separated by padding zeros: runs are then plain runs of equal
+    non-zero values in that row-major sequence.
+    """
     nr = int(max(q.shape))
-    flat, idx, strides = _padded(q, 1)
-    coords = np.stack(np.unravel_index(idx, tuple(s + 2 for s in q.shape)), 1)
+    p = np.pad(q, 1)
+    strides = np.array([p.shape[1] * p.shape[2], p.shape[2], 1], dtype=np.int64)
+    flat = p.ravel()
     out = np.zeros((ng, nr, len(dirs)))
     for a, off in enumerate(dirs):
         step = int(off @ strides)
-        g = flat[idx]
-        starts = flat[idx - step] != g
-        ends = flat[idx + step] != g
-        axis = int(np.flatnonzero(off)[0])
-        t = coords[:, axis] * off[axis]  # position along the direction
-        base = coords - t[:, None] * off[None, :]
-        key = np.ravel_multi_index((base + nr + 2).T, (3 * nr + 6,) * 3)
-        s_ord = np.lexsort((t[starts], key[starts]))
-        e_ord = np.lexsort((t[ends], key[ends]))
-        length = t[ends][e_ord] - t[starts][s_ord] + 1
-        lev = g[starts][s_ord] - 1
-        out[:, :, a] = np.bincount(lev * nr + length - 1, minlength=ng * nr).reshape(ng, nr)
+        n = -(-flat.size // step) * step
+        seq = np.zeros(n, dtype=flat.dtype)
+        seq[:flat.size] = flat
+        seq = seq.reshape(-1, step).T.ravel()
+        change = np.flatnonzero(np.diff(seq)) + 1
+        starts = np.r_[0, change]
+        lengths = np.diff(np.r_[starts, seq.size])
+        values = seq[starts]
+        keep = values > 0
+        out[:, :, a] = np.bincount((values[keep] - 1) * nr + lengths[keep] - 1,
+                                   minlength=ng * nr).reshape(ng, nr)
     return out
-
-
-def _structure(force2d: bool, force2d_dim: int) -> np.ndarray:
-    st = np.ones((3, 3, 3), dtype=bool)
-    if force2d:
-        sl = [slice(None)] * 3
-        sl[force2d_dim] = [0, 2]
-        st[tuple(sl)] = False
-    return st
 
 
 def glszm(q: np.ndarray, ng: int, force2d=False, force2d_dim=0) -> np.ndarray:
-    """Size-zone counts (Ng, Ns) with Ns = number of ROI voxels; 26- (or in-plane 8-) connected."""
+    """Size-zone counts (Ng, Ns) with Ns = number of ROI voxels; 26- (or in-plane 8-) connected.
+
+    SimpleITK's scalar connected components (neighbours joined when their grey levels are equal)
+    labels every zone in one pass; with force2D, zero planes are interleaved along the fixed axis
+    so that zones cannot cross slices.
+    """
+    import SimpleITK as sitk
+
     ns = int(np.count_nonzero(q))
-    st = _structure(force2d, force2d_dim)
-    out = np.zeros((ng, ns))
-    objects = ndimage.find_objects(q)
-    for lev, box in enumerate(objects, start=1):
-        if box is None:
-            continue
-        labels, n = ndimage.label(q[box] == lev, structure=st)
-        if n == 0:
-            continue
-        sizes = np.bincount(labels.ravel())[1:]
-        out[lev - 1] = np.bincount(sizes - 1, minlength=ns)[:ns]
-    return out
+    work = q.astype(np.int32)
+    if force2d:
+        shape = list(work.shape)
+        shape[force2d_dim] = 2 * shape[force2d_dim] - 1
+        spread = np.zeros(shape, dtype=np.int32)
+        sl = [slice(None)] * 3
+        sl[force2d_dim] = slice(None, None, 2)
+        spread[tuple(sl)] = work
+        work = spread
+    f = sitk.ScalarConnectedComponentImageFilter()
+    f.SetDistanceThreshold(0.0)
+    f.SetFullyConnected(True)
+    labels = sitk.GetArrayFromImage(f.Execute(sitk.GetImageFromArray(work)))
+    inside = work > 0
+    lab = labels[inside].astype(np.int64)
+    sizes = np.bincount(lab)
+    level = np.zeros(sizes.size, dtype=np.int64)
+    level[lab] = work[inside]
+    zones = np.flatnonzero((sizes > 0) & (level > 0))
+    out = np.bincount((level[zones] - 1) * ns + sizes[zones] - 1, minlength=ng * ns)
+    return out.reshape(ng, ns).astype(float)
 
 
 def _neighbour_dirs(dirs: np.ndarray) -> np.ndarray:

@@ -60,6 +60,41 @@ def _table() -> tuple[np.ndarray, ...]:
     return tuple(table)
 
 
+@functools.lru_cache(maxsize=8)
+def _per_pattern(spacing: tuple) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per pattern: total triangle area, and the volume terms n_c (3,) and s_c.
+
+    With a triangle (P+A, P+B, P+C) for a cube at P, (P+A)·((P+B)×(P+C)) =
+    P·(B×C + C×A + A×B) + A·(B×C); summing over a pattern's triangles gives n_c and s_c, so
+    the signed volume of the whole mesh only needs per-pattern counts and position sums.
+    """
+    sp = np.asarray(spacing, dtype=float)
+    area = np.zeros(256)
+    normal = np.zeros((256, 3))
+    const = np.zeros(256)
+    for code, tris in enumerate(_table()):
+        if len(tris) == 0:
+            continue
+        a, b, c = (tris[:, k] * sp for k in range(3))
+        area[code] = 0.5 * np.linalg.norm(np.cross(b - a, c - a), axis=1).sum()
+        normal[code] = (np.cross(b, c) + np.cross(c, a) + np.cross(a, b)).sum(0)
+        const[code] = np.einsum("ij,ij->i", a, np.cross(b, c)).sum()
+    return area, normal, const
+
+
+def _vertices(m: np.ndarray, sp: np.ndarray) -> np.ndarray:
+    """Mesh vertices (mm): midpoints of the grid edges whose two voxels differ."""
+    out = []
+    for axis in range(3):
+        lo = [slice(None)] * 3
+        hi = [slice(None)] * 3
+        lo[axis], hi[axis] = slice(None, -1), slice(1, None)
+        idx = np.argwhere(m[tuple(lo)] != m[tuple(hi)]).astype(float)
+        idx[:, axis] += 0.5
+        out.append(idx)
+    return np.concatenate(out) * sp
+
+
 def mesh_surface(mask: np.ndarray, spacing_zyx) -> tuple[float, float, np.ndarray]:
     """(surface area, volume, vertices (n, 3) in mm) of a boolean (z, y, x) mask.
 
@@ -72,21 +107,12 @@ def mesh_surface(mask: np.ndarray, spacing_zyx) -> tuple[float, float, np.ndarra
     code = np.zeros((nz, ny, nx), dtype=np.uint8)
     for k, (dz, dy, dx) in enumerate(CORNERS):
         code |= m[dz:dz + nz, dy:dy + ny, dx:dx + nx].astype(np.uint8) << k
-    table = _table()
-    area, volume, verts = 0.0, 0.0, []
+    area_c, normal_c, const_c = _per_pattern(tuple(float(v) for v in sp))
     flat = code.ravel()
-    order = np.argsort(flat, kind="stable")
-    values, starts = np.unique(flat[order], return_index=True)
-    bounds = np.r_[starts, len(order)]
-    for value, lo, hi in zip(values, bounds[:-1], bounds[1:]):
-        tris = table[int(value)]
-        if len(tris) == 0:
-            continue
-        pos = np.stack(np.unravel_index(order[lo:hi], code.shape), 1).astype(float)
-        pts = (pos[:, None, None, :] + tris[None]) * sp  # (cubes, triangles, 3 vertices, zyx)
-        a, b, c = pts[..., 0, :], pts[..., 1, :], pts[..., 2, :]
-        area += 0.5 * np.linalg.norm(np.cross(b - a, c - a), axis=-1).sum()
-        volume += np.einsum("...i,...i", a, np.cross(b, c)).sum()
-        verts.append(pts.reshape(-1, 3))
-    vertices = np.unique(np.concatenate(verts), axis=0) if verts else np.zeros((0, 3))
-    return float(area), float(abs(volume) / 6.0), vertices
+    counts = np.bincount(flat, minlength=256)
+    grids = np.indices(code.shape, sparse=True)
+    pos_sum = np.stack([np.bincount(flat, weights=np.broadcast_to(g, code.shape).ravel()
+                                    .astype(float), minlength=256) for g in grids], 1) * sp
+    area = float(counts @ area_c)
+    volume = float((pos_sum * normal_c).sum() + counts @ const_c)
+    return area, abs(volume) / 6.0, _vertices(m, sp)

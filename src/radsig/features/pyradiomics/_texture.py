@@ -21,8 +21,8 @@ __all__ = ["prepare_levels", "glcm_matrix", "glcm_features", "glrlm_matrix", "gl
 
 def prepare_levels(q: np.ndarray):
     """(grey levels present, Ng = highest level)."""
-    levels = np.unique(q[q > 0])
-    return levels, int(levels.max())
+    present = np.flatnonzero(np.bincount(q.ravel())[1:]) + 1
+    return present, int(present[-1])
 
 
 def _log2(p):
