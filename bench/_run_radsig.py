@@ -1,8 +1,8 @@
 """Run radsig's PyRadiomics mode on one case; write features and timings as JSON.
 
 Usage: python _run_radsig.py IMAGE MASK PARAMS.yaml OUT.json
-Timed: ``extract_s`` covers reading the parameter file and ``extract_case_pyradiomics``
-(reading the image and mask included).
+Timed: ``extract_s`` covers reading the parameter file and the extraction (``extract_rows``,
+the row list behind ``extract_case_pyradiomics``; reading the image and mask included).
 """
 
 import json
@@ -10,13 +10,14 @@ import sys
 import time
 
 t0 = time.perf_counter()
-from radsig.features.pyradiomics import extract_case_pyradiomics  # noqa: E402
+from radsig.config.pyradiomics import load_pyradiomics_settings  # noqa: E402
+from radsig.features.pyradiomics import extract_rows  # noqa: E402
 
 image, mask, params, out = sys.argv[1:5]
 t1 = time.perf_counter()
-table = extract_case_pyradiomics(image, mask, params)
+rows = extract_rows(image, mask, load_pyradiomics_settings(params))
 t2 = time.perf_counter()
-values = {f: float(v) for f, v in zip(table["feature"], table["value"])}
+values = {row[0]: float(row[4]) for row in rows}
 peak_kib = 0
 with open("/proc/self/status") as fh:  # this process's own high-water mark (after exec)
     for line in fh:

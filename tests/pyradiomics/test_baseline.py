@@ -88,3 +88,15 @@ def test_matrices(shared, case, cls):
 def test_every_class_is_covered(shared):
     covered = {cls for _, cls in scenarios(shared)}
     assert covered == set(CLASSES)
+
+
+def test_packaged_mesh_table_matches_derivation():
+    from radsig.features.pyradiomics._mesh import TABLE_FILE, derive_table
+
+    import json
+
+    stored = json.loads(TABLE_FILE.read_text())
+    derived = derive_table()
+    assert len(stored) == 256
+    for code, (s, d) in enumerate(zip(stored, derived)):
+        np.testing.assert_array_equal(np.asarray(s).reshape(-1, 3, 3) / 2, d, err_msg=str(code))

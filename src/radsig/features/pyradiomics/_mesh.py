@@ -13,10 +13,12 @@ pattern at a time with NumPy, never one voxel at a time.
 from __future__ import annotations
 
 import functools
+import json
+from pathlib import Path
 
 import numpy as np
 
-__all__ = ["mesh_surface"]
+__all__ = ["mesh_surface", "derive_table", "write_table"]
 
 # Cube corners (z, y, x) in PyRadiomics' bit order.
 CORNERS = np.array([(0, 0, 0), (0, 0, 1), (0, 1, 1), (0, 1, 0),
@@ -40,8 +42,25 @@ def _orient(tris: np.ndarray, inside: np.ndarray) -> np.ndarray:
     return out
 
 
+TABLE_FILE = Path(__file__).with_name("mc_table.json")
+
+
 @functools.lru_cache(maxsize=1)
 def _table() -> tuple[np.ndarray, ...]:
+    """Per-pattern triangles (n, 3 vertices, zyx), read from ``mc_table.json``.
+
+    The file holds :func:`derive_table`'s output (coordinates × 2, as small integers) so that
+    extraction does not import scikit-image; a test re-derives it and compares.
+    """
+    try:
+        data = json.loads(TABLE_FILE.read_text())
+        return tuple(np.asarray(t, dtype=float).reshape(-1, 3, 3) / 2 for t in data)
+    except (OSError, ValueError):
+        return derive_table()
+
+
+def derive_table() -> tuple[np.ndarray, ...]:
+    """Derive the 256 per-pattern triangle sets from scikit-image's Lorensen marching cubes."""
     from skimage.measure import marching_cubes
 
     table = []
@@ -58,6 +77,12 @@ def _table() -> tuple[np.ndarray, ...]:
         inside = np.array([(code >> k) & 1 for k in range(8)], dtype=bool)
         table.append(_orient(verts[faces].astype(float), inside))
     return tuple(table)
+
+
+def write_table(path: Path = TABLE_FILE) -> None:
+    """Write :func:`derive_table` to *path* (run when scikit-image's tables change)."""
+    data = [np.rint(t * 2).astype(int).ravel().tolist() for t in derive_table()]
+    path.write_text(json.dumps(data, separators=(",", ":")) + "\n")
 
 
 @functools.lru_cache(maxsize=8)

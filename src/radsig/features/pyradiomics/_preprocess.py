@@ -45,6 +45,14 @@ def select_mask(mask: sitk.Image, label: int, label_channel: int = 0, *, case=No
 
 def _bbox_of(roi: np.ndarray) -> np.ndarray:
     """(lower x, y, z, size x, y, z) of a non-empty boolean (z, y, x) array."""
+    if roi.ndim == 3:  # find the slab first (contiguous reduction), then search only there
+        zs = np.flatnonzero(roi.reshape(roi.shape[0], -1).any(1))
+        slab = roi[zs[0]:zs[-1] + 1]
+        ys = np.flatnonzero(slab.any(axis=(0, 2)))
+        xs = np.flatnonzero(slab[:, ys[0]:ys[-1] + 1].any(axis=(0, 1)))
+        lo = np.array([xs[0], ys[0], zs[0]])
+        hi = np.array([xs[-1], ys[-1], zs[-1]])
+        return np.concatenate([lo, hi - lo + 1])
     lo, hi = [], []
     for axis in range(roi.ndim):
         other = tuple(a for a in range(roi.ndim) if a != axis)

@@ -149,17 +149,28 @@ def _imc2(p, px, py, hxy):
 
 
 def _mcc(p, px, py):
+    """Maximal correlation coefficient: sqrt of the 2nd largest eigenvalue of Q.
+
+    Q_ij = sum_k p_ik p_jk / (px_i py_k) equals D^-1/2 (A A^T) D^1/2 with
+    A = diag(px)^-1/2 p diag(py)^-1/2, so its eigenvalues are the squared singular values of A
+    (for a symmetric GLCM, the squared eigenvalues of the symmetric A). PyRadiomics adds
+    machine epsilon to px·py, a relative change below 1e-6 that is left out here.
+    """
     if p.shape[0] < 2:
         return 1.0
-    vals = []
-    for a in range(p.shape[2]):
-        pa = p[:, :, a]
-        if np.isnan(pa).any():
-            continue
-        q = (pa / (px[:, 0, a][:, None] * py[0, :, a][None, :] + EPS)) @ pa.T
-        ev = np.sort(np.linalg.eigvals(q))
-        vals.append(np.sqrt(ev[-2]))
-    return float(np.real(np.nanmean(vals)))
+    ok = ~np.isnan(p).any((0, 1))
+    if not ok.any():
+        return float("nan")
+    pa = np.moveaxis(p[:, :, ok], 2, 0)  # (angles, Ng, Ng)
+    sx = np.sqrt(px[:, 0, :][:, ok].T)[:, :, None]  # (angles, Ng, 1)
+    sy = np.sqrt(py[0, :, :][:, ok].T)[:, None, :]  # (angles, 1, Ng)
+    den = sx * sy
+    a = np.divide(pa, den, out=np.zeros_like(pa), where=den > 0)  # empty rows/cols stay 0
+    if np.allclose(pa, np.swapaxes(pa, 1, 2)):
+        ev = np.sort(np.linalg.eigvalsh(a) ** 2, axis=1)
+    else:
+        ev = np.sort(np.linalg.svd(a, compute_uv=False) ** 2, axis=1)
+    return float(np.mean(np.sqrt(ev[:, -2])))
 
 
 # ---------------------------------------------------------------- GLRLM
