@@ -1,9 +1,84 @@
-"""CLI commands of this group (not yet wired: the owning issue fills this in)."""
+"""``radsig extract``: IBSI features of one image and mask."""
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Optional
+
 import typer
+
+_HELP = """Extract IBSI features of one image and its ROI mask.
+
+IMAGE and MASK are NIfTI, NRRD or MHA/MHD files on the same grid; IMAGE may also be a DICOM series folder and MASK an RTSTRUCT or DICOM SEG file (choose the ROI with --roi NAME or regex). Settings come from a YAML file (radsig IBSI settings, or a PyRadiomics parameter file); without --params the defaults are used. The table is written as CSV, or Parquet when --out ends in .parquet; without --out it is printed as CSV.
+
+Examples:
+
+  radsig extract ct.nii.gz gtv.nii.gz --params params/ibsi/config_c.yaml --out features.csv
+
+  radsig extract ct.nrrd labels.nrrd --label 2 --format wide --out features.parquet
+
+  radsig extract image.nii.gz mask.nii.gz --params params/ibsi/dig_phantom.yaml
+
+  radsig extract CT_SERIES_DIR RS.dcm --roi "GTV.*" --params params/ibsi/default_ct.yaml
+"""
+
+
+def _write(table, out: Optional[Path]) -> None:
+    import sys
+
+    from radsig.exceptions import ConfigError
+
+    if out is None:
+        table.to_csv(sys.stdout, index=False)
+        return
+    suffix = out.name.lower()
+    if suffix.endswith((".parquet", ".pq")):
+        table.to_parquet(out, index=False)
+    elif suffix.endswith((".csv", ".csv.gz", ".tsv")):
+        table.to_csv(out, index=False, sep="\t" if suffix.endswith(".tsv") else ",")
+    else:
+        raise ConfigError(f"{out}: unknown output format; use a .csv, .tsv or .parquet file name")
+
+
+def extract_command(
+    image: Path = typer.Argument(..., help="Image file (NIfTI, NRRD, MHA/MHD)."),
+    mask: Path = typer.Argument(..., help="ROI mask / label map on the image's grid."),
+    params: Optional[Path] = typer.Option(None, "--params", "-p",
+                                          help="Settings YAML (e.g. params/ibsi/config_c.yaml)."),
+    label: Optional[int] = typer.Option(None, "--label", "-l",
+                                        help="ROI label in the mask (default: all non-zero)."),
+    roi: Optional[str] = typer.Option(None, "--roi", "-r",
+                                      help="ROI name or regex in an RTSTRUCT / SEG mask."),
+    out: Optional[Path] = typer.Option(None, "--out", "-o",
+                                       help="Output file: .csv or .parquet (default: stdout)."),
+    fmt: str = typer.Option("long", "--format", "-f",
+                            help="long: one row per feature; wide: one row, one column each."),
+) -> None:
+    """Extract IBSI features of one image and mask."""
+    import warnings
+
+    import pandas as pd
+
+    from radsig.config import load_settings
+    from radsig.exceptions import ConfigError, RadsigWarning
+    from radsig.features import extract_case, to_wide
+
+    if fmt not in ("long", "wide"):
+        raise ConfigError(f"--format must be 'long' or 'wide', got {fmt!r}")
+    settings = load_settings(params)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", RadsigWarning)
+        table = extract_case(image, mask, settings, label=label, roi=roi)
+    for item in caught:
+        if issubclass(item.category, RadsigWarning):
+            typer.secho(f"warning: {item.message}", err=True, fg=typer.colors.YELLOW)
+        else:
+            warnings.showwarning(item.message, item.category, item.filename, item.lineno)
+    if fmt == "wide":
+        table = pd.DataFrame([to_wide(table)])
+    _write(table, out)
 
 
 def register(app: typer.Typer) -> None:
-    """Add this module's commands to *app*."""
+    """Add ``extract`` to *app*."""
+    app.command("extract", help=_HELP)(extract_command)

@@ -1,0 +1,156 @@
+"""What runs in a worker (process pool, Dask worker or inline): one case → one record.
+
+Kept import-light at module level so a spawned worker can set its thread limits in
+:func:`init_worker` before NumPy/SimpleITK load. Every outcome, including an unexpected bug in a
+feature family, comes back as a plain dict; only ``KeyboardInterrupt``/``SystemExit`` propagate.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from radsig.cohort.manifest import Case, failure_record
+
+_THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",
+                "ITK_GLOBAL_DEFAULT_NUMBER_OF_THREADS")
+
+
+@dataclass(frozen=True)
+class CaseTask:
+    """Everything a worker needs for one case (picklable; sent to processes and Dask)."""
+
+    case: Case
+    settings: Any
+    settings_hash: str
+    cache_root: str | None
+    extractor: Callable | None
+    extractor_name: str
+    version: str
+
+
+def init_worker(threads: int) -> None:
+    """Process-pool initializer: limit native threads and let the parent handle Ctrl-C.
+
+    A worker ignores SIGINT so an interrupted run finishes (and caches) the case it is on
+    while the parent stops handing out new ones.
+    """
+    import signal
+
+    for var in _THREAD_VARS:
+        os.environ[var] = str(threads)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    import SimpleITK as sitk
+
+    sitk.ProcessObject.SetGlobalDefaultNumberOfThreads(threads)
+
+
+def _peak_rss_mb() -> float:
+    import resource
+    import sys
+
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return peak / (1024.0 * 1024.0) if sys.platform == "darwin" else peak / 1024.0
+
+
+def _default_extractor() -> Callable:
+    from radsig.features import extract_case
+
+    return extract_case
+
+
+def _to_wide(long_table) -> dict[str, float]:
+    from radsig.features import to_wide
+
+    return to_wide(long_table)
+
+
+def _fail(case: Case, err: BaseException, stage: str, path: Any = None) -> dict:
+    message = getattr(err, "message", None) or str(err) or type(err).__name__
+    stage = getattr(err, "stage", None) or stage
+    path = getattr(err, "path", None) or path
+    return failure_record(patient_id=case.patient_id, lesion_id=case.lesion_id,
+                          modality=case.modality, row=case.row, stage=stage,
+                          input=str(path) if path is not None else None,
+                          error_type=type(err).__name__, message=message)
+
+
+def _extract(task: CaseTask) -> tuple[Any, list[str]]:
+    """The long table and the warnings (e.g. a family reported missing) of one case."""
+    import warnings
+
+    import pandas as pd
+
+    extractor = task.extractor or _default_extractor()
+    case = task.case
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        table = extractor(str(case.image), str(case.mask), task.settings, label=case.label,
+                          roi=case.roi, case=case.name)
+    messages = list(dict.fromkeys(f"{w.category.__name__}: {w.message}" for w in caught))
+    if not isinstance(table, pd.DataFrame) or "feature" not in table or "value" not in table:
+        raise TypeError(f"extractor {task.extractor_name} returned {type(table).__name__}, "
+                        "expected a long DataFrame with feature/value columns")
+    return table, messages
+
+
+def _store(cache, key: str, long_table, messages: list[str], task: CaseTask) -> None:
+    import json
+    import warnings
+
+    case = task.case
+    meta = {"patient_id": case.patient_id, "case": case.name, "image": str(case.image),
+            "mask": str(case.mask), "settings_hash": task.settings_hash,
+            "version": task.version, "warnings": json.dumps(messages)}
+    try:
+        cache.put(key, long_table, meta)
+    except OSError as err:  # a full disk must not lose the features just computed
+        warnings.warn(f"case {case.name}: could not write the cache entry ({err}); the case "
+                      "will be recomputed on the next run", RuntimeWarning, stacklevel=2)
+
+
+def run_case(task: CaseTask) -> dict:
+    """Extract (or fetch from cache) one case.
+
+    Returns
+    -------
+    dict
+        ``status`` (``"computed"``, ``"cached"`` or ``"failed"``), ``row``, ``features``
+        (feature → value) and ``warnings`` or ``failure`` (a failure record), the input
+        hashes, the cache key,
+        ``seconds``, ``pid`` and ``peak_rss_mb`` of the worker.
+    """
+    from radsig.cohort.cache import CaseCache, FileHasher, case_key
+
+    start = time.perf_counter()
+    case = task.case
+    cache = CaseCache(task.cache_root) if task.cache_root else None
+    out: dict[str, Any] = {"row": case.row, "pid": os.getpid(), "key": None,
+                           "image_hash": None, "mask_hash": None}
+    try:
+        hasher = cache.hasher if cache else FileHasher(None)
+        out["image_hash"] = hasher.hash_path(case.image, case=case.name, role="image")
+        out["mask_hash"] = hasher.hash_path(case.mask, case=case.name, role="mask")
+        key = case_key(image_hash=out["image_hash"], mask_hash=out["mask_hash"],
+                       settings_hash=task.settings_hash, version=task.version, label=case.label,
+                       roi=case.roi, extractor=task.extractor_name)
+        out["key"] = key
+        hit = cache.get(key) if cache else None
+        out["status"] = "cached" if hit is not None else "computed"
+        if hit is None:
+            long_table, out["warnings"] = _extract(task)
+            if cache:
+                _store(cache, key, long_table, out["warnings"], task)
+        else:
+            long_table, out["warnings"] = hit
+        out["features"] = _to_wide(long_table)
+    except Exception as err:  # noqa: BLE001 - a failing case must never stop the cohort
+        stage = "input" if out["key"] is None else "extract"
+        out["status"] = "failed"
+        out["failure"] = _fail(case, err, stage, case.image if stage == "extract" else None)
+    out["seconds"] = time.perf_counter() - start
+    out["peak_rss_mb"] = _peak_rss_mb()
+    return out

@@ -1,0 +1,159 @@
+"""Grey level size zone matrices (GLSZM): zones by ``scipy.ndimage.label`` per grey level.
+
+:func:`label_zones` is shared with the distance zone matrix (:mod:`.gldzm_matrix`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import ndimage
+
+from radsig.features._texture import as_levels, check_levels, count_matrix
+
+__all__ = ["Zones", "label_zones", "zone_structure", "glszm_matrices", "compact_zone_matrix"]
+
+_RANK_OF = {4: 1, 8: 2, 6: 1, 18: 2, 26: 3}
+
+
+def zone_structure(connectivity: int | None = None, *, per_slice: bool = False) -> np.ndarray:
+    """3x3x3 boolean structuring element for zone linkage.
+
+    ``per_slice`` → in-slice only (``connectivity`` 4 or 8, default 8); else volume
+    (6, 18 or 26, default 26).
+    """
+    conn = (8 if per_slice else 26) if connectivity is None else int(connectivity)
+    allowed = (4, 8) if per_slice else (6, 18, 26)
+    if conn not in allowed:
+        raise ValueError(f"connectivity must be one of {allowed} "
+                         f"({'2D' if per_slice else '3D'}), got {connectivity}")
+    if per_slice:
+        s = np.zeros((3, 3, 3), dtype=bool)
+        s[1] = ndimage.generate_binary_structure(2, _RANK_OF[conn])
+        return s
+    return ndimage.generate_binary_structure(3, _RANK_OF[conn])
+
+
+@dataclass
+class Zones:
+    """Connected zones of equal grey level.
+
+    Attributes
+    ----------
+    labels : ndarray of int64, shape (z, y, x)
+        Zone label of each voxel, ``1..n_zones``; 0 outside the ROI.
+    level : ndarray of int64, shape (n_zones,)
+        Grey level of zone ``k`` at index ``k - 1``.
+    size : ndarray of int64, shape (n_zones,)
+        Number of voxels of each zone.
+    z : ndarray of int64, shape (n_zones,)
+        Slice index of each zone's first voxel (its only slice for in-slice linkage).
+    """
+
+    labels: np.ndarray
+    level: np.ndarray
+    size: np.ndarray
+    z: np.ndarray
+
+    @property
+    def n_zones(self) -> int:
+        return int(self.level.size)
+
+
+def label_zones(levels: np.ndarray, n_levels: int, *, connectivity: int | None = None,
+                per_slice: bool = False) -> Zones:
+    """Label the zones of every grey level (one ``ndimage.label`` call per level present).
+
+    Parameters
+    ----------
+    levels : ndarray of int, shape (z, y, x)
+        Grey levels ``1..n_levels`` in the ROI, 0 outside.
+    n_levels : int
+        ``N_g``.
+    connectivity : int, optional
+        Voxel linkage: 4/8 in-slice (``per_slice``), 6/18/26 in the volume. Defaults 8 / 26
+        (IBSI linkage distance 1; PyRadiomics uses 26 in 3D).
+    per_slice : bool
+        Link voxels only within a slice (IBSI 2D and 2.5D).
+    """
+    lv = as_levels(levels)
+    check_levels(lv, n_levels)
+    struct = zone_structure(connectivity, per_slice=per_slice)
+    labels = np.zeros(lv.shape, dtype=np.int64)
+    zone_level = []
+    n_total = 0
+    # Label each grey level inside its own bounding box only (find_objects: one pass).
+    for g0, box in enumerate(ndimage.find_objects(lv)):
+        if box is None:
+            continue
+        lab, n = ndimage.label(lv[box] == g0 + 1, structure=struct)
+        sel = lab > 0
+        labels[box][sel] = lab[sel] + n_total
+        zone_level.append(np.full(n, g0 + 1, dtype=np.int64))
+        n_total += n
+    level = np.concatenate(zone_level) if zone_level else np.zeros(0, np.int64)
+    flat = labels.ravel()
+    size = np.bincount(flat, minlength=n_total + 1)[1:].astype(np.int64)
+    z = np.zeros(n_total, dtype=np.int64)
+    in_roi = np.flatnonzero(flat)
+    zz = in_roi // (lv.shape[1] * lv.shape[2])
+    # Reversed assignment: the smallest z (first voxel) of each zone is written last.
+    z[flat[in_roi][::-1] - 1] = zz[::-1]
+    return Zones(labels=labels, level=level, size=size, z=z)
+
+
+def glszm_matrices(levels: np.ndarray, n_levels: int, *, connectivity: int | None = None,
+                   per_slice: bool = False, max_size: int | None = None) -> np.ndarray:
+    """Zone-size counts.
+
+    Parameters
+    ----------
+    levels, n_levels, connectivity, per_slice
+        As in :func:`label_zones`.
+    max_size : int, optional
+        Number of zone-size columns ``N_s``; default the largest zone found (at least 1).
+
+    Returns
+    -------
+    ndarray of int64
+        Shape ``(N_g, N_s)``, or ``(n_z, N_g, N_s)`` with ``per_slice``; entry ``[i-1, j-1]``
+        counts zones of grey level i with j voxels.
+    """
+    zones = label_zones(levels, n_levels, connectivity=connectivity, per_slice=per_slice)
+    largest = int(zones.size.max()) if zones.n_zones else 1
+    ns = largest if max_size is None else int(max_size)
+    if largest > ns:
+        raise ValueError(f"max_size={ns} is smaller than the largest zone ({largest})")
+    nz = zones.labels.shape[0]
+    return count_matrix(zones.level - 1, zones.size - 1, int(n_levels), ns,
+                        zones.z if per_slice else None, nz)
+
+
+def compact_zone_matrix(zones: Zones, values: np.ndarray, n_levels: int, *,
+                        per_slice: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """Zone counts with one column per distinct value only (no empty columns).
+
+    Parameters
+    ----------
+    zones : Zones
+        From :func:`label_zones`.
+    values : ndarray of int, shape (n_zones,)
+        Column quantity of each zone: ``zones.size`` (GLSZM) or its border distance (GLDZM).
+    n_levels : int
+        ``N_g``.
+    per_slice : bool
+        Split by ``zones.z``.
+
+    Returns
+    -------
+    counts : ndarray of int64, shape (N_g, n_values) or (n_z, N_g, n_values)
+    column_values : ndarray of int64, shape (n_values,)
+        Sorted distinct values; column ``c`` counts zones whose value is ``column_values[c]``
+        (PyRadiomics' GLSZM keeps exactly these columns).
+    """
+    uniq, col = np.unique(np.asarray(values, dtype=np.int64), return_inverse=True)
+    nz = zones.labels.shape[0]
+    m = count_matrix(zones.level - 1, col, int(n_levels), uniq.size,
+                     zones.z if per_slice else None, nz)
+    return m, uniq

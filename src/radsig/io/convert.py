@@ -1,0 +1,67 @@
+"""DICOM case → NIfTI image + mask + JSON sidecar (behind ``radsig dicom convert``)."""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+
+import SimpleITK as sitk
+
+from radsig._typing import PathLike
+from radsig.exceptions import DicomError
+
+
+def _atomic_write_image(image: sitk.Image, path: Path) -> None:
+    fd, tmp = tempfile.mkstemp(suffix=".nii.gz", dir=path.parent)
+    os.close(fd)
+    try:
+        sitk.WriteImage(image, tmp, useCompression=True)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+
+
+def find_structure(folder: PathLike, series_uid: str | None = None, frame_of_reference: str = ""):
+    """The RTSTRUCT/SEG under *folder* that belongs to the series (by frame of reference)."""
+    from radsig.io.dicom import scan_dicom
+
+    structures = scan_dicom(folder).structures
+    same = [s for s in structures if not frame_of_reference or s.frame_of_reference == frame_of_reference]
+    candidates = same or structures
+    if not candidates:
+        raise DicomError("no RTSTRUCT or SEG file found; pass --mask FILE", path=str(folder))
+    if len(candidates) > 1:
+        raise DicomError(f"{len(candidates)} RTSTRUCT/SEG files found; pass --mask FILE: "
+                         + ", ".join(str(s.path) for s in candidates), path=str(folder))
+    return candidates[0].path
+
+
+def convert_case(folder: PathLike, out: PathLike, *, roi: str | None = None, mask: PathLike | None = None,
+                 series_uid: str | None = None, suv: str = "bw", suv_overrides: dict | None = None) -> list[Path]:
+    """Write ``image.nii.gz``, ``image.json`` and (with *roi*) ``mask.nii.gz`` into *out*."""
+    from radsig.io.dicom import FOR_KEY, read_dicom_mask, read_series, scan_dicom, select_series, series_metadata
+
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    series = select_series(scan_dicom(folder), series_uid, folder=folder)
+    image = read_series(folder, series_uid=series.series_uid, suv=suv, suv_overrides=suv_overrides)
+    written = []
+    mask_img = None
+    if roi is not None:
+        mask_path = Path(mask) if mask else find_structure(folder, series.series_uid, series.frame_of_reference)
+        mask_img = read_dicom_mask(mask_path, image, roi, frame_of_reference=image.GetMetaData(FOR_KEY))
+    _atomic_write_image(image, out / "image.nii.gz")
+    written.append(out / "image.nii.gz")
+    if mask_img is not None:
+        _atomic_write_image(mask_img, out / "mask.nii.gz")
+        written.append(out / "mask.nii.gz")
+    meta = series_metadata(series, suv=suv, suv_overrides=suv_overrides)
+    meta["roi"] = roi
+    tmp = out / ".image.json.tmp"
+    tmp.write_text(json.dumps(meta, indent=2, default=str))
+    os.replace(tmp, out / "image.json")
+    written.append(out / "image.json")
+    return written

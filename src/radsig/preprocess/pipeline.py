@@ -1,0 +1,172 @@
+"""One preprocessing pass from (image, mask) to a :class:`PreparedRoi`.
+
+crop (ROI bounding box + margin, before anything else) → resample (aligned grid centres) →
+round → re-segment (intensity mask only) → discretise (texture / IH) and IVH discretisation.
+Diagnostics in the IBSI naming (voxel counts, bounding boxes, intensities) are kept in
+``roi.extra["diagnostics"]``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import SimpleITK as sitk
+
+from radsig.exceptions import EmptyMaskError
+from radsig.preprocess.intensity import discretise, ivh_values, resegment
+from radsig.preprocess.resample import Grid, aligned_grid, resample, roi_window, sub_grid
+from radsig.preprocess.roi import PreparedRoi
+
+
+def _bbox(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Inclusive index bounds (z, y, x) of the True voxels."""
+    lo, hi = [], []
+    for ax in range(mask.ndim):
+        other = tuple(a for a in range(mask.ndim) if a != ax)
+        present = np.flatnonzero(mask.any(axis=other))
+        lo.append(present[0])
+        hi.append(present[-1])
+    return np.asarray(lo), np.asarray(hi)
+
+
+def _new_spacing(old: tuple[float, ...], spacing_xyz: list[float]) -> tuple[float, ...]:
+    """(z, y, x) spacing from a settings list [x, y] (in-plane) or [x, y, z]."""
+    if len(spacing_xyz) == 2:
+        return (old[0], float(spacing_xyz[1]), float(spacing_xyz[0]))
+    return tuple(float(s) for s in spacing_xyz[::-1])
+
+
+def _world(origin: tuple, direction: tuple | None, offset_mm_zyx: np.ndarray) -> tuple:
+    """World position (z, y, x) of a point *offset_mm_zyx* (along the voxel axes) from *origin*."""
+    d = np.eye(3) if direction is None else np.asarray(direction, dtype=float).reshape(3, 3)
+    world_xyz = np.asarray(origin[::-1], dtype=float) + d @ offset_mm_zyx[::-1]
+    return tuple(float(v) for v in world_xyz[::-1])
+
+
+def _mask_stats(prefix: str, stage: str, image: np.ndarray, mask: np.ndarray) -> dict:
+    out = {}
+    if mask.any():
+        lo, hi = _bbox(mask)
+        for ax, name in zip(range(3), "zyx", strict=False):
+            out[f"{prefix}_mask_bb_dim_{name}_{stage}"] = float(hi[ax] - lo[ax] + 1)
+    out[f"{prefix}_mask_vox_count_{stage}"] = float(mask.sum())
+    if prefix == "int" and mask.any():
+        vals = image[mask]
+        out[f"int_mask_mean_int_{stage}"] = float(vals.mean())
+        out[f"int_mask_min_int_{stage}"] = float(vals.min())
+        out[f"int_mask_max_int_{stage}"] = float(vals.max())
+    return out
+
+
+def _margin_mm(settings, spacing: tuple[float, ...]) -> np.ndarray:
+    """Crop margin (z, y, x) in mm: the settings' margin, widened to the context filters need."""
+    margin = np.full(3, float(settings.crop.margin_mm))
+    if not settings.filters_trivial:
+        from radsig.preprocess.filters import filter_margin  # PyRadiomics-mode issue
+
+        context = np.asarray(filter_margin(dict(settings.filters), spacing)) * np.asarray(spacing)
+        margin = np.maximum(margin, context)
+    return margin
+
+
+def _crop_and_resample(image: np.ndarray, mask: np.ndarray, spacing: tuple[float, ...],
+                       settings) -> tuple[np.ndarray, np.ndarray, Grid]:
+    """Crop around the ROI and, if asked, interpolate image and mask there."""
+    interp = settings.interpolation
+    bb_lo, bb_hi = _bbox(mask)
+    if interp.spacing is None:
+        new_spacing = spacing
+        grid = Grid(image.shape, spacing, (0.0, 0.0, 0.0), (1.0, 1.0, 1.0), image.shape)
+    else:
+        new_spacing = _new_spacing(spacing, interp.spacing)
+        grid = aligned_grid(image.shape, spacing, new_spacing)
+    lo, hi = roi_window(grid, bb_lo, bb_hi, _margin_mm(settings, new_spacing), spacing)
+    grid = sub_grid(grid, lo, hi)
+    if interp.spacing is None:
+        block = tuple(slice(a, b) for a, b in zip(lo, hi, strict=False))
+        return image[block].astype(np.float64), mask[block], grid
+    new_image = resample(image, grid, interp.image_method)
+    if interp.round_intensities:
+        new_image = np.rint(new_image)
+    mask_method = interp.mask_method
+    new_mask = resample(mask.astype(np.float64), grid, mask_method)
+    new_mask = new_mask >= interp.mask_threshold - 1e-9
+    return new_image, new_mask, grid
+
+
+def prepare_arrays(image: np.ndarray, mask: np.ndarray, spacing: tuple[float, ...],
+                   settings, *, origin: tuple[float, ...] = (0.0, 0.0, 0.0),
+                   direction: tuple[float, ...] | None = None,
+                   case: str | None = None) -> PreparedRoi:
+    """Run the preprocessing pipeline on (z, y, x) arrays.
+
+    Parameters
+    ----------
+    image : ndarray, shape (z, y, x)
+        Intensities (already cast / rounded on input as the settings ask).
+    mask : ndarray of bool, shape (z, y, x)
+        ROI on the same grid, not empty.
+    spacing : tuple of float
+        Voxel spacing (z, y, x) in mm.
+    settings : IbsiSettings
+    origin : tuple of float
+        World position (z, y, x) of voxel [0, 0, 0].
+    direction : tuple of 9 float, optional
+        SimpleITK direction cosines (row-major, x/y/z order); identity when omitted.
+    case : str, optional
+        Case identifier for error messages.
+    """
+    diagnostics = {f"img_dim_{n}_init_img": float(s) for n, s in zip("zyx", image.shape, strict=False)}
+    diagnostics.update(_mask_stats("int", "init_roi", image, mask))
+    diagnostics.update(_mask_stats("morph", "init_roi", image, mask))
+    img, morph, grid = _crop_and_resample(image, mask, spacing, settings)
+    for n, s in zip("zyx", grid.full_shape, strict=False):
+        diagnostics[f"img_dim_{n}_interp_img"] = float(s)
+    if not morph.any():
+        raise EmptyMaskError("the ROI vanished after interpolation (it is smaller than the "
+                             "partial-volume threshold allows); lower interpolation."
+                             "mask_threshold or use a finer spacing", case=case)
+    diagnostics.update(_mask_stats("int", "interp_roi", img, morph))
+    diagnostics.update(_mask_stats("morph", "interp_roi", img, morph))
+    reseg = settings.resegmentation
+    int_mask = resegment(img, morph, reseg.range, reseg.outlier_sigma)
+    if not int_mask.any():
+        raise EmptyMaskError(f"no ROI voxel is left after re-segmentation (range {reseg.range},"
+                             f" outlier_sigma {reseg.outlier_sigma}); widen the range", case=case)
+    diagnostics.update(_mask_stats("int", "reseg_roi", img, int_mask))
+    diagnostics.update(_mask_stats("morph", "reseg_roi", img, morph))
+    values = img[int_mask]
+    disc = settings.discretisation
+    low = reseg.range[0] if (reseg.range is not None and disc.method == "fbs") else None
+    lv, n_levels = discretise(values, disc.method, bin_width=disc.bin_width,
+                              bin_number=disc.bin_number, low=low)
+    levels = np.zeros(img.shape, dtype=np.int32)
+    levels[int_mask] = lv
+    ivh = settings.ivh
+    ivh_data = ivh_values(values, ivh.method, value_range=reseg.range,
+                          bin_width=ivh.bin_width, bin_number=ivh.bin_number)
+    new_spacing = tuple(float(s) for s in grid.spacing)
+    roi_origin = _world(origin, direction, np.asarray(grid.start) * np.asarray(spacing))
+    return PreparedRoi(image=img, morph_mask=morph, int_mask=int_mask, spacing=new_spacing,
+                       levels=levels, n_levels=n_levels, origin=roi_origin,
+                       extra={"ivh": ivh_data, "diagnostics": diagnostics,
+                              "settings": settings, "direction": direction})
+
+
+def sitk_to_arrays(image: sitk.Image, mask: sitk.Image) -> tuple[np.ndarray, np.ndarray, tuple,
+                                                                   tuple]:
+    """(image float64, mask bool, spacing (z, y, x), origin (z, y, x)) from SimpleITK images."""
+    arr = sitk.GetArrayFromImage(image).astype(np.float64)
+    msk = sitk.GetArrayFromImage(mask) > 0
+    spacing = tuple(float(s) for s in image.GetSpacing()[::-1])
+    origin = tuple(float(o) for o in image.GetOrigin()[::-1])
+    return arr, msk, spacing, origin
+
+
+def prepare_roi(image: sitk.Image, mask: sitk.Image, settings, *,
+                case: str | None = None) -> PreparedRoi:
+    """:func:`prepare_arrays` for SimpleITK images (mask already binary on the image grid)."""
+    arr, msk, spacing, origin = sitk_to_arrays(image, mask)
+    if settings.input.round_intensities:
+        arr = np.rint(arr)
+    return prepare_arrays(arr, msk, spacing, settings, origin=origin,
+                          direction=image.GetDirection(), case=case)

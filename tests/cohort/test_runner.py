@@ -1,0 +1,176 @@
+"""extract_cohort: table, failures, provenance, cache/resume, process pool and Dask back-ends."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import _radsig_cohort_toy as toy
+import numpy as np
+import pandas as pd
+import pytest
+
+from radsig.cohort import extract_cohort, load_manifest
+from radsig.cohort._atomic import TMP_SUFFIX
+from radsig.cohort.cache import CaseCache
+
+HERE = Path(__file__).resolve().parent
+SRC = HERE.parents[1] / "src"
+FAST = {"delay": 0.0}
+
+
+def _run(manifest, out, **kw):
+    kw.setdefault("progress", False)
+    return extract_cohort(manifest, kw.pop("settings", FAST), out, extractor=toy.toy_extract, **kw)
+
+
+@pytest.fixture(scope="module")
+def cohort(tmp_path_factory) -> Path:
+    return toy.make_cohort(tmp_path_factory.mktemp("cohort"), 6)
+
+
+def test_table_matches_direct_extraction(cohort, tmp_path):
+    result = _run(cohort, tmp_path / "f.parquet", cache=tmp_path / "c")
+    man = load_manifest(cohort)
+    assert result.counts == {"cases": 6, "ok": 6, "computed": 6, "cached": 0, "failed": 0}
+    assert result.summary.startswith("completed: 6 of 6")
+    assert list(result.table["patient_id"]) == [c.patient_id for c in man.cases]
+    assert list(result.table.columns[:4]) == ["patient_id", "modality", "centre", "age"]
+    assert result.feature_columns == ["stat_mean", "stat_max", "morph_volume"]
+    for case, (_, row) in zip(man.cases, result.table.iterrows()):
+        ref = toy.toy_extract(case.image, case.mask)
+        assert row[result.feature_columns].to_numpy(float) == pytest.approx(ref["value"].to_numpy())
+    on_disk = pd.read_parquet(tmp_path / "f.parquet")
+    pd.testing.assert_frame_equal(on_disk, result.table)
+    assert pd.read_csv(tmp_path / "f.failures.csv").empty
+    assert not list(tmp_path.rglob(f"*{TMP_SUFFIX}"))
+
+
+def test_provenance_records_hashes_settings_and_versions(cohort, tmp_path):
+    result = _run(cohort, tmp_path / "f.parquet", cache=tmp_path / "c", settings={"scale": 2.0})
+    prov = json.loads((tmp_path / "f.provenance.json").read_text())
+    assert prov == json.loads(json.dumps(result.provenance, default=str))
+    assert prov["settings"]["values"] == {"scale": 2.0}
+    assert set(prov["versions"]) >= {"radsig", "numpy", "SimpleITK", "pandas"}
+    first = prov["inputs"][0]
+    expected = hashlib.blake2b(Path(first["image"]).read_bytes(), digest_size=32).hexdigest()
+    assert first["image_blake2b"] == expected
+    assert prov["started"] <= prov["finished"]
+    assert prov["counts"]["ok"] == 6
+
+
+def test_rerun_is_served_from_cache_and_settings_change_recomputes(cohort, tmp_path):
+    first = _run(cohort, tmp_path / "a.parquet", cache=tmp_path / "c")
+    again = _run(cohort, tmp_path / "b.parquet", cache=tmp_path / "c")
+    assert (again.counts["computed"], again.counts["cached"]) == (0, 6)
+    pd.testing.assert_frame_equal(first.table, again.table)
+    other = _run(cohort, tmp_path / "c.parquet", cache=tmp_path / "c", settings={"scale": 3.0})
+    assert (other.counts["computed"], other.counts["cached"]) == (6, 0)
+    assert np.allclose(other.table["stat_mean"], 3.0 * first.table["stat_mean"])
+    assert CaseCache(tmp_path / "c").n_entries() == 12
+
+
+def test_changed_input_file_is_recomputed(tmp_path):
+    manifest = toy.make_cohort(tmp_path, 3)
+    _run(manifest, tmp_path / "a.parquet")
+    rows = pd.read_csv(manifest)
+    toy.write_case(tmp_path / "data", "p001", seed=999)  # same path, new content
+    again = _run(manifest, tmp_path / "b.parquet")
+    assert (again.counts["computed"], again.counts["cached"]) == (1, 2)
+    assert again.table.loc[1, "patient_id"] == rows.loc[1, "patient_id"]
+
+
+def test_failures_are_listed_and_the_rest_completes(tmp_path):
+    manifest = toy.make_cohort(tmp_path, 4)
+    data = tmp_path / "data"
+    (data / "corrupt.nii.gz").write_bytes(b"not a nifti file at all")
+    empty_img, empty_seg = toy.write_case(data, "empty", seed=3, radius=0.0)
+    zero = toy.sitk.Image(toy.sitk.ReadImage(str(empty_seg)))
+    toy.sitk.WriteImage(zero * 0, str(empty_seg))
+    rows = pd.read_csv(manifest)
+    extra = pd.DataFrame([
+        {"patient_id": "MISSING", "image": "data/nope.nii.gz", "mask": "data/p000_seg.nii.gz"},
+        {"patient_id": "CORRUPT", "image": "data/corrupt.nii.gz", "mask": "data/p000_seg.nii.gz"},
+        {"patient_id": "EMPTY", "image": "data/empty_img.nii.gz", "mask": "data/empty_seg.nii.gz"},
+        {"patient_id": "P002", "image": "data/p003_img.nii.gz", "mask": "data/p003_seg.nii.gz",
+         "modality": "CT"},
+    ])
+    pd.concat([rows, extra]).to_csv(manifest, index=False)
+    result = _run(manifest, tmp_path / "f.parquet")
+    assert list(result.table["patient_id"]) == ["P000", "P001", "P003"]
+    failures = pd.read_csv(tmp_path / "f.failures.csv")
+    by_id = {pid: f for pid, f in failures.groupby("patient_id")}
+    assert sorted(by_id) == ["CORRUPT", "EMPTY", "MISSING", "P002"]
+    missing = by_id["MISSING"].iloc[0]
+    assert (missing.stage, missing.error_type) == ("input", "ImageReadError")
+    assert "image file not found" in missing.message and missing.input.endswith("nope.nii.gz")
+    corrupt = by_id["CORRUPT"].iloc[0]
+    assert corrupt.error_type == "ImageReadError" and "cannot read image" in corrupt.message
+    empty = by_id["EMPTY"].iloc[0]
+    assert empty.error_type == "EmptyMaskError" and empty.stage == "mask"
+    assert list(by_id["P002"]["row"]) == [3, 8]
+    assert set(by_id["P002"]["error_type"]) == {"DuplicateCaseError"}
+    assert result.counts["failed"] == 5
+    assert result.summary.startswith("completed with 5 failures: 3 of 8")
+
+
+def test_keyboard_interrupt_propagates_and_writes_no_table(cohort, tmp_path):
+    calls = []
+
+    def interrupting(image, mask, settings=None, **kw):
+        calls.append(image)
+        if len(calls) == 3:
+            raise KeyboardInterrupt
+        return toy.toy_extract(image, mask, settings, **kw)
+
+    with pytest.raises(KeyboardInterrupt):
+        extract_cohort(cohort, FAST, tmp_path / "f.parquet", cache=tmp_path / "c",
+                       extractor=interrupting, progress=False)
+    assert not (tmp_path / "f.parquet").exists()
+    assert CaseCache(tmp_path / "c").n_entries() == 2
+
+
+def test_sigkill_midway_then_resume_equals_uninterrupted(tmp_path):
+    n = 10
+    manifest = toy.make_cohort(tmp_path, n)
+    out, cache = tmp_path / "killed.parquet", tmp_path / "cache"
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(SRC), str(HERE)]))
+    child = subprocess.Popen([sys.executable, str(HERE / "_run_toy_cohort.py"), str(manifest),
+                              str(out), str(cache), "0.4", "1"], env=env,
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 60
+    while CaseCache(cache).n_entries() < 3 and time.monotonic() < deadline:
+        assert child.poll() is None, child.communicate()
+        time.sleep(0.05)
+    child.send_signal(signal.SIGKILL)
+    child.wait(timeout=30)
+    done_before = CaseCache(cache).n_entries()
+    assert 3 <= done_before < n
+    assert not out.exists() and not list(tmp_path.glob("killed.*"))
+    resumed = _run(manifest, out, cache=cache, settings={"delay": 0.4})
+    assert (resumed.counts["cached"], resumed.counts["computed"]) == (done_before, n - done_before)
+    reference = _run(manifest, tmp_path / "ref.parquet", cache=tmp_path / "ref-cache")
+    pd.testing.assert_frame_equal(pd.read_parquet(out), pd.read_parquet(tmp_path / "ref.parquet"))
+    assert reference.counts["computed"] == n
+
+
+def test_process_pool_and_dask_give_the_jobs1_table(tmp_path):
+    from distributed import LocalCluster
+
+    manifest = toy.make_cohort(tmp_path, 6)
+    serial = _run(manifest, tmp_path / "j1.parquet", cache=False)
+    pooled = _run(manifest, tmp_path / "j2.parquet", cache=False, jobs=2)
+    pd.testing.assert_frame_equal(serial.table, pooled.table)
+    assert len(pooled.provenance["execution"]["peak_rss_mb_per_worker"]) >= 1
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=False,
+                      dashboard_address=None) as cluster:
+        dask = _run(manifest, tmp_path / "dask.parquet", cache=tmp_path / "c",
+                    scheduler=cluster.scheduler_address)
+    pd.testing.assert_frame_equal(serial.table, dask.table)
+    assert dask.provenance["execution"]["scheduler"].startswith("dask:")
