@@ -24,7 +24,7 @@ from radsig.features.pyradiomics import _texture as T
 from radsig.features.pyradiomics._firstorder_shape import (
     firstorder_features, shape2d_features, shape_features,
 )
-from radsig.features.pyradiomics._matrices import discretize
+from radsig.features.pyradiomics._matrices import Context, discretize
 from radsig.preprocess.filters import filter_margin, iter_filters
 
 COLUMNS = ["feature", "family", "ibsi_code", "aggregation_code", "value"]
@@ -192,13 +192,15 @@ def _image_rows(prefix, arr, mask, kw, spacing_zyx, classes, case):
     if values.dtype.kind == "f" and not np.all(np.isfinite(values)):
         raise NonFiniteValueError(f"{prefix} image has NaN/inf inside the ROI", case=case)
     q, _ = discretize(arr, mask, kw.get("binWidth", 25), kw.get("binCount"))
+    ctx = Context(q, max(kw.get("distances") or [1]))  # shared by the texture matrices
     rows = []
     for cls, names in classes.items():
         if cls == "firstorder":
             fn = lambda: firstorder_features(values, q[mask], spacing_zyx,  # noqa: E731
                                              kw.get("voxelArrayShift", 0), names)
         else:
-            fn = lambda cls=cls, names=names: TEXTURE[cls](q, kw, spacing_zyx, names)  # noqa: E731
+            fn = lambda cls=cls, names=names: TEXTURE[cls](q, kw, spacing_zyx, names,  # noqa: E731
+                                                            ctx=ctx)
         vals = _safe(fn, f"{prefix} {cls}", case)
         rows += _rows(prefix, cls, vals or dict.fromkeys(names, np.nan))
     return rows

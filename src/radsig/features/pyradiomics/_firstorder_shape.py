@@ -102,17 +102,45 @@ def _max_dist(points: np.ndarray) -> float:
 
 
 def _plane_max(verts: np.ndarray, axis: int) -> float:
-    """Largest distance between vertices sharing the same coordinate along *axis*."""
+    """Largest distance between vertices sharing the same coordinate along *axis*.
+
+    Candidates are reduced to row and column extremes per plane; a per-plane lower bound (two
+    farthest-point sweeps) then discards points, and whole planes, that cannot beat the best
+    bound (|p - q| <= |p - c| + |q - c|); the rest are compared exhaustively, all planes at once
+    in NaN-padded blocks.
+    """
     others = [a for a in range(3) if a != axis]
     pts = _row_extremes(verts[:, [axis] + others])  # extremes per (plane, row)
-    pts = _row_extremes(pts[:, [0, 2, 1]])  # and per (plane, column)
-    key = pts[:, 0]
-    splits = np.flatnonzero(np.diff(key)) + 1
-    best = 0.0
-    for grp in np.split(pts[:, 1:], splits):
-        if len(grp) > 1:
-            best = max(best, _pairwise_max(grp))
-    return best
+    pts = _row_extremes(pts[:, [0, 2, 1]])  # and per (plane, column); sorted by plane
+    if len(pts) < 2:
+        return 0.0
+    _, start, counts = np.unique(pts[:, 0], return_index=True, return_counts=True)
+    group = np.repeat(np.arange(len(counts)), counts)
+    xy = pts[:, 1:]
+    centre = np.stack([np.bincount(group, weights=xy[:, k]) for k in range(2)], 1) / counts[:, None]
+    r = np.sqrt(((xy - centre[group]) ** 2).sum(1))
+    rmax = np.maximum.reduceat(r, start)
+    far = start + np.array([np.argmax(seg) for seg in np.split(r, start[1:])])
+    d_far = np.sqrt(((xy - xy[far][group]) ** 2).sum(1))
+    bound = np.maximum.reduceat(d_far, start)  # a real pair distance in each plane
+    best_all = bound.max()
+    keep = (r >= bound[group] - rmax[group] - 1e-9) & (2 * rmax[group] >= best_all - 1e-9)
+    xy, group = xy[keep], group[keep]
+    if len(xy) < 2:
+        return float(best_all)
+    uniq, inv, counts = np.unique(group, return_inverse=True, return_counts=True)
+    start = np.r_[0, np.cumsum(counts)[:-1]]
+    width = int(counts.max())
+    block = np.full((len(uniq), width, 2), np.nan)
+    block[inv, np.arange(len(xy)) - start[inv]] = xy
+    best = float(best_all) ** 2
+    step = max(1, int(4e6 // (width * width)))
+    for lo in range(0, len(uniq), step):
+        b = block[lo:lo + step]
+        d = ((b[:, :, None, :] - b[:, None, :, :]) ** 2).sum(-1)
+        if np.isfinite(d).any():
+            best = max(best, float(np.nanmax(d)))
+    return float(np.sqrt(best))
 
 
 def shape_features(mask: np.ndarray, spacing_zyx, names) -> dict[str, float]:

@@ -61,42 +61,61 @@ def angles(shape, distances=(1,), force2d: bool = False, force2d_dim: int = 0) -
     return np.array(uniq, dtype=np.int64).reshape(-1, 3)
 
 
-def _padded(q: np.ndarray, pad: int):
-    p = np.pad(q, pad)
-    strides = np.array([p.shape[1] * p.shape[2], p.shape[2], 1], dtype=np.int64)
-    flat = p.ravel()
-    inside = np.flatnonzero(flat)
-    return flat, inside, strides
+class Context:
+    """One discretised ROI, zero-padded and flattened once, with neighbour look-ups cached.
+
+    GLCM, GLRLM, GLDM and NGTDM of the same image share it: the ROI's flat indices are found
+    once and each neighbour offset is gathered once however many matrices use it.
+    """
+
+    def __init__(self, q: np.ndarray, pad: int = 1) -> None:
+        p = np.pad(q.astype(np.int32, copy=False), max(int(pad), 1))
+        self.shape = p.shape
+        self.strides = np.array([p.shape[1] * p.shape[2], p.shape[2], 1], dtype=np.int64)
+        self.flat = p.ravel()
+        self.idx = np.flatnonzero(self.flat)
+        self.g = self.flat[self.idx]
+        self.nr = int(max(q.shape))
+        self._cache: dict[tuple, np.ndarray] = {}
+
+    def neighbours(self, off) -> np.ndarray:
+        """Grey levels at ``v + off`` for every ROI voxel ``v`` (0 outside the ROI)."""
+        key = tuple(int(v) for v in off)
+        if key not in self._cache:
+            self._cache[key] = self.flat[self.idx + int(np.dot(key, self.strides))]
+        return self._cache[key]
 
 
-def glcm(q: np.ndarray, ng: int, dirs: np.ndarray) -> np.ndarray:
+def _context(q, pad):
+    return q if isinstance(q, Context) else Context(q, pad)
+
+
+def glcm(q, ng: int, dirs: np.ndarray) -> np.ndarray:
     """Co-occurrence counts (Ng, Ng, n_dirs), not symmetrised: [i, j, a] = (i at v, j at v+a)."""
-    pad = int(np.abs(dirs).max()) if len(dirs) else 1
-    flat, idx, strides = _padded(q, pad)
-    src = flat[idx] - 1
+    ctx = _context(q, int(np.abs(dirs).max()) if len(dirs) else 1)
+    src = ctx.g - 1
     out = np.empty((ng, ng, len(dirs)))
     for a, off in enumerate(dirs):
-        nb = flat[idx + int(off @ strides)]
+        nb = ctx.neighbours(off)
         ok = nb > 0
         out[:, :, a] = np.bincount(src[ok] * ng + nb[ok] - 1, minlength=ng * ng).reshape(ng, ng)
     return out
 
 
-def glrlm(q: np.ndarray, ng: int, dirs: np.ndarray) -> np.ndarray:
-    """Run-length counts (Ng, Nr, n_dirs) with Nr = max(q.shape), as PyRadiomics sizes it.
+def glrlm(q, ng: int, dirs: np.ndarray) -> np.ndarray:
+    """Run-length counts (Ng, Nr, n_dirs) with Nr = max(ROI shape), as PyRadiomics sizes it.
 
     In the zero-padded volume flattened in C order, a direction is a constant flat step ``s``
     (positive for every direction used), so the strided view ``flat.reshape(-1, s).T`` lays each
     line of the volume along a row, separated by padding zeros: runs are then plain runs of equal
     non-zero values in that row-major sequence.
     """
-    nr = int(max(q.shape))
-    p = np.pad(q, 1)
-    strides = np.array([p.shape[1] * p.shape[2], p.shape[2], 1], dtype=np.int64)
-    flat = p.ravel()
+    ctx = _context(q, 1)
+    nr = int(max(q.shape)) if not isinstance(q, Context) else ctx.nr
+    flat = ctx.flat
     out = np.zeros((ng, nr, len(dirs)))
     for a, off in enumerate(dirs):
-        step = int(off @ strides)
+        step = int(off @ ctx.strides)
         n = -(-flat.size // step) * step
         seq = np.zeros(n, dtype=flat.dtype)
         seq[:flat.size] = flat
@@ -148,30 +167,28 @@ def _neighbour_dirs(dirs: np.ndarray) -> np.ndarray:
     return np.concatenate([dirs, -dirs]) if len(dirs) else dirs
 
 
-def gldm(q: np.ndarray, ng: int, dirs: np.ndarray, alpha: int = 0) -> np.ndarray:
+def gldm(q, ng: int, dirs: np.ndarray, alpha: int = 0) -> np.ndarray:
     """Dependence counts (Ng, n_neighbours + 1): dependents within ``alpha`` grey levels, + 1."""
     both = _neighbour_dirs(dirs)
-    pad = int(np.abs(both).max()) if len(both) else 1
-    flat, idx, strides = _padded(q, pad)
-    g = flat[idx]
-    dep = np.zeros(len(idx), dtype=np.int64)
+    ctx = _context(q, int(np.abs(both).max()) if len(both) else 1)
+    g = ctx.g
+    dep = np.zeros(len(g), dtype=np.int64)
     for off in both:
-        nb = flat[idx + int(off @ strides)]
+        nb = ctx.neighbours(off)
         dep += (nb > 0) & (np.abs(nb - g) <= alpha)
     width = len(both) + 1
     return np.bincount((g - 1) * width + dep, minlength=ng * width).reshape(ng, width).astype(float)
 
 
-def ngtdm(q: np.ndarray, ng: int, dirs: np.ndarray) -> np.ndarray:
+def ngtdm(q, ng: int, dirs: np.ndarray) -> np.ndarray:
     """(Ng, 3): [n_i, s_i, i] over voxels that have at least one ROI neighbour."""
     both = _neighbour_dirs(dirs)
-    pad = int(np.abs(both).max()) if len(both) else 1
-    flat, idx, strides = _padded(q, pad)
-    g = flat[idx]
-    total = np.zeros(len(idx))
-    count = np.zeros(len(idx))
+    ctx = _context(q, int(np.abs(both).max()) if len(both) else 1)
+    g = ctx.g
+    total = np.zeros(len(g))
+    count = np.zeros(len(g))
     for off in both:
-        nb = flat[idx + int(off @ strides)]
+        nb = ctx.neighbours(off)
         total += nb
         count += nb > 0
     ok = count > 0

@@ -50,11 +50,11 @@ def _weights(dirs, spacing_zyx, norm, glrlm=False):
 
 
 # ---------------------------------------------------------------- GLCM
-def glcm_matrix(q, s, spacing_zyx):
+def glcm_matrix(q, s, spacing_zyx, ctx=None):
     """Normalised GLCM (Ng', Ng', n_angles) restricted to present levels, and the levels."""
     levels, ng = prepare_levels(q)
     dirs = _dirs(q, s)
-    p = M.glcm(q, ng, dirs)[levels - 1][:, levels - 1]
+    p = M.glcm(q if ctx is None else ctx, ng, dirs)[levels - 1][:, levels - 1]
     if s.get("symmetricalGLCM", True):
         p = p + p.transpose(1, 0, 2)
     norm = s.get("weightingNorm")
@@ -68,8 +68,8 @@ def glcm_matrix(q, s, spacing_zyx):
     return p, levels, ng
 
 
-def glcm_features(q, s, spacing_zyx, names):
-    p, levels, ng = glcm_matrix(q, s, spacing_zyx)
+def glcm_features(q, s, spacing_zyx, names, ctx=None):
+    p, levels, ng = glcm_matrix(q, s, spacing_zyx, ctx)
     g = levels.astype(float)
     i, j = g[:, None, None], g[None, :, None]
     px, py = p.sum(1, keepdims=True), p.sum(0, keepdims=True)
@@ -174,10 +174,10 @@ def _mcc(p, px, py):
 
 
 # ---------------------------------------------------------------- GLRLM
-def glrlm_matrix(q, s, spacing_zyx):
+def glrlm_matrix(q, s, spacing_zyx, ctx=None):
     levels, ng = prepare_levels(q)
     dirs = _dirs(q, s, bidir_distances=False)
-    p = M.glrlm(q, ng, dirs)[levels - 1]
+    p = M.glrlm(q if ctx is None else ctx, ng, dirs)[levels - 1]
     norm = s.get("weightingNorm")
     if norm is not None:
         p = (p * _weights(dirs, spacing_zyx, norm, glrlm=True)[None, None, :]).sum(2, keepdims=True)
@@ -227,8 +227,8 @@ _GLRLM_NAMES = {
     "LongRunHighGrayLevelEmphasis": "LHGLE"}
 
 
-def glrlm_features(q, s, spacing_zyx, names):
-    p, levels, jvec, nr = glrlm_matrix(q, s, spacing_zyx)
+def glrlm_features(q, s, spacing_zyx, names, ctx=None):
+    p, levels, jvec, nr = glrlm_matrix(q, s, spacing_zyx, ctx)
     np_total = (p.sum(0) * jvec[:, None]).sum(0)
     want = {n: _GLRLM_NAMES[n] for n in names}
     return _zone_like(p, levels.astype(float), jvec, nr, np_total, want, "run")
@@ -252,7 +252,7 @@ def glszm_matrix(q, s):
     return p[:, keep], levels, np.flatnonzero(keep) + 1.0
 
 
-def glszm_features(q, s, spacing_zyx, names):
+def glszm_features(q, s, spacing_zyx, names, ctx=None):
     p, levels, jvec = glszm_matrix(q, s)
     nz = max(p.sum(), 1)
     np_total = max((p.sum(0) * jvec).sum(), 1)
@@ -272,30 +272,30 @@ _GLDM_NAMES = {
     "LargeDependenceHighGrayLevelEmphasis": "LHGLE"}
 
 
-def gldm_matrix(q, s):
+def gldm_matrix(q, s, ctx=None):
     levels, ng = prepare_levels(q)
     dirs = _dirs(q, s)
-    p = M.gldm(q, ng, dirs, int(s.get("gldm_a", 0)))[levels - 1]
+    p = M.gldm(q if ctx is None else ctx, ng, dirs, int(s.get("gldm_a", 0)))[levels - 1]
     keep = p.sum(0) > 0
     return p[:, keep], levels, np.flatnonzero(keep) + 1.0
 
 
-def gldm_features(q, s, spacing_zyx, names):
-    p, levels, jvec = gldm_matrix(q, s)
+def gldm_features(q, s, spacing_zyx, names, ctx=None):
+    p, levels, jvec = gldm_matrix(q, s, ctx)
     nz = max(p.sum(), 1)
     want = {n: _GLDM_NAMES[n] for n in names}
     return _zone_like(p, levels.astype(float), jvec, nz, None, want, "dep")
 
 
 # ---------------------------------------------------------------- NGTDM
-def ngtdm_matrix(q, s):
+def ngtdm_matrix(q, s, ctx=None):
     levels, ng = prepare_levels(q)
-    p = M.ngtdm(q, ng, _dirs(q, s))
+    p = M.ngtdm(q if ctx is None else ctx, ng, _dirs(q, s))
     return p[p[:, 0] > 0]
 
 
-def ngtdm_features(q, s, spacing_zyx, names):
-    p = ngtdm_matrix(q, s)
+def ngtdm_features(q, s, spacing_zyx, names, ctx=None):
+    p = ngtdm_matrix(q, s, ctx)
     n_vp = p[:, 0].sum()
     pi, si, iv = p[:, 0] / n_vp, p[:, 1], p[:, 2]
     ngp = int((p[:, 0] > 0).sum())
