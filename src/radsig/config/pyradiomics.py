@@ -254,6 +254,11 @@ def _section(params: dict, key: str, where: str) -> dict:
 
 
 def _check_number(name, value, kind, low, low_excl, high, where):
+    if kind == "float" and isinstance(value, str):  # YAML 'nan' / 'inf' stay strings
+        try:
+            value = float(value)
+        except ValueError:
+            pass
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise ConfigError(f"{where}: '{name}' must be a number, got {value!r}")
     if kind == "int" and float(value) != int(value):
