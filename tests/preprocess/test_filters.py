@@ -50,9 +50,9 @@ def test_log_on_cropped_region_equals_whole_image():
     types = {"LoG": {"sigma": [1.0, 3.0]}}
     full = apply_filters(img, spacing, types)
     m = filter_margin(types, spacing)
-    crop = tuple(slice(max(r.start - k, 0), r.stop + k) for r, k in zip(roi, m))
+    crop = tuple(slice(max(r.start - k, 0), r.stop + k) for r, k in zip(roi, m, strict=True))
     part = apply_filters(img[crop], spacing, types)
-    inner = tuple(slice(r.start - c.start, r.stop - c.start) for r, c in zip(roi, crop))
+    inner = tuple(slice(r.start - c.start, r.stop - c.start) for r, c in zip(roi, crop, strict=True))
     for name in full:
         ref = full[name][roi]
         assert np.max(np.abs(part[name][inner] - ref)) < 1e-4 * np.abs(ref).max()

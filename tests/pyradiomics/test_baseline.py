@@ -9,7 +9,6 @@ are held to 1e-3.
 
 from __future__ import annotations
 
-import ast
 import math
 import sys
 from pathlib import Path
@@ -19,7 +18,14 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 from _baseline import (  # noqa: E402
-    CLASSES, SHARED_DIR, baseline, column_settings, data_dir, rel_diff, run_column, scenarios,
+    CLASSES,
+    SHARED_DIR,
+    baseline,
+    column_settings,
+    data_dir,
+    rel_diff,
+    run_column,
+    scenarios,
 )
 
 from radsig.features.pyradiomics import _texture as T  # noqa: E402
@@ -91,12 +97,12 @@ def test_every_class_is_covered(shared):
 
 
 def test_packaged_mesh_table_matches_derivation():
-    from radsig.features.pyradiomics._mesh import TABLE_FILE, derive_table
-
     import json
+
+    from radsig.features.pyradiomics._mesh import TABLE_FILE, derive_table
 
     stored = json.loads(TABLE_FILE.read_text())
     derived = derive_table()
     assert len(stored) == 256
-    for code, (s, d) in enumerate(zip(stored, derived)):
+    for code, (s, d) in enumerate(zip(stored, derived, strict=True)):
         np.testing.assert_array_equal(np.asarray(s).reshape(-1, 3, 3) / 2, d, err_msg=str(code))

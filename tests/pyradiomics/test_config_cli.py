@@ -11,7 +11,9 @@ import pytest
 
 from radsig.config import load_settings
 from radsig.config.pyradiomics import (
-    FEATURE_NAMES, PyRadiomicsSettings, load_pyradiomics_settings,
+    FEATURE_NAMES,
+    PyRadiomicsSettings,
+    load_pyradiomics_settings,
 )
 from radsig.exceptions import ConfigError, FeatureWarning, LabelNotFoundError
 
@@ -121,7 +123,7 @@ def test_cli_extract_with_pyradiomics_params(shared, run_cli):
                   d / "exampleSettings" / "Params.yaml")
     assert res.returncode == 0, res.stderr
     table = pd.read_csv(io.StringIO(res.stdout))
-    values = dict(zip(table["feature"], table["value"]))
+    values = dict(zip(table["feature"], table["value"], strict=True))
     assert "original_glcm_SumAverage" not in values  # Params.yaml leaves it out
     assert "original_shape_Maximum3DDiameter" in values and "original_gldm_LowGrayLevelEmphasis" \
         in values

@@ -10,9 +10,12 @@ from __future__ import annotations
 import hashlib
 import json
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from radsig.exceptions import ConfigError
+
+if TYPE_CHECKING:
+    from radsig.config.settings import IbsiSettings
 
 PYRADIOMICS_KEYS = frozenset({"setting", "imageType", "featureClass", "voxelSetting"})
 

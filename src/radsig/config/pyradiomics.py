@@ -290,6 +290,11 @@ def _validate_value(name: str, value: Any, spec: tuple, where: str) -> Any:
         if value not in spec[1:]:
             raise ConfigError(f"{where}: '{name}' must be one of {list(spec[1:])}, got {value!r}")
         return value
+    return _validate_named(kind, value, where)
+
+
+def _validate_named(kind: str, value: Any, where: str) -> Any:
+    """Interpolator and wavelet names (checked against SimpleITK's / PyWavelets' lists)."""
     if kind == "interpolator":
         if isinstance(value, int) and value in INTERPOLATOR_CODES:
             return INTERPOLATOR_CODES[value]
@@ -297,14 +302,12 @@ def _validate_value(name: str, value: Any, spec: tuple, where: str) -> Any:
             raise ConfigError(f"{where}: 'interpolator' must be one of {list(INTERPOLATORS)}, "
                               f"got {value!r}")
         return value
-    if kind == "wavelet":
-        import pywt
+    import pywt
 
-        if value not in pywt.wavelist(kind="discrete"):
-            raise ConfigError(f"{where}: 'wavelet' must be a discrete PyWavelets wavelet "
-                              f"(e.g. coif1, db2, haar), got {value!r}")
-        return value
-    raise AssertionError(kind)  # pragma: no cover - schema table is fixed
+    if value not in pywt.wavelist(kind="discrete"):
+        raise ConfigError(f"{where}: 'wavelet' must be a discrete PyWavelets wavelet "
+                          f"(e.g. coif1, db2, haar), got {value!r}")
+    return value
 
 
 def _validate_settings(values: dict, where: str, schema: dict | None = None) -> dict:

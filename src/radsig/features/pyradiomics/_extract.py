@@ -17,12 +17,18 @@ import SimpleITK as sitk
 
 from radsig.config.pyradiomics import PyRadiomicsSettings, load_pyradiomics_settings
 from radsig.exceptions import (
-    CaseError, FeatureWarning, GeometryMismatchError, ImageReadError, NonFiniteValueError,
+    CaseError,
+    FeatureWarning,
+    GeometryMismatchError,
+    ImageReadError,
+    NonFiniteValueError,
 )
 from radsig.features.pyradiomics import _preprocess as P
 from radsig.features.pyradiomics import _texture as T
 from radsig.features.pyradiomics._firstorder_shape import (
-    firstorder_features, shape2d_features, shape_features,
+    firstorder_features,
+    shape2d_features,
+    shape_features,
 )
 from radsig.features.pyradiomics._matrices import Context, discretize
 from radsig.preprocess.filters import filter_margin, iter_filters
@@ -196,8 +202,8 @@ def _image_rows(prefix, arr, mask, kw, spacing_zyx, classes, case):
     rows = []
     for cls, names in classes.items():
         if cls == "firstorder":
-            fn = lambda: firstorder_features(values, q[mask], spacing_zyx,  # noqa: E731
-                                             kw.get("voxelArrayShift", 0), names)
+            fn = lambda names=names: firstorder_features(  # noqa: E731
+                values, q[mask], spacing_zyx, kw.get("voxelArrayShift", 0), names)
         else:
             fn = lambda cls=cls, names=names: TEXTURE[cls](q, kw, spacing_zyx, names,  # noqa: E731
                                                             ctx=ctx)

@@ -130,8 +130,11 @@ def glrlm(q, ng: int, dirs: np.ndarray) -> np.ndarray:
     return out
 
 
-def glszm(q: np.ndarray, ng: int, force2d=False, force2d_dim=0) -> np.ndarray:
+def glszm(q: np.ndarray, ng: int, force2d=False, force2d_dim=0, compact: bool = False):
     """Size-zone counts (Ng, Ns) with Ns = number of ROI voxels; 26- (or in-plane 8-) connected.
+
+    With ``compact``, returns ``(counts, sizes)``: only the zone sizes that occur, as columns
+    (what the features use; avoids an Ng × Ns array for large ROIs).
 
     SimpleITK's scalar connected components (neighbours joined when their grey levels are equal)
     labels every zone in one pass; with force2D, zero planes are interleaved along the fixed axis
@@ -159,6 +162,10 @@ def glszm(q: np.ndarray, ng: int, force2d=False, force2d_dim=0) -> np.ndarray:
     level = np.zeros(sizes.size, dtype=np.int64)
     level[lab] = work[inside]
     zones = np.flatnonzero((sizes > 0) & (level > 0))
+    if compact:
+        present, col = np.unique(sizes[zones], return_inverse=True)
+        out = np.bincount((level[zones] - 1) * len(present) + col, minlength=ng * len(present))
+        return out.reshape(ng, len(present)).astype(float), present.astype(float)
     out = np.bincount((level[zones] - 1) * ns + sizes[zones] - 1, minlength=ng * ns)
     return out.reshape(ng, ns).astype(float)
 

@@ -94,16 +94,15 @@ def _per_pattern(spacing: tuple) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     the signed volume of the whole mesh only needs per-pattern counts and position sums.
     """
     sp = np.asarray(spacing, dtype=float)
-    area = np.zeros(256)
-    normal = np.zeros((256, 3))
-    const = np.zeros(256)
-    for code, tris in enumerate(_table()):
-        if len(tris) == 0:
-            continue
-        a, b, c = (tris[:, k] * sp for k in range(3))
-        area[code] = 0.5 * np.linalg.norm(np.cross(b - a, c - a), axis=1).sum()
-        normal[code] = (np.cross(b, c) + np.cross(c, a) + np.cross(a, b)).sum(0)
-        const[code] = np.einsum("ij,ij->i", a, np.cross(b, c)).sum()
+    table = _table()
+    code = np.repeat(np.arange(256), [len(t) for t in table])
+    tris = np.concatenate([t for t in table if len(t)]) * sp  # (all triangles, 3, zyx)
+    a, b, c = tris[:, 0], tris[:, 1], tris[:, 2]
+    area = np.bincount(code, weights=0.5 * np.linalg.norm(np.cross(b - a, c - a), axis=1),
+                       minlength=256)
+    n = np.cross(b, c) + np.cross(c, a) + np.cross(a, b)
+    normal = np.stack([np.bincount(code, weights=n[:, k], minlength=256) for k in range(3)], 1)
+    const = np.bincount(code, weights=np.einsum("ij,ij->i", a, np.cross(b, c)), minlength=256)
     return area, normal, const
 
 

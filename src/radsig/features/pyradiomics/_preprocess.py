@@ -13,7 +13,9 @@ import numpy as np
 import SimpleITK as sitk
 
 from radsig.exceptions import (
-    EmptyMaskError, GeometryMismatchError, LabelNotFoundError,
+    EmptyMaskError,
+    GeometryMismatchError,
+    LabelNotFoundError,
 )
 
 __all__ = ["select_mask", "normalize_image", "resample", "bounding_box", "crop", "check_mask",

@@ -247,9 +247,9 @@ _GLSZM_NAMES = {
 
 def glszm_matrix(q, s):
     levels, ng = prepare_levels(q)
-    p = M.glszm(q, ng, s.get("force2D", False), s.get("force2Ddimension", 0))[levels - 1]
-    keep = p.sum(0) > 0
-    return p[:, keep], levels, np.flatnonzero(keep) + 1.0
+    p, sizes = M.glszm(q, ng, s.get("force2D", False), s.get("force2Ddimension", 0),
+                       compact=True)
+    return p[levels - 1], levels, sizes
 
 
 def glszm_features(q, s, spacing_zyx, names, ctx=None):
