@@ -137,12 +137,12 @@ def test_keyboard_interrupt_propagates_and_writes_no_table(cohort, tmp_path):
 
 
 def test_sigkill_midway_then_resume_equals_uninterrupted(tmp_path):
-    n = 10
+    n = 8
     manifest = toy.make_cohort(tmp_path, n)
     out, cache = tmp_path / "killed.parquet", tmp_path / "cache"
     env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(SRC), str(HERE)]))
     child = subprocess.Popen([sys.executable, str(HERE / "_run_toy_cohort.py"), str(manifest),
-                              str(out), str(cache), "0.4", "1"], env=env,
+                              str(out), str(cache), "0.25", "1"], env=env,
                              stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     deadline = time.monotonic() + 60
     while CaseCache(cache).n_entries() < 3 and time.monotonic() < deadline:
@@ -153,7 +153,7 @@ def test_sigkill_midway_then_resume_equals_uninterrupted(tmp_path):
     done_before = CaseCache(cache).n_entries()
     assert 3 <= done_before < n
     assert not out.exists() and not list(tmp_path.glob("killed.*"))
-    resumed = _run(manifest, out, cache=cache, settings={"delay": 0.4})
+    resumed = _run(manifest, out, cache=cache, settings={"delay": 0.25})
     assert (resumed.counts["cached"], resumed.counts["computed"]) == (done_before, n - done_before)
     reference = _run(manifest, tmp_path / "ref.parquet", cache=tmp_path / "ref-cache")
     pd.testing.assert_frame_equal(pd.read_parquet(out), pd.read_parquet(tmp_path / "ref.parquet"))
@@ -174,3 +174,14 @@ def test_process_pool_and_dask_give_the_jobs1_table(tmp_path):
                     scheduler=cluster.scheduler_address)
     pd.testing.assert_frame_equal(serial.table, dask.table)
     assert dask.provenance["execution"]["scheduler"].startswith("dask:")
+
+
+@pytest.mark.slow
+def test_a_worker_crash_fails_only_its_case(tmp_path):
+    manifest = toy.make_cohort(tmp_path, 6)
+    result = extract_cohort(manifest, FAST, tmp_path / "f.parquet", jobs=2, progress=False,
+                            extractor=toy.crashing_extract, cache=tmp_path / "c")
+    assert list(result.table["patient_id"]) == ["P000", "P002", "P003", "P004", "P005"]
+    (failure,) = result.failures.to_dict("records")
+    assert (failure["patient_id"], failure["stage"]) == ("P001", "worker")
+    assert "died twice" in failure["message"]

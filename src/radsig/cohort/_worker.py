@@ -120,12 +120,12 @@ def run_case(task: CaseTask) -> dict:
     dict
         ``status`` (``"computed"``, ``"cached"`` or ``"failed"``), ``row``, ``features``
         (feature → value) and ``warnings`` or ``failure`` (a failure record), the input
-        hashes, the cache key,
-        ``seconds``, ``pid`` and ``peak_rss_mb`` of the worker.
+        hashes, the cache key, ``seconds`` (wall) and ``cpu_seconds`` of the case, ``pid`` and
+        ``peak_rss_mb`` of the worker.
     """
     from radsig.cohort.cache import CaseCache, FileHasher, case_key
 
-    start = time.perf_counter()
+    start, cpu_start = time.perf_counter(), time.process_time()
     case = task.case
     cache = CaseCache(task.cache_root) if task.cache_root else None
     out: dict[str, Any] = {"row": case.row, "pid": os.getpid(), "key": None,
@@ -152,5 +152,6 @@ def run_case(task: CaseTask) -> dict:
         out["status"] = "failed"
         out["failure"] = _fail(case, err, stage, case.image if stage == "extract" else None)
     out["seconds"] = time.perf_counter() - start
+    out["cpu_seconds"] = time.process_time() - cpu_start
     out["peak_rss_mb"] = _peak_rss_mb()
     return out

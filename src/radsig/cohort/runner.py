@@ -88,7 +88,7 @@ class _InlineExecutor(cf.Executor):
         return future
 
 
-def _executor_name(fn: Callable) -> str:
+def _callable_name(fn: Callable) -> str:
     return f"{getattr(fn, '__module__', '?')}.{getattr(fn, '__qualname__', repr(fn))}"
 
 
@@ -151,8 +151,9 @@ def _backend(jobs: int, scheduler: Any):
 def _crash_record(task: CaseTask, err: BaseException) -> dict:
     case = task.case
     if isinstance(err, cf.BrokenExecutor):
-        message = ("the worker process died while running this case (crash or out of memory); "
-                   "rerun to retry, or lower --jobs")
+        message = ("the worker process died twice while running this case (crash or out of "
+                   "memory); rerun to retry, or lower --jobs. A script that calls extract_cohort "
+                   "with jobs > 1 needs an `if __name__ == \"__main__\":` guard")
     else:
         message = f"{type(err).__name__}: {err}"
     return {"row": case.row, "status": "failed", "key": None, "image_hash": None,
@@ -165,31 +166,42 @@ def _crash_record(task: CaseTask, err: BaseException) -> dict:
 
 def _drive(make_executor: Callable[[], cf.Executor], tasks: list[CaseTask], window: int,
            on_record: Callable[[dict], None]) -> None:
-    """Run *tasks* with at most *window* in flight; a broken pool is replaced, its cases retried once."""
+    """Run *tasks* with at most *window* in flight.
+
+    When a worker process dies, the pool is replaced and the cases it had in flight are retried
+    once, each alone (so an innocent case is not blamed for its neighbour); a case that kills
+    its worker again is recorded as a ``worker`` failure.
+    """
     queue = collections.deque((task, 0) for task in tasks)
     executor = make_executor()
     pending: dict[cf.Future, tuple[CaseTask, int]] = {}
     try:
         while queue or pending:
             while queue and len(pending) < window:
+                if queue[0][1] and pending:
+                    break  # a retried case runs alone, so a second crash is its own
                 task, tries = queue.popleft()
                 pending[executor.submit(run_case, task)] = (task, tries)
+                if tries:
+                    break
             done, _ = cf.wait(pending, return_when=cf.FIRST_COMPLETED)
-            broken = False
+            lost: list[tuple[CaseTask, int]] = []
             for future in done:
                 task, tries = pending.pop(future)
                 try:
                     on_record(future.result())
-                except cf.BrokenExecutor as err:
-                    broken = True
-                    queue.append((task, tries + 1)) if tries == 0 else on_record(_crash_record(task, err))
+                except cf.BrokenExecutor:
+                    lost.append((task, tries))
                 except Exception as err:  # noqa: BLE001 - e.g. Dask KilledWorker
                     on_record(_crash_record(task, err))
-            if broken:
-                for task, tries in pending.values():
-                    queue.append((task, tries + 1)) if tries == 0 else on_record(
-                        _crash_record(task, cf.BrokenExecutor()))
+            if lost:  # a worker died: every case in flight is lost with the pool
+                lost += pending.values()
                 pending.clear()
+                for task, tries in lost:
+                    if tries == 0:
+                        queue.append((task, 1))
+                    else:
+                        on_record(_crash_record(task, cf.BrokenExecutor()))
                 executor.shutdown(wait=False, cancel_futures=True)
                 executor = make_executor()
     except BaseException:
@@ -238,7 +250,8 @@ def _inputs(manifest: Manifest, records: dict[int, dict]) -> list[dict]:
                        "label": case.label, "roi": case.roi,
                        "image_blake2b": rec.get("image_hash"), "mask_blake2b": rec.get("mask_hash"),
                        "cache_key": rec.get("key"), "status": rec.get("status", "not run"),
-                       "seconds": rec.get("seconds"), "warnings": rec.get("warnings", [])})
+                       "seconds": rec.get("seconds"), "cpu_seconds": rec.get("cpu_seconds"),
+                       "warnings": rec.get("warnings", [])})
     inputs += [{"row": r, "status": "failed"} for r in sorted(failed_rows)]
     return sorted(inputs, key=lambda x: x["row"])
 
@@ -314,9 +327,14 @@ def extract_cohort(manifest: PathLike | pd.DataFrame | Manifest, settings: Any,
     man = manifest if isinstance(manifest, Manifest) else load_manifest(manifest)
     settings, settings_hash, source = _resolve_settings(settings, use_engine=extractor is None)
     paths = output_paths(out, csv=csv)
-    cache_root = None if cache is False else Path(cache if cache not in (None, True)
-                                                  else default_cache_dir(paths["table"]))
-    name = _executor_name(extractor) if extractor else "radsig.features.extract_case"
+    cache_root = None if cache is False else Path(
+        cache if cache not in (None, True) else default_cache_dir(paths["table"])).resolve()
+    if extractor is None:
+        from radsig.features import extract_case as default_extractor
+
+        name = _callable_name(default_extractor)
+    else:
+        name = _callable_name(extractor)
     tasks = [CaseTask(case=c, settings=settings, settings_hash=settings_hash,
                       cache_root=str(cache_root) if cache_root else None, extractor=extractor,
                       extractor_name=name, version=radsig.__version__) for c in man.cases]
