@@ -27,8 +27,9 @@ import SimpleITK as sitk
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def write_cohort(folder: Path, n: int, seed: int = 2024, shape=(40, 72, 72)) -> Path:
-    """*n* CT-like cases: soft tissue background, one lobulated lesion of 8–14 mm radius."""
+def write_cohort(folder: Path, n: int, seed: int = 2024, shape=(40, 96, 96),
+                 radius_mm=(16.0, 24.0)) -> Path:
+    """*n* CT-like cases: soft-tissue background, one lobulated lesion (radius in *radius_mm*)."""
     folder.mkdir(parents=True, exist_ok=True)
     rows = []
     zz, yy, xx = np.indices(shape)
@@ -36,7 +37,7 @@ def write_cohort(folder: Path, n: int, seed: int = 2024, shape=(40, 72, 72)) -> 
     for i in range(n):
         rng = np.random.default_rng(seed + i)
         img = rng.normal(40.0, 20.0, size=shape)
-        r = rng.uniform(8.0, 14.0)
+        r = rng.uniform(*radius_mm)
         c = np.array(shape) / 2 + rng.uniform(-4, 4, size=3)
         d = np.sqrt(((zz - c[0]) * spacing[0]) ** 2 + ((yy - c[1]) * spacing[1]) ** 2
                     + ((xx - c[2]) * spacing[2]) ** 2)

@@ -46,6 +46,7 @@ def init_worker(threads: int) -> None:
     import SimpleITK as sitk
 
     sitk.ProcessObject.SetGlobalDefaultNumberOfThreads(threads)
+    import radsig.features  # noqa: F401 - workers start importing while the parent reads the manifest
 
 
 def _peak_rss_mb() -> float:

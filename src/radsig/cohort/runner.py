@@ -30,6 +30,9 @@ from radsig.cohort.cache import FileHasher, _digest_text, default_cache_dir
 from radsig.cohort.manifest import Manifest, failure_record, load_manifest
 from radsig.exceptions import ConfigError
 
+#: name of the default per-case function (resolved in the workers, so that with ``jobs > 1``
+#: the parent never pays for importing the feature engine)
+DEFAULT_EXTRACTOR = "radsig.features.extract_case"
 FAILURE_COLUMNS = ["patient_id", "lesion_id", "modality", "row", "input", "stage", "error_type",
                    "message"]
 
@@ -120,13 +123,24 @@ def _resolve_settings(settings: Any, use_engine: bool) -> tuple[Any, str, str | 
     return settings, _settings_hash(settings), source
 
 
+def _connect(address: str):
+    from distributed import Client
+
+    try:
+        return Client(address, timeout="20s")
+    except (OSError, TimeoutError, ValueError) as err:
+        raise ConfigError(f"cannot connect to the Dask scheduler at {address!r} ({err}); "
+                          "check --scheduler (e.g. tcp://host:8786) and that the scheduler "
+                          "is running") from err
+
+
 @contextmanager
 def _backend(jobs: int, scheduler: Any):
     """Yield ``(make_executor, window, label)`` for the chosen back-end."""
     if scheduler is not None:
         from distributed import Client
 
-        client = scheduler if isinstance(scheduler, Client) else Client(scheduler)
+        client = scheduler if isinstance(scheduler, Client) else _connect(scheduler)
         try:
             threads = max(1, sum(client.nthreads().values()))
             yield (lambda: client.get_executor(pure=False)), 2 * threads, f"dask:{client.scheduler.address}"
@@ -329,12 +343,9 @@ def extract_cohort(manifest: PathLike | pd.DataFrame | Manifest, settings: Any,
     paths = output_paths(out, csv=csv)
     cache_root = None if cache is False else Path(
         cache if cache not in (None, True) else default_cache_dir(paths["table"])).resolve()
-    if extractor is None:
-        from radsig.features import extract_case as default_extractor
-
-        name = _callable_name(default_extractor)
-    else:
-        name = _callable_name(extractor)
+    name = _callable_name(extractor) if extractor else DEFAULT_EXTRACTOR
+    if name == "radsig.features.extractor.extract_case":
+        name = DEFAULT_EXTRACTOR  # passed explicitly: same cache entries as the default
     tasks = [CaseTask(case=c, settings=settings, settings_hash=settings_hash,
                       cache_root=str(cache_root) if cache_root else None, extractor=extractor,
                       extractor_name=name, version=radsig.__version__) for c in man.cases]
