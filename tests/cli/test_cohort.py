@@ -68,7 +68,7 @@ def test_extract_end_to_end_with_the_engine(run_cli, tmp_path):
     assert (tmp_path / "f.csv").is_file() and (tmp_path / "f.provenance.json").is_file()
     ref = extract_case(tmp_path / "data" / "p001_img.nii.gz", tmp_path / "data" / "p001_seg.nii.gz",
                        str(params))
-    expected = dict(zip(ref["feature"], ref["value"]))
+    expected = dict(zip(ref["feature"], ref["value"], strict=True))
     got = table.set_index("patient_id").loc["P001"]
     for name in ("stat_mean", "morph_volume", "ih_entropy"):
         if name in expected:

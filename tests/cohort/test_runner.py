@@ -43,7 +43,7 @@ def test_table_matches_direct_extraction(cohort, tmp_path):
     assert list(result.table["patient_id"]) == [c.patient_id for c in man.cases]
     assert list(result.table.columns[:4]) == ["patient_id", "modality", "centre", "age"]
     assert result.feature_columns == ["stat_mean", "stat_max", "morph_volume"]
-    for case, (_, row) in zip(man.cases, result.table.iterrows()):
+    for case, (_, row) in zip(man.cases, result.table.iterrows(), strict=True):
         ref = toy.toy_extract(case.image, case.mask)
         assert row[result.feature_columns].to_numpy(float) == pytest.approx(ref["value"].to_numpy())
     on_disk = pd.read_parquet(tmp_path / "f.parquet")
