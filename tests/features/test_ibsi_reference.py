@@ -34,6 +34,7 @@ CONFIGS = {
     "D": ("config_d.yaml", "ct_phantom_pat1"),
     "E": ("config_e.yaml", "ct_phantom_pat1"),
 }
+pytestmark = pytest.mark.slow  # about 40 s for the six configurations
 _OUTCOMES: dict[str, Counter] = defaultdict(Counter)
 
 

@@ -82,3 +82,16 @@ def test_empty_mask_gives_nan_and_warning():
     with pytest.warns(FeatureWarning, match="intensity mask is empty"):
         result = local_intensity.compute(roi)
     assert np.isnan(result["loc_peak_loc"]) and np.isnan(result["loc_peak_glob"])
+
+
+def test_neighbours_outside_the_roi_count():
+    """A one-voxel ROI of value 0 amid 10s: the sphere mean sees the surrounding voxels."""
+    image = np.full((9, 9, 9), 10.0)
+    image[4, 4, 4] = 0.0
+    mask = np.zeros(image.shape, dtype=bool)
+    mask[4, 4, 4] = True
+    roi = PreparedRoi(image=image, morph_mask=mask, int_mask=mask, spacing=(2.0, 2.0, 2.0))
+    n_sphere = 123  # lattice points with |d| <= 3.1 voxels
+    expected = 10.0 * (n_sphere - 1) / n_sphere
+    result = local_intensity.compute(roi)
+    assert result == pytest.approx({"loc_peak_loc": expected, "loc_peak_glob": expected})

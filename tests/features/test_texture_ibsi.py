@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from radsig.features import gldzm, glcm, glrlm, glszm, ngldm, ngtdm
+from radsig.features import glcm, gldzm, glrlm, glszm, ngldm, ngtdm
 from radsig.preprocess.roi import PreparedRoi
 
 FAMILIES = {"glcm": (glcm, "LFYI"), "glrlm": (glrlm, "TP0I"), "glszm": (glszm, "9SAK"),

@@ -71,3 +71,41 @@ def test_in_plane_resampling_keeps_slices():
     roi = prepare_arrays(arr, mask, (3.0, 1.0, 1.0), settings)
     assert roi.spacing == (3.0, 2.0, 2.0)
     assert roi.image.shape[0] == 6
+
+
+def test_whole_scan_is_never_resampled(monkeypatch):
+    from radsig.preprocess import pipeline
+
+    seen = []
+    real = pipeline.resample
+
+    def spy(array, grid, method):
+        seen.append(grid.shape)
+        return real(array, grid, method)
+
+    monkeypatch.setattr(pipeline, "resample", spy)
+    arr = np.random.default_rng(6).normal(size=(40, 120, 120))
+    mask = np.zeros(arr.shape, bool)
+    mask[18:22, 50:60, 55:62] = True
+    settings = load_settings({"interpolation": {"spacing": [1.0, 1.0, 1.0]}})
+    prepare_arrays(arr, mask, (2.0, 0.8, 0.8), settings)
+    full = aligned_grid(arr.shape, (2.0, 0.8, 0.8), (1.0, 1.0, 1.0)).shape
+    assert seen and all(np.prod(s) < np.prod(full) / 5 for s in seen)
+
+
+def test_roi_origin_follows_a_rotated_direction(image_factory):
+    import SimpleITK as sitk
+
+    from radsig.preprocess import prepare_roi
+
+    image, mask = image_factory(shape=(30, 40, 40), spacing=(2.0, 1.0, 1.0))
+    direction = (0.0, -1.0, 0.0, 1.0, 0.0, 0.0, 0.0, 0.0, 1.0)
+    for img in (image, mask):
+        img.SetDirection(direction)
+        img.SetOrigin((5.0, -3.0, 7.0))
+    roi = prepare_roi(image, mask, load_settings({}))
+    # ROI bounding box starts at (11, 16, 16); 10 mm margin = 5 slices of 2 mm, 10 voxels of 1 mm
+    lo = np.argwhere(sitk.GetArrayFromImage(mask) > 0).min(axis=0) - np.array([5, 10, 10])
+    assert lo.tolist() == [6, 6, 6]
+    expected = image.TransformIndexToPhysicalPoint([int(v) for v in lo[::-1]])
+    assert roi.origin == pytest.approx(expected[::-1])

@@ -9,7 +9,7 @@ import typer
 
 _HELP = """Extract IBSI features of one image and its ROI mask.
 
-IMAGE and MASK are NIfTI, NRRD or MHA/MHD files on the same grid. Settings come from a YAML file (radsig IBSI settings, or a PyRadiomics parameter file); without --params the defaults are used. The table is written as CSV, or Parquet when --out ends in .parquet; without --out it is printed as CSV.
+IMAGE and MASK are NIfTI, NRRD or MHA/MHD files on the same grid; IMAGE may also be a DICOM series folder and MASK an RTSTRUCT or DICOM SEG file (choose the ROI with --roi NAME or regex). Settings come from a YAML file (radsig IBSI settings, or a PyRadiomics parameter file); without --params the defaults are used. The table is written as CSV, or Parquet when --out ends in .parquet; without --out it is printed as CSV.
 
 Examples:
 
@@ -18,6 +18,8 @@ Examples:
   radsig extract ct.nrrd labels.nrrd --label 2 --format wide --out features.parquet
 
   radsig extract image.nii.gz mask.nii.gz --params params/ibsi/dig_phantom.yaml
+
+  radsig extract CT_SERIES_DIR RS.dcm --roi "GTV.*" --params params/ibsi/default_ct.yaml
 """
 
 
@@ -45,6 +47,8 @@ def extract_command(
                                           help="Settings YAML (e.g. params/ibsi/config_c.yaml)."),
     label: Optional[int] = typer.Option(None, "--label", "-l",
                                         help="ROI label in the mask (default: all non-zero)."),
+    roi: Optional[str] = typer.Option(None, "--roi", "-r",
+                                      help="ROI name or regex in an RTSTRUCT / SEG mask."),
     out: Optional[Path] = typer.Option(None, "--out", "-o",
                                        help="Output file: .csv or .parquet (default: stdout)."),
     fmt: str = typer.Option("long", "--format", "-f",
@@ -64,7 +68,7 @@ def extract_command(
     settings = load_settings(params)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", RadsigWarning)
-        table = extract_case(image, mask, settings, label=label)
+        table = extract_case(image, mask, settings, label=label, roi=roi)
     for item in caught:
         if issubclass(item.category, RadsigWarning):
             typer.secho(f"warning: {item.message}", err=True, fg=typer.colors.YELLOW)

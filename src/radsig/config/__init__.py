@@ -68,13 +68,11 @@ def _format_validation_error(err, source: str) -> str:
     return f"{source}: invalid value for '{where}': {first['msg']}{got_text}{more}"
 
 
-def _load_pyradiomics(data: dict, source: str):
-    from radsig.config import pyradiomics as _pyrad  # lands with the PyRadiomics-mode issue
+def _load_pyradiomics(data: dict, path: Path | None):
+    """Hand a PyRadiomics parameter file (the path, so messages name it) or dict over."""
+    from radsig.config.pyradiomics import load_pyradiomics_settings  # PyRadiomics-mode issue
 
-    loader = getattr(_pyrad, "load_pyradiomics_settings", None)
-    if loader is not None:
-        return loader(data, source=source)
-    return _pyrad.PyRadiomicsSettings.model_validate(data)
+    return load_pyradiomics_settings(path if path is not None else data)
 
 
 def load_settings(path_or_dict: str | Path | dict | IbsiSettings | None = None):
@@ -101,9 +99,9 @@ def load_settings(path_or_dict: str | Path | dict | IbsiSettings | None = None):
 
     if path_or_dict is None:
         return IbsiSettings()
-    if isinstance(path_or_dict, IbsiSettings) or hasattr(path_or_dict, "model_dump") \
-            and not isinstance(path_or_dict, dict):
-        return path_or_dict
+    if not isinstance(path_or_dict, (str, Path, dict)):
+        return path_or_dict  # already a settings object (IBSI or PyRadiomics)
+    path = None
     if isinstance(path_or_dict, dict):
         data, source = path_or_dict, "settings"
     else:
@@ -115,7 +113,7 @@ def load_settings(path_or_dict: str | Path | dict | IbsiSettings | None = None):
         raise ConfigError(f"{source}: settings must be a mapping of keys to values, "
                           f"got {type(data).__name__}")
     if data and set(data) <= PYRADIOMICS_KEYS:
-        return _load_pyradiomics(data, source)
+        return _load_pyradiomics(data, path)
     try:
         return IbsiSettings.model_validate(data)
     except ValidationError as err:

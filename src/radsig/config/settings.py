@@ -81,7 +81,7 @@ class _Binning(_Stage):
 
     @model_validator(mode="after")
     def _check_params(self):
-        method = getattr(self, "method")
+        method = self.method
         if method == "fbs" and self.bin_width is None:
             raise ValueError("method 'fbs' needs bin_width")
         if method == "fbn" and self.bin_number is None:
@@ -122,6 +122,11 @@ FAMILIES = (
 )
 
 
+#: image types of PyRadiomics' ``imageType`` section that ``filters`` accepts
+IMAGE_TYPES = ("Original", "LoG", "Wavelet", "Square", "SquareRoot", "Logarithm", "Exponential",
+               "Gradient", "LBP2D", "LBP3D")
+
+
 class IbsiSettings(_Stage):
     """All settings of an IBSI-mode extraction."""
 
@@ -133,10 +138,19 @@ class IbsiSettings(_Stage):
     ivh: IvhSettings = Field(default_factory=IvhSettings)
     texture: TextureSettings = Field(default_factory=TextureSettings)
     families: list[Literal[FAMILIES]] = Field(default_factory=lambda: list(FAMILIES))  # type: ignore[valid-type]
-    filters: dict[str, dict] = Field(
+    filters: dict[str, dict | None] = Field(
         default_factory=lambda: {"Original": {}},
         description="Image types in PyRadiomics' imageType shape, e.g. "
                     "{Original: {}, LoG: {sigma: [1, 2]}, Wavelet: {}}.")
+
+    @field_validator("filters")
+    @classmethod
+    def _check_filters(cls, value: dict[str, dict]) -> dict[str, dict]:
+        unknown = sorted(set(value) - set(IMAGE_TYPES))
+        if unknown:
+            raise ValueError(f"unknown image type(s) {', '.join(unknown)}; valid: "
+                             f"{', '.join(IMAGE_TYPES)}")
+        return {k: (v or {}) for k, v in value.items()}
 
     @property
     def filters_trivial(self) -> bool:

@@ -32,7 +32,9 @@ def chebyshev_offsets(distances=1, *, in_slice: bool = False, half: bool = True)
     Returns
     -------
     ndarray of int64, shape (n_offsets, 3)
-        Offsets in lexicographic ``(dz, dy, dx)`` order.
+        Offsets in lexicographic ``(dz, dy, dx)`` order. For δ = 1, PyRadiomics' 13 angles
+        are this list reversed (checked against its baseline matrices in
+        ``tests/features/test_texture_matrices.py``).
     """
     dset = {int(d) for d in np.atleast_1d(distances)}
     if not dset or min(dset) < 1:
@@ -65,7 +67,7 @@ def pad_zero(arr: np.ndarray, offsets: np.ndarray) -> tuple[np.ndarray, int]:
 
 def shifted(padded: np.ndarray, pad: int, offset, shape) -> np.ndarray:
     """View of ``padded`` such that ``view[p] == original[p + offset]`` (0 beyond the edge)."""
-    return padded[tuple(slice(pad + o, pad + o + n) for o, n in zip(offset, shape))]
+    return padded[tuple(slice(pad + o, pad + o + n) for o, n in zip(offset, shape, strict=False))]
 
 
 def crop_to_roi(levels: np.ndarray, *others: np.ndarray):
@@ -127,3 +129,21 @@ def count_matrix(rows: np.ndarray, cols: np.ndarray, n_rows: int, n_cols: int,
     key = key + np.asarray(slices, np.int64) * (n_rows * n_cols)
     size = n_slices * n_rows * n_cols
     return np.bincount(key, minlength=size).reshape(n_slices, n_rows, n_cols)
+
+
+def roi_cached(roi, key: tuple, build):
+    """Value of ``build()`` cached in ``roi.extra`` for the current ``roi.levels`` array.
+
+    Lets families share work on one PreparedRoi (GLSZM and GLDZM use the same zones). The
+    entry is tied to the identity of ``roi.levels``, so replacing that array invalidates it.
+    """
+    extra = getattr(roi, "extra", None)
+    if not isinstance(extra, dict):
+        return build()
+    cache = extra.setdefault("_texture_cache", {})
+    hit = cache.get(key)
+    if hit is not None and hit[0] is roi.levels and hit[1] is roi.morph_mask:
+        return hit[2]
+    value = build()
+    cache[key] = (roi.levels, roi.morph_mask, value)
+    return value

@@ -11,7 +11,9 @@ import numpy as np
 
 from radsig.features._texture import chebyshev_offsets, crop_to_roi, nan_result, safe_div
 from radsig.features._texture_features import (
-    GLCM_AGGREGATIONS, batch_mean, check_aggregations,
+    GLCM_AGGREGATIONS,
+    batch_mean,
+    check_aggregations,
 )
 from radsig.features.glcm_matrix import glcm_matrices
 
@@ -33,9 +35,13 @@ def _marginal_features(p, i, j, ng) -> dict[str, np.ndarray]:
     diff = np.abs(i - j).astype(np.int64).ravel()
     summ = (i + j).astype(np.int64).ravel()
     flat = p.reshape(b, -1)
-    # Marginals as products with one-hot maps (cell → |i-j| or i+j), all matrices at once.
-    pd = flat @ np.eye(ng)[diff]
-    ps = flat @ np.eye(2 * ng + 1)[summ]
+    # Marginals of all matrices with one weighted bincount each (batch index folded in the key).
+    rows = np.arange(b, dtype=np.int64)[:, None]
+    pd = np.bincount((rows * ng + diff).ravel(), weights=flat.ravel(),
+                     minlength=b * ng).reshape(b, ng)
+    ns = 2 * ng + 1
+    ps = np.bincount((rows * ns + summ).ravel(), weights=flat.ravel(),
+                     minlength=b * ns).reshape(b, ns)
     kd = np.arange(ng, dtype=float)
     ks = np.arange(2 * ng + 1, dtype=float)
     mu_d = (pd * kd).sum(axis=1)
@@ -53,6 +59,21 @@ def _marginal_features(p, i, j, ng) -> dict[str, np.ndarray]:
     }
 
 
+def _information_features(p, px, py) -> dict[str, np.ndarray]:
+    """Joint entropy and the two informational measures of correlation."""
+    hxy = _entropy(p, (1, 2))
+    pxy = px[:, :, None] * py[:, None, :]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        logpxy = np.where(pxy > 0, np.log2(np.where(pxy > 0, pxy, 1.0)), 0.0)
+    hxy1 = -(p * logpxy).sum(axis=(1, 2))
+    hxy2 = -(pxy * logpxy).sum(axis=(1, 2))
+    return {
+        "cm_joint_entr": hxy,
+        "cm_info_corr1": safe_div(hxy - hxy1, _entropy(px, 1)),
+        "cm_info_corr2": np.sqrt(np.clip(1 - np.exp(-2 * (hxy2 - hxy)), 0, None)),
+    }
+
+
 def glcm_features(counts: np.ndarray) -> dict[str, np.ndarray]:
     """The 25 IBSI GLCM features of a batch of co-occurrence matrices.
 
@@ -66,7 +87,7 @@ def glcm_features(counts: np.ndarray) -> dict[str, np.ndarray]:
     dict tag → ndarray shape (B,)
     """
     m = np.asarray(counts, dtype=np.float64)
-    b, ng = m.shape[0], m.shape[1]
+    ng = m.shape[1]
     tot = m.sum(axis=(1, 2))
     p = m / np.where(tot > 0, tot, 1.0)[:, None, None]
     i = np.arange(1, ng + 1, dtype=float)[:, None]
@@ -79,18 +100,10 @@ def glcm_features(counts: np.ndarray) -> dict[str, np.ndarray]:
     mu = (p * i).sum(axis=(1, 2))
     dij = np.abs(i - j)
     cl = i + j - (mu_x + mu_y)[:, None, None]
-    hxy = _entropy(p, (1, 2))
-    pxy = px[:, :, None] * py[:, None, :]
-    with np.errstate(divide="ignore", invalid="ignore"):
-        logpxy = np.where(pxy > 0, np.log2(np.where(pxy > 0, pxy, 1.0)), 0.0)
-    hxy1 = -(p * logpxy).sum(axis=(1, 2))
-    hxy2 = -(pxy * logpxy).sum(axis=(1, 2))
-    hx = _entropy(px, 1)
     out = {
         "cm_joint_max": p.max(axis=(1, 2)),
         "cm_joint_avg": mu,
         "cm_joint_var": (p * (i - mu[:, None, None]) ** 2).sum(axis=(1, 2)),
-        "cm_joint_entr": hxy,
         "cm_energy": (p**2).sum(axis=(1, 2)),
         "cm_contrast": (p * dij**2).sum(axis=(1, 2)),
         "cm_dissimilarity": (p * dij).sum(axis=(1, 2)),
@@ -104,9 +117,8 @@ def glcm_features(counts: np.ndarray) -> dict[str, np.ndarray]:
         "cm_clust_tend": (p * cl**2).sum(axis=(1, 2)),
         "cm_clust_shade": (p * cl**3).sum(axis=(1, 2)),
         "cm_clust_prom": (p * cl**4).sum(axis=(1, 2)),
-        "cm_info_corr1": safe_div(hxy - hxy1, hx),
-        "cm_info_corr2": np.sqrt(np.clip(1 - np.exp(-2 * (hxy2 - hxy)), 0, None)),
     }
+    out.update(_information_features(p, px, py))
     out.update(_marginal_features(p, np.broadcast_to(i, (ng, ng)), np.broadcast_to(j, (ng, ng)), ng))
     for v in out.values():
         v[tot == 0] = np.nan

@@ -8,7 +8,11 @@ from __future__ import annotations
 import numpy as np
 
 from radsig.features._texture import (
-    as_levels, check_levels, chebyshev_offsets, pad_zero, shifted,
+    as_levels,
+    chebyshev_offsets,
+    check_levels,
+    pad_zero,
+    shifted,
 )
 
 __all__ = ["glcm_matrices", "chebyshev_offsets"]

@@ -39,8 +39,11 @@ def zone_distances(zones: Zones, distance_map: np.ndarray) -> np.ndarray:
     """Smallest ``distance_map`` value over the voxels of each zone, shape (n_zones,)."""
     if zones.n_zones == 0:
         return np.zeros(0, dtype=np.int64)
-    index = np.arange(1, zones.n_zones + 1)
-    return np.asarray(ndimage.minimum(distance_map, zones.labels, index), dtype=np.int64)
+    lab = zones.labels.ravel()
+    roi = np.flatnonzero(lab)
+    out = np.full(zones.n_zones, np.iinfo(np.int64).max, dtype=np.int64)
+    np.minimum.at(out, lab[roi] - 1, np.asarray(distance_map).ravel()[roi].astype(np.int64))
+    return out
 
 
 def gldzm_matrices(levels: np.ndarray, n_levels: int, morph_mask: np.ndarray | None = None, *,

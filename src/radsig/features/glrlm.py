@@ -10,7 +10,11 @@ import numpy as np
 
 from radsig.features._texture import chebyshev_offsets, crop_to_roi, nan_result
 from radsig.features._texture_features import (
-    GLCM_AGGREGATIONS, batch_mean, check_aggregations, rename, rowcol_features,
+    GLCM_AGGREGATIONS,
+    batch_mean,
+    check_aggregations,
+    rename,
+    rowcol_features,
 )
 from radsig.features.glrlm_matrix import glrlm_matrices
 

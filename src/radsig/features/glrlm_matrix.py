@@ -1,17 +1,45 @@
 """Grey level run length matrices (GLRLM), runs found by array differences along each direction.
 
-For each direction the ROI voxels are ordered along the lines that the direction traces
-through the grid (one ``argsort`` of a line/position key); a run ends wherever the line, the
-position step or the grey level changes (``np.diff``). No Python loop over voxels.
+For each direction the ROI voxels are put in line order (a stable sort by the line's first
+grid voxel keeps the C order, which is the order along the line); a run ends wherever the
+line, the step or the grey level changes (``np.diff``). No Python loop over voxels.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from radsig.features._texture import as_levels, check_levels, chebyshev_offsets
+from radsig.features._texture import as_levels, chebyshev_offsets, check_levels
 
 __all__ = ["glrlm_matrices", "runs_along", "chebyshev_offsets"]
+
+
+def _roi_voxels(lv: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Coordinates (3, n), flat C-order index (n,) and grey level (n,) of the ROI voxels."""
+    coords = np.nonzero(lv > 0)
+    flat = np.ravel_multi_index(coords, lv.shape).astype(np.int64)
+    return np.stack(coords).astype(np.int64), flat, lv.ravel()[flat]
+
+
+def _runs(pos, flat, g, shape, a) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    strides = np.array([shape[1] * shape[2], shape[2], 1], dtype=np.int64)
+    if a @ strides < 0:
+        a = -a  # same runs; walking with a positive flat stride keeps C order = line order
+    # Step number k along the line: how many steps back until the grid edge is crossed.
+    k = None
+    for i in np.flatnonzero(a):
+        p = pos[i] if a[i] > 0 else shape[i] - 1 - pos[i]
+        ki = p // abs(int(a[i]))
+        k = ki if k is None else np.minimum(k, ki)
+    line = flat - k * int(a @ strides)  # flat index of the line's first grid voxel
+    # Stable sort by line: within a line, C order is already the order of k.
+    order = np.argsort(line, kind="stable")
+    line, k, gs = line[order], k[order], g[order]
+    brk = np.ones(gs.size, dtype=bool)
+    brk[1:] = (np.diff(line) != 0) | (np.diff(k) != 1) | (np.diff(gs) != 0)
+    starts = np.flatnonzero(brk)
+    lengths = np.diff(np.append(starts, gs.size)).astype(np.int64)
+    return gs[starts], lengths, pos[0][order][starts]
 
 
 def runs_along(levels: np.ndarray, direction) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -23,42 +51,19 @@ def runs_along(levels: np.ndarray, direction) -> tuple[np.ndarray, np.ndarray, n
         Grey levels ``>= 1`` in the ROI, 0 outside (0 breaks runs and is never a run).
     direction : array-like of int, shape (3,)
         Step ``(dz, dy, dx)`` between consecutive voxels of a line (any non-zero integer
-        vector; IBSI uses Chebyshev-1 steps).
+        vector; ``d`` and ``-d`` give the same runs; IBSI uses Chebyshev-1 steps).
 
     Returns
     -------
     level, length, z : ndarray of int64, shape (n_runs,)
-        Grey level, run length (voxels) and slice index of the run's first voxel.
+        Grey level, run length (voxels) and slice index of the run's first voxel in C order.
     """
     lv = as_levels(levels)
     a = np.asarray(direction, dtype=np.int64).reshape(3)
     if not a.any():
         raise ValueError("direction must be a non-zero offset")
-    coords = np.nonzero(lv > 0)
-    if coords[0].size == 0:
-        e = np.zeros(0, np.int64)
-        return e, e, e
-    shape = np.asarray(lv.shape, np.int64)
-    pos = np.stack(coords).astype(np.int64)  # (3, n)
-    # Position k along the line: how many steps back until the grid edge is crossed.
-    k = None
-    for i in range(3):
-        if a[i] == 0:
-            continue
-        p = pos[i] if a[i] > 0 else shape[i] - 1 - pos[i]
-        ki = p // abs(a[i])
-        k = ki if k is None else np.minimum(k, ki)
-    origin = pos - k[None, :] * a[:, None]
-    line = np.ravel_multi_index(tuple(origin), lv.shape)
-    order = np.lexsort((k, line))
-    line, k = line[order], k[order]
-    g = lv[coords][order]
-    z = coords[0][order]
-    brk = np.ones(g.size, dtype=bool)
-    brk[1:] = (np.diff(line) != 0) | (np.diff(k) != 1) | (np.diff(g) != 0)
-    starts = np.flatnonzero(brk)
-    lengths = np.diff(np.append(starts, g.size))
-    return g[starts], lengths.astype(np.int64), z[starts].astype(np.int64)
+    pos, flat, g = _roi_voxels(lv)
+    return _runs(pos, flat, g, lv.shape, a)
 
 
 def glrlm_matrices(levels: np.ndarray, n_levels: int, directions=None, *,
@@ -88,7 +93,10 @@ def glrlm_matrices(levels: np.ndarray, n_levels: int, directions=None, *,
     lv = as_levels(levels)
     check_levels(lv, n_levels)
     dirs = chebyshev_offsets(1) if directions is None else np.asarray(directions, np.int64).reshape(-1, 3)
-    runs = [runs_along(lv, d) for d in dirs]
+    if not dirs.any(axis=1).all():
+        raise ValueError("directions must be non-zero offsets")
+    voxels = _roi_voxels(lv)
+    runs = [_runs(*voxels, lv.shape, d) for d in dirs]
     longest = max([1] + [int(r[1].max()) for r in runs if r[1].size])
     nr = longest if max_run is None else int(max_run)
     if longest > nr:

@@ -7,13 +7,20 @@ that occur as columns, so a large 3D zone does not make a huge dense matrix.
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 
-from radsig.features._texture import count_matrix, crop_to_roi, nan_result
+from radsig.exceptions import FeatureWarning
+from radsig.features._texture import crop_to_roi, nan_result, roi_cached
 from radsig.features._texture_features import (
-    ZONE_AGGREGATIONS, batch_mean, check_aggregations, rename, rowcol_features,
+    ZONE_AGGREGATIONS,
+    batch_mean,
+    check_aggregations,
+    rename,
+    rowcol_features,
 )
-from radsig.features.glszm_matrix import Zones, label_zones
+from radsig.features.glszm_matrix import Zones, compact_zone_matrix, label_zones
 
 NAMES = {"se": "szm_sze", "le": "szm_lze", "lge": "szm_lgze", "hge": "szm_hgze",
          "slge": "szm_szlge", "shge": "szm_szhge", "llge": "szm_lzlge", "lhge": "szm_lzhge",
@@ -23,24 +30,32 @@ NAMES = {"se": "szm_sze", "le": "szm_lze", "lge": "szm_lgze", "hge": "szm_hgze",
 TAGS = tuple(NAMES.values())
 
 
+def zone_inputs(roi) -> tuple[np.ndarray, np.ndarray]:
+    """Grey levels and morphological mask cropped to the box of both (shared by GLSZM/GLDZM,
+    so the zones cached on the ROI line up with the GLDZM distance map)."""
+    morph = roi.levels > 0
+    if roi.morph_mask is not None:
+        morph = morph | np.asarray(roi.morph_mask, dtype=bool)
+    _, lv, mm = crop_to_roi(morph, roi.levels, morph)
+    return lv, mm
+
+
 def zone_feature_sets(zones: Zones, values: np.ndarray, n_levels: int,
-                      names: dict[str, str], per_slice: bool) -> dict[str, dict[str, float]]:
+                      per_slice: bool) -> dict[str, dict[str, float]]:
     """Features of zone matrices with column quantity ``values`` (size or distance per zone).
 
     Returns ``{"2D": ..., "2_5D": ...}`` when ``per_slice`` (slice matrices averaged, and the
-    merged matrix), else ``{"3D": ...}``; each maps IBSI tag (without suffix) → value.
-    ``N_v`` is the voxel count of the zones (sum of zone sizes).
+    merged matrix), else ``{"3D": ...}``.
+    ``N_v`` is the voxel count of the zones (sum of zone sizes); each dict maps the
+    generic keys of :func:`radsig.features._texture_features.rowcol_features` → value.
     """
-    uniq, col = np.unique(values, return_inverse=True)
-    nz = zones.labels.shape[0]
+    m, uniq = compact_zone_matrix(zones, values, n_levels, per_slice=per_slice)
     if per_slice:
-        m = count_matrix(zones.level - 1, col, n_levels, uniq.size, zones.z, nz)
-        n_vox = np.bincount(zones.z, weights=zones.size, minlength=nz)
+        n_vox = np.bincount(zones.z, weights=zones.size, minlength=m.shape[0])
         merged = rowcol_features(m.sum(axis=0)[None], uniq, [n_vox.sum()])
         return {"2D": batch_mean(rowcol_features(m, uniq, n_vox)),
                 "2_5D": batch_mean(merged)}
-    m = count_matrix(zones.level - 1, col, n_levels, uniq.size)[None]
-    return {"3D": batch_mean(rowcol_features(m, uniq, [zones.size.sum()]))}
+    return {"3D": batch_mean(rowcol_features(m[None], uniq, [zones.size.sum()]))}
 
 
 def compute(roi, *, aggregations=None, distance: int = 1, **options) -> dict[str, float]:
@@ -53,24 +68,28 @@ def compute(roi, *, aggregations=None, distance: int = 1, **options) -> dict[str
     aggregations : sequence of str, optional
         Any of ``2D, 2_5D, 3D`` (default all).
     distance : int
-        Linkage distance; only 1 (8-connected in-slice / 26-connected volume) is defined.
+        Not used: zones are always linked at distance 1 (8-connected in-slice /
+        26-connected volume); another value warns (FeatureWarning).
     **options
         Ignored (other families' options).
     """
     aggs = check_aggregations("glszm", aggregations, ZONE_AGGREGATIONS)
     names = [f"{t}_{a}" for a in aggs for t in TAGS]
     if distance != 1:
-        raise ValueError(f"glszm: linkage distance must be 1, got {distance}")
+        warnings.warn(f"glszm: zones are linked at distance 1 as IBSI defines; "
+                      f"distance={distance} applies to GLCM/NGTDM/NGLDM only",
+                      FeatureWarning, stacklevel=2)
     if roi.levels is None or not np.any(roi.levels > 0):
         return nan_result("GLSZM", names, "the ROI has no voxels")
-    (lv,) = crop_to_roi(roi.levels)
+    lv, _ = zone_inputs(roi)
     ng = int(roi.n_levels)
     out: dict[str, float] = {}
     for per_slice, wanted in ((True, ("2D", "2_5D")), (False, ("3D",))):
         if not any(a in aggs for a in wanted):
             continue
-        zones = label_zones(lv, ng, per_slice=per_slice)
-        sets = zone_feature_sets(zones, zones.size, ng, NAMES, per_slice)
+        zones = roi_cached(roi, ("zones", per_slice),
+                           lambda ps=per_slice: label_zones(lv, ng, per_slice=ps))
+        sets = zone_feature_sets(zones, zones.size, ng, per_slice)
         for a in wanted:
             if a in aggs:
                 out.update(rename(sets[a], NAMES, a))

@@ -12,7 +12,7 @@ from scipy import ndimage
 
 from radsig.features._texture import as_levels, check_levels, count_matrix
 
-__all__ = ["Zones", "label_zones", "zone_structure", "glszm_matrices"]
+__all__ = ["Zones", "label_zones", "zone_structure", "glszm_matrices", "compact_zone_matrix"]
 
 _RANK_OF = {4: 1, 8: 2, 6: 1, 18: 2, 26: 3}
 
@@ -83,11 +83,14 @@ def label_zones(levels: np.ndarray, n_levels: int, *, connectivity: int | None =
     labels = np.zeros(lv.shape, dtype=np.int64)
     zone_level = []
     n_total = 0
-    for g in np.unique(lv[lv > 0]):
-        lab, n = ndimage.label(lv == g, structure=struct)
+    # Label each grey level inside its own bounding box only (find_objects: one pass).
+    for g0, box in enumerate(ndimage.find_objects(lv)):
+        if box is None:
+            continue
+        lab, n = ndimage.label(lv[box] == g0 + 1, structure=struct)
         sel = lab > 0
-        labels[sel] = lab[sel] + n_total
-        zone_level.append(np.full(n, g, dtype=np.int64))
+        labels[box][sel] = lab[sel] + n_total
+        zone_level.append(np.full(n, g0 + 1, dtype=np.int64))
         n_total += n
     level = np.concatenate(zone_level) if zone_level else np.zeros(0, np.int64)
     flat = labels.ravel()
@@ -125,3 +128,32 @@ def glszm_matrices(levels: np.ndarray, n_levels: int, *, connectivity: int | Non
     nz = zones.labels.shape[0]
     return count_matrix(zones.level - 1, zones.size - 1, int(n_levels), ns,
                         zones.z if per_slice else None, nz)
+
+
+def compact_zone_matrix(zones: Zones, values: np.ndarray, n_levels: int, *,
+                        per_slice: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """Zone counts with one column per distinct value only (no empty columns).
+
+    Parameters
+    ----------
+    zones : Zones
+        From :func:`label_zones`.
+    values : ndarray of int, shape (n_zones,)
+        Column quantity of each zone: ``zones.size`` (GLSZM) or its border distance (GLDZM).
+    n_levels : int
+        ``N_g``.
+    per_slice : bool
+        Split by ``zones.z``.
+
+    Returns
+    -------
+    counts : ndarray of int64, shape (N_g, n_values) or (n_z, N_g, n_values)
+    column_values : ndarray of int64, shape (n_values,)
+        Sorted distinct values; column ``c`` counts zones whose value is ``column_values[c]``
+        (PyRadiomics' GLSZM keeps exactly these columns).
+    """
+    uniq, col = np.unique(np.asarray(values, dtype=np.int64), return_inverse=True)
+    nz = zones.labels.shape[0]
+    m = count_matrix(zones.level - 1, col, int(n_levels), uniq.size,
+                     zones.z if per_slice else None, nz)
+    return m, uniq

@@ -122,6 +122,9 @@ def _intensity_features(roi: PreparedRoi, spacing: np.ndarray, volume: float,
     """Integrated intensity, centre-of-mass shift, Moran's I and Geary's C (intensity mask)."""
     int_mask = np.asarray(roi.int_mask, dtype=bool)
     if not int_mask.any():
+        warnings.warn("intensity-based morphological features (integrated intensity, centre of "
+                      "mass shift, Moran's I, Geary's C) not computed: the intensity mask is "
+                      "empty; reported as missing (NaN)", FeatureWarning, stacklevel=3)
         return {"morph_integ_int": float("nan"), "morph_com": float("nan"),
                 "morph_moran_i": float("nan"), "morph_geary_c": float("nan")}
     values = np.asarray(roi.image, dtype=np.float64)[int_mask]

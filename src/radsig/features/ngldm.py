@@ -10,7 +10,11 @@ import numpy as np
 
 from radsig.features._texture import crop_to_roi, nan_result, neighbourhood_offsets
 from radsig.features._texture_features import (
-    ZONE_AGGREGATIONS, batch_mean, check_aggregations, rename, rowcol_features,
+    ZONE_AGGREGATIONS,
+    batch_mean,
+    check_aggregations,
+    rename,
+    rowcol_features,
 )
 from radsig.features.ngldm_matrix import ngldm_matrices
 

@@ -9,7 +9,12 @@ from __future__ import annotations
 import numpy as np
 
 from radsig.features._texture import (
-    as_levels, check_levels, count_matrix, neighbourhood_offsets, pad_zero, shifted,
+    as_levels,
+    check_levels,
+    count_matrix,
+    neighbourhood_offsets,
+    pad_zero,
+    shifted,
 )
 
 __all__ = ["dependence_counts", "ngldm_matrices", "neighbourhood_offsets"]

@@ -68,7 +68,7 @@ def aggregation_codes() -> dict[str, str]:
     """aggregation_short → IBSI aggregation code (``""`` → DHQ4, the whole ROI volume)."""
     with resources.files("radsig.features").joinpath("ibsi_aggregations.csv").open("r") as fh:
         table = pd.read_csv(fh, dtype=str, keep_default_na=False)
-    return dict(zip(table["aggregation_short"], table["aggregation_code"]))
+    return dict(zip(table["aggregation_short"], table["aggregation_code"], strict=False))
 
 
 @lru_cache(maxsize=1)

@@ -353,3 +353,17 @@ def series_metadata(series: SeriesInfo, suv: str = "bw", suv_overrides: dict | N
     elif series.modality == "CT":
         meta["units"] = "HU"
     return meta
+
+
+def read_roi_mask(path: PathLike, reference: sitk.Image, *, roi: str | None = None, label: int | None = None,
+                  case: str | None = None) -> sitk.Image:
+    """:func:`radsig.io.read_mask` for DICOM: an RTSTRUCT/SEG file, or a folder holding one."""
+    path = Path(path)
+    if label is not None:
+        raise DicomError("RTSTRUCT/SEG masks are chosen by --roi NAME, not by --label", case=case, path=str(path))
+    if path.is_dir():
+        from radsig.io.convert import find_structure
+
+        for_uid = reference.GetMetaData(FOR_KEY) if reference.HasMetaDataKey(FOR_KEY) else ""
+        path = Path(find_structure(path, frame_of_reference=for_uid))
+    return read_dicom_mask(path, reference, roi, case=case)

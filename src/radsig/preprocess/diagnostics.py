@@ -16,7 +16,7 @@ from radsig.preprocess.resample import aligned_grid, resample
 
 def _image_stats(stage: str, arr: np.ndarray, spacing: tuple) -> dict[str, float]:
     out = {}
-    for ax, name in zip(range(3), "zyx"):
+    for ax, name in zip(range(3), "zyx", strict=False):
         out[f"img_dim_{name}_{stage}"] = float(arr.shape[ax])
         out[f"vox_dim_{name}_{stage}"] = float(spacing[ax])
     out[f"mean_int_{stage}"] = float(arr.mean())

@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 import SimpleITK as sitk
 
-from radsig.exceptions import EmptyMaskError
+from radsig.exceptions import EmptyMaskError, NonFiniteValueError
 from radsig.preprocess.intensity import discretise, ivh_values, resegment
 from radsig.preprocess.resample import Grid, aligned_grid, resample, roi_window, sub_grid
 from radsig.preprocess.roi import PreparedRoi
@@ -35,11 +35,18 @@ def _new_spacing(old: tuple[float, ...], spacing_xyz: list[float]) -> tuple[floa
     return tuple(float(s) for s in spacing_xyz[::-1])
 
 
+def _world(origin: tuple, direction: tuple | None, offset_mm_zyx: np.ndarray) -> tuple:
+    """World position (z, y, x) of a point *offset_mm_zyx* (along the voxel axes) from *origin*."""
+    d = np.eye(3) if direction is None else np.asarray(direction, dtype=float).reshape(3, 3)
+    world_xyz = np.asarray(origin[::-1], dtype=float) + d @ offset_mm_zyx[::-1]
+    return tuple(float(v) for v in world_xyz[::-1])
+
+
 def _mask_stats(prefix: str, stage: str, image: np.ndarray, mask: np.ndarray) -> dict:
     out = {}
     if mask.any():
         lo, hi = _bbox(mask)
-        for ax, name in zip(range(3), "zyx"):
+        for ax, name in zip(range(3), "zyx", strict=False):
             out[f"{prefix}_mask_bb_dim_{name}_{stage}"] = float(hi[ax] - lo[ax] + 1)
     out[f"{prefix}_mask_vox_count_{stage}"] = float(mask.sum())
     if prefix == "int" and mask.any():
@@ -48,6 +55,17 @@ def _mask_stats(prefix: str, stage: str, image: np.ndarray, mask: np.ndarray) ->
         out[f"int_mask_min_int_{stage}"] = float(vals.min())
         out[f"int_mask_max_int_{stage}"] = float(vals.max())
     return out
+
+
+def _margin_mm(settings, spacing: tuple[float, ...]) -> np.ndarray:
+    """Crop margin (z, y, x) in mm: the settings' margin, widened to the context filters need."""
+    margin = np.full(3, float(settings.crop.margin_mm))
+    if not settings.filters_trivial:
+        from radsig.preprocess.filters import filter_margin  # PyRadiomics-mode issue
+
+        context = np.asarray(filter_margin(dict(settings.filters), spacing)) * np.asarray(spacing)
+        margin = np.maximum(margin, context)
+    return margin
 
 
 def _crop_and_resample(image: np.ndarray, mask: np.ndarray, spacing: tuple[float, ...],
@@ -61,10 +79,10 @@ def _crop_and_resample(image: np.ndarray, mask: np.ndarray, spacing: tuple[float
     else:
         new_spacing = _new_spacing(spacing, interp.spacing)
         grid = aligned_grid(image.shape, spacing, new_spacing)
-    lo, hi = roi_window(grid, bb_lo, bb_hi, settings.crop.margin_mm, spacing)
+    lo, hi = roi_window(grid, bb_lo, bb_hi, _margin_mm(settings, new_spacing), spacing)
     grid = sub_grid(grid, lo, hi)
     if interp.spacing is None:
-        block = tuple(slice(a, b) for a, b in zip(lo, hi))
+        block = tuple(slice(a, b) for a, b in zip(lo, hi, strict=False))
         return image[block].astype(np.float64), mask[block], grid
     new_image = resample(image, grid, interp.image_method)
     if interp.round_intensities:
@@ -77,6 +95,7 @@ def _crop_and_resample(image: np.ndarray, mask: np.ndarray, spacing: tuple[float
 
 def prepare_arrays(image: np.ndarray, mask: np.ndarray, spacing: tuple[float, ...],
                    settings, *, origin: tuple[float, ...] = (0.0, 0.0, 0.0),
+                   direction: tuple[float, ...] | None = None,
                    case: str | None = None) -> PreparedRoi:
     """Run the preprocessing pipeline on (z, y, x) arrays.
 
@@ -90,27 +109,36 @@ def prepare_arrays(image: np.ndarray, mask: np.ndarray, spacing: tuple[float, ..
         Voxel spacing (z, y, x) in mm.
     settings : IbsiSettings
     origin : tuple of float
-        Continuous-index to world mapping is ``origin + index * spacing`` (axis-aligned view).
+        World position (z, y, x) of voxel [0, 0, 0].
+    direction : tuple of 9 float, optional
+        SimpleITK direction cosines (row-major, x/y/z order); identity when omitted.
     case : str, optional
         Case identifier for error messages.
     """
-    diagnostics = {f"img_dim_{n}_init_img": float(s) for n, s in zip("zyx", image.shape)}
+    diagnostics = {f"img_dim_{n}_init_img": float(s)
+                   for n, s in zip("zyx", image.shape, strict=True)}
     diagnostics.update(_mask_stats("int", "init_roi", image, mask))
     diagnostics.update(_mask_stats("morph", "init_roi", image, mask))
     img, morph, grid = _crop_and_resample(image, mask, spacing, settings)
-    for n, s in zip("zyx", grid.full_shape):
+    for n, s in zip("zyx", grid.full_shape, strict=False):
         diagnostics[f"img_dim_{n}_interp_img"] = float(s)
     if not morph.any():
         raise EmptyMaskError("the ROI vanished after interpolation (it is smaller than the "
                              "partial-volume threshold allows); lower interpolation."
-                             "mask_threshold or use a finer spacing", case=case)
+                             "mask_threshold or use a finer spacing", case=case,
+                             stage="preprocess")
+    if not np.isfinite(img[morph]).all():
+        raise NonFiniteValueError("NaN or infinite intensities next to the ROI reach it through "
+                                  "interpolation; fix the image or turn interpolation off",
+                                  case=case, stage="preprocess")
     diagnostics.update(_mask_stats("int", "interp_roi", img, morph))
     diagnostics.update(_mask_stats("morph", "interp_roi", img, morph))
     reseg = settings.resegmentation
     int_mask = resegment(img, morph, reseg.range, reseg.outlier_sigma)
     if not int_mask.any():
         raise EmptyMaskError(f"no ROI voxel is left after re-segmentation (range {reseg.range},"
-                             f" outlier_sigma {reseg.outlier_sigma}); widen the range", case=case)
+                             f" outlier_sigma {reseg.outlier_sigma}); widen the range", case=case,
+                             stage="preprocess")
     diagnostics.update(_mask_stats("int", "reseg_roi", img, int_mask))
     diagnostics.update(_mask_stats("morph", "reseg_roi", img, morph))
     values = img[int_mask]
@@ -124,11 +152,11 @@ def prepare_arrays(image: np.ndarray, mask: np.ndarray, spacing: tuple[float, ..
     ivh_data = ivh_values(values, ivh.method, value_range=reseg.range,
                           bin_width=ivh.bin_width, bin_number=ivh.bin_number)
     new_spacing = tuple(float(s) for s in grid.spacing)
-    roi_origin = tuple(float(o + st * sp) for o, st, sp in zip(origin, grid.start, spacing))
+    roi_origin = _world(origin, direction, np.asarray(grid.start) * np.asarray(spacing))
     return PreparedRoi(image=img, morph_mask=morph, int_mask=int_mask, spacing=new_spacing,
                        levels=levels, n_levels=n_levels, origin=roi_origin,
                        extra={"ivh": ivh_data, "diagnostics": diagnostics,
-                              "settings": settings})
+                              "settings": settings, "direction": direction})
 
 
 def sitk_to_arrays(image: sitk.Image, mask: sitk.Image) -> tuple[np.ndarray, np.ndarray, tuple,
@@ -147,4 +175,5 @@ def prepare_roi(image: sitk.Image, mask: sitk.Image, settings, *,
     arr, msk, spacing, origin = sitk_to_arrays(image, mask)
     if settings.input.round_intensities:
         arr = np.rint(arr)
-    return prepare_arrays(arr, msk, spacing, settings, origin=origin, case=case)
+    return prepare_arrays(arr, msk, spacing, settings, origin=origin,
+                          direction=image.GetDirection(), case=case)

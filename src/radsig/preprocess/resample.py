@@ -53,11 +53,13 @@ def aligned_grid(shape: tuple[int, ...], spacing: tuple[float, ...],
 
 
 def roi_window(grid: Grid, bbox_lo: np.ndarray, bbox_hi: np.ndarray,
-               margin_mm: float, old_spacing: tuple[float, ...]) -> tuple[np.ndarray, np.ndarray]:
-    """New-grid index bounds ``[lo, hi)`` covering the ROI bounding box plus *margin_mm*."""
+               margin_mm, old_spacing: tuple[float, ...]) -> tuple[np.ndarray, np.ndarray]:
+    """New-grid index bounds ``[lo, hi)`` covering the ROI bounding box plus *margin_mm*
+    (one value, or one per axis (z, y, x))."""
+    margin = np.broadcast_to(np.asarray(margin_mm, dtype=np.float64), (3,))
     lo, hi = [], []
     for ax in range(3):
-        m = margin_mm / old_spacing[ax]
+        m = margin[ax] / old_spacing[ax]
         a = (bbox_lo[ax] - m - grid.start[ax]) / grid.step[ax]
         b = (bbox_hi[ax] + m - grid.start[ax]) / grid.step[ax]
         lo.append(max(0, int(np.floor(a))))
@@ -68,7 +70,7 @@ def roi_window(grid: Grid, bbox_lo: np.ndarray, bbox_hi: np.ndarray,
 def sub_grid(grid: Grid, lo: np.ndarray, hi: np.ndarray) -> Grid:
     """The part ``[lo, hi)`` of *grid*."""
     start = tuple(grid.start[ax] + lo[ax] * grid.step[ax] for ax in range(3))
-    shape = tuple(int(h - lo_) for lo_, h in zip(lo, hi))
+    shape = tuple(int(h - lo_) for lo_, h in zip(lo, hi, strict=False))
     return Grid(shape, grid.spacing, start, grid.step, grid.full_shape)
 
 

@@ -48,6 +48,13 @@ def check_survival(y, *, name: str = "y") -> tuple[np.ndarray, np.ndarray]:
     return event.astype(bool), time
 
 
+def check_y_given(y, who: str) -> None:
+    """Raise a clear error when a supervised step gets no target."""
+    if y is None:
+        raise StatisticsError(f"{who} requires y to be passed, but the target y is None; "
+                              "pass the outcome (labels or a survival array) to fit")
+
+
 def check_binary(y, *, name: str = "y") -> np.ndarray:
     """Validate a binary target and return it as a 0/1 integer array.
 
@@ -59,6 +66,8 @@ def check_binary(y, *, name: str = "y") -> np.ndarray:
     arr = np.asarray(y).ravel()
     classes = np.unique(arr)
     if classes.size != 2:
+        word = "class" if classes.size == 1 else "classes"
         raise StatisticsError(f"{name} must hold exactly two classes for a binary model, got "
-                              f"{classes.size} ({classes[:5].tolist()}); check the outcome column")
+                              f"{classes.size} {word} ({classes[:5].tolist()}); check the "
+                              "outcome column")
     return (arr == classes[1]).astype(int)

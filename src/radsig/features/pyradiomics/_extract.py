@@ -1,0 +1,322 @@
+"""PyRadiomics-mode extraction of one case: read → normalise → resample/crop → check → resegment
+→ shape → filters → per-image features, in PyRadiomics' order and with its names.
+
+Speed comes from never touching more of the scan than needed: the mask is read first, the image
+only over the region the ROI (plus padding, resampling support and filter margin) needs when the
+file format allows streaming; filters run on that region; one discretisation per derived image is
+shared by all texture classes.
+"""
+
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import SimpleITK as sitk
+
+from radsig.config.pyradiomics import PyRadiomicsSettings, load_pyradiomics_settings
+from radsig.exceptions import (
+    CaseError, FeatureWarning, GeometryMismatchError, ImageReadError, NonFiniteValueError,
+)
+from radsig.features.pyradiomics import _preprocess as P
+from radsig.features.pyradiomics import _texture as T
+from radsig.features.pyradiomics._firstorder_shape import (
+    firstorder_features, shape2d_features, shape_features,
+)
+from radsig.features.pyradiomics._matrices import discretize
+from radsig.preprocess.filters import filter_margin, iter_filters
+
+COLUMNS = ["feature", "family", "ibsi_code", "aggregation_code", "value"]
+TEXTURE = {"glcm": T.glcm_features, "glrlm": T.glrlm_features, "glszm": T.glszm_features,
+           "gldm": T.gldm_features, "ngtdm": T.ngtdm_features}
+
+
+def _read(path, *, case=None) -> sitk.Image:
+    try:
+        return sitk.ReadImage(str(path))
+    except RuntimeError as exc:
+        raise ImageReadError(f"cannot read image: {str(exc).strip().splitlines()[-1]}",
+                             case=case, path=str(path)) from exc
+
+
+def _region_for(info: sitk.ImageFileReader, mask: sitk.Image, label: int, margin_mm: np.ndarray):
+    """Index and size (x, y, z) of the image region covering the ROI box plus *margin_mm*."""
+    bb = P._shape_bbox(mask, label)
+    nd = mask.GetDimension()
+    corners = []
+    for cx in (bb[0] - 0.5, bb[0] + bb[nd] - 0.5):
+        for cy in (bb[1] - 0.5, bb[1] + bb[nd + 1] - 0.5):
+            for cz in (bb[2] - 0.5, bb[2] + bb[nd + 2] - 0.5):
+                corners.append(mask.TransformContinuousIndexToPhysicalPoint((cx, cy, cz)))
+    ref = sitk.Image([1] * nd, sitk.sitkUInt8)
+    ref.SetOrigin(info.GetOrigin())
+    ref.SetSpacing(info.GetSpacing())
+    ref.SetDirection(info.GetDirection())
+    idx = np.array([ref.TransformPhysicalPointToContinuousIndex(c) for c in corners])
+    extra = margin_mm / np.array(info.GetSpacing())
+    lo = np.maximum(np.floor(idx.min(0) - extra) - 1, 0).astype(int)
+    hi = np.minimum(np.ceil(idx.max(0) + extra) + 1, np.array(info.GetSize()) - 1).astype(int)
+    return [int(v) for v in lo], [int(v) for v in hi - lo + 1]
+
+
+def load_case(image, mask, s: dict, margin_mm: np.ndarray, case=None):
+    """Image (possibly only the needed region) and UInt32 mask as SimpleITK images."""
+    mask_img = _read(mask, case=case) if isinstance(mask, (str, Path)) else mask
+    mask_img = P.select_mask(mask_img, int(s["label"]), int(s.get("label_channel", 0)), case=case)
+    if not isinstance(image, (str, Path)):
+        return image, mask_img
+    if s.get("normalize"):  # whole-image statistics: the whole image is needed
+        return _read(image, case=case), mask_img
+    reader = sitk.ImageFileReader()
+    reader.SetFileName(str(image))
+    try:
+        reader.ReadImageInformation()
+    except RuntimeError as exc:
+        raise ImageReadError(f"cannot read image header: {exc}", case=case,
+                             path=str(image)) from exc
+    if reader.GetDimension() != 3 or reader.GetNumberOfComponents() != 1:
+        return _read(image, case=case), mask_img
+    index, size = _region_for(reader, mask_img, int(s["label"]), margin_mm)
+    reader.SetExtractIndex(index)
+    reader.SetExtractSize(size)
+    try:
+        return reader.Execute(), mask_img
+    except RuntimeError as exc:
+        raise ImageReadError(f"cannot read image: {exc}", case=case, path=str(image)) from exc
+
+
+def _margin_mm(settings: PyRadiomicsSettings, mask_spacing) -> np.ndarray:
+    s = settings.setting
+    sp = np.asarray(mask_spacing, dtype=float)
+    target = s.get("resampledPixelSpacing")
+    if s.get("interpolator") and target is not None:
+        new = np.where(np.asarray(target, float) == 0, sp, np.asarray(target, float))
+        pad_mm = (s.get("padDistance", 5) + 1) * new + 12 * sp  # grid pad + B-spline prefilter
+        return pad_mm
+    pad = max(int(s.get("padDistance", 5)), 0)
+    fm = filter_margin(settings.image_types, sp[::-1], s)[::-1]
+    return (np.maximum(fm, pad) + 1) * sp
+
+
+def _prepare(image: sitk.Image, mask: sitk.Image, settings: PyRadiomicsSettings, case=None):
+    """PyRadiomics' loadImage + geometry check; returns the working image and mask."""
+    s = settings.setting
+    label = int(s["label"])
+    if s.get("normalize"):
+        image = P.normalize_image(image, s.get("normalizeScale", 1), s.get("removeOutliers"))
+    if s.get("interpolator") and s.get("resampledPixelSpacing") is not None:
+        return P.resample(image, mask, s["resampledPixelSpacing"], s["interpolator"], label,
+                          int(s.get("padDistance", 5)), case=case), True
+    if not P.same_geometry(image, mask):
+        inside_region = _mask_in_region(image, mask)
+        if inside_region is not None:
+            mask = inside_region
+        elif s.get("correctMask"):
+            mask = P.correct_mask(image, mask, label, case)
+        else:
+            raise GeometryMismatchError(
+                f"image and mask grids differ (image size {image.GetSize()}, spacing "
+                f"{image.GetSpacing()}; mask size {mask.GetSize()}, spacing {mask.GetSpacing()}); "
+                "set 'correctMask: true' to resample the mask onto the image", case=case)
+    bbox = P.bounding_box(mask, label)
+    if s.get("preCrop"):
+        return P.crop(image, mask, bbox, int(s.get("padDistance", 5))), True
+    margin = filter_margin(settings.image_types, image.GetSpacing()[::-1], s)[::-1]
+    return P.crop(image, mask, bbox, int(margin.max())), False
+
+
+def _mask_in_region(image: sitk.Image, mask: sitk.Image):
+    """The mask cut to *image*'s region when the image is a sub-region of the mask's grid."""
+    if not (np.allclose(image.GetSpacing(), mask.GetSpacing())
+            and np.allclose(image.GetDirection(), mask.GetDirection())):
+        return None
+    start = np.array(mask.TransformPhysicalPointToContinuousIndex(image.GetOrigin()))
+    if not np.allclose(start, np.round(start), atol=1e-4):
+        return None
+    start = np.round(start).astype(int)
+    size = np.array(image.GetSize())
+    if np.any(start < 0) or np.any(start + size > np.array(mask.GetSize())):
+        return None
+    out = sitk.RegionOfInterest(mask, [int(v) for v in size], [int(v) for v in start])
+    out.CopyInformation(image)
+    return out
+
+
+def _rows(prefix, cls, values):
+    return [(f"{prefix}_{cls}_{name}", cls, None, None, value) for name, value in values.items()]
+
+
+def _safe(fn, what, case):
+    try:
+        return fn()
+    except (CaseError, MemoryError):
+        raise
+    except Exception as exc:  # a feature class failing gives NaNs, as in PyRadiomics
+        warnings.warn(f"case {case}: {what} could not be computed ({exc}); reported as NaN",
+                      FeatureWarning, stacklevel=3)
+        return None
+
+
+def _shape_rows(mask_arr, bbox, spacing_zyx, settings, case):
+    fc, s = settings.feature_classes, settings.setting
+    sl = tuple(slice(bbox[2 * k], bbox[2 * k + 1] + 1) for k in range(3))[::-1]
+    m = mask_arr[sl]
+    rows = []
+    if "shape" in fc and fc["shape"]:
+        vals = _safe(lambda: shape_features(m, spacing_zyx, fc["shape"]), "shape", case)
+        rows += _rows("original", "shape", vals or dict.fromkeys(fc["shape"], np.nan))
+    if "shape2D" in fc and fc["shape2D"] and s.get("force2D"):
+        dim = int(s.get("force2Ddimension", 0))
+        sizes_xyz = bbox[1::2] - bbox[0::2] + 1
+        if not sizes_xyz[dim] > 1 or m.shape[dim] > 1:
+            warnings.warn(f"case {case}: shape2D needs a single-slice ROI along dimension {dim}; "
+                          "shape2D features not computed", FeatureWarning, stacklevel=2)
+        else:
+            sp2 = [v for k, v in enumerate(spacing_zyx) if k != dim]
+            vals = _safe(lambda: shape2d_features(np.squeeze(m, dim), sp2, fc["shape2D"]),
+                         "shape2D", case)
+            rows += _rows("original", "shape2D", vals or dict.fromkeys(fc["shape2D"], np.nan))
+    return rows
+
+
+def _image_rows(prefix, arr, mask, kw, spacing_zyx, classes, case):
+    values = arr[mask]
+    if values.dtype.kind == "f" and not np.all(np.isfinite(values)):
+        raise NonFiniteValueError(f"{prefix} image has NaN/inf inside the ROI", case=case)
+    q, _ = discretize(arr, mask, kw.get("binWidth", 25), kw.get("binCount"))
+    rows = []
+    for cls, names in classes.items():
+        if cls == "firstorder":
+            fn = lambda: firstorder_features(values, q[mask], spacing_zyx,  # noqa: E731
+                                             kw.get("voxelArrayShift", 0), names)
+        else:
+            fn = lambda cls=cls, names=names: TEXTURE[cls](q, kw, spacing_zyx, names)  # noqa: E731
+        vals = _safe(fn, f"{prefix} {cls}", case)
+        rows += _rows(prefix, cls, vals or dict.fromkeys(names, np.nan))
+    return rows
+
+
+def extract_case_pyradiomics(image, mask, settings, *, label=None, roi=None, case=None
+                             ) -> pd.DataFrame:
+    """Features of one case with PyRadiomics' conventions and names (long format).
+
+    Parameters
+    ----------
+    image, mask : path or SimpleITK.Image
+        Scan and label map (any integer labels; ``label`` picks one).
+    settings : PyRadiomicsSettings, dict or path
+        A PyRadiomics parameter file (or its content), see :mod:`radsig.config.pyradiomics`.
+    label : int, optional
+        Overrides ``setting.label``.
+    roi : str, optional
+        ROI name for RTSTRUCT/SEG masks (read through :func:`radsig.io.read_mask`).
+    case : str, optional
+        Case id used in messages.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``feature, family, ibsi_code, aggregation_code, value``; ``feature`` holds
+        PyRadiomics names such as ``original_glcm_JointEnergy`` or ``wavelet-LLH_firstorder_Mean``.
+    """
+    settings = load_pyradiomics_settings(settings)
+    s = dict(settings.setting)
+    if label is not None:
+        s["label"] = int(label)
+    settings = PyRadiomicsSettings(setting=s, image_types=settings.image_types,
+                                   feature_classes=settings.feature_classes,
+                                   voxel_setting=settings.voxel_setting, source=settings.source,
+                                   diagnostics=settings.diagnostics)
+    if roi is not None:
+        image, mask = _roi_mask(image, mask, roi, case)
+        s["label"] = 1
+    if s.get("geometryTolerance") is not None:
+        sitk.ProcessObject.SetGlobalDefaultCoordinateTolerance(s["geometryTolerance"])
+        sitk.ProcessObject.SetGlobalDefaultDirectionTolerance(s["geometryTolerance"])
+    mask_sp = _spacing_of(mask, case)
+    image_img, mask_img = load_case(image, mask, s, _margin_mm(settings, mask_sp), case)
+    diag = {}
+    if settings.diagnostics:
+        from radsig.features.pyradiomics._diagnostics import original_info
+
+        diag.update(original_info(image_img, mask_img, settings, image, mask))
+    (image_img, mask_img), _ = _prepare(image_img, mask_img, settings, case)
+    rows = compute_features(image_img, mask_img, settings, case=case, diagnostics=diag)
+    return pd.DataFrame(rows, columns=COLUMNS)
+
+
+def _spacing_of(mask, case):
+    if isinstance(mask, (str, Path)):
+        reader = sitk.ImageFileReader()
+        reader.SetFileName(str(mask))
+        try:
+            reader.ReadImageInformation()
+        except RuntimeError as exc:
+            raise ImageReadError(f"cannot read mask: {exc}", case=case, path=str(mask)) from exc
+        return reader.GetSpacing()
+    return mask.GetSpacing()
+
+
+def _roi_mask(image, mask, roi, case):
+    from radsig import io as rio
+
+    ref = rio.read_image(image, case=case) if isinstance(image, (str, Path)) else image
+    return ref, rio.read_mask(mask, ref, roi=roi, case=case)
+
+
+def prepare_case(image, mask, settings, *, case=None):
+    """The ROI as the feature classes see it: (image, mask) arrays cut to the (resegmented)
+    bounding box, the spacing (z, y, x) and the settings dict. For tests and inspection."""
+    settings = load_pyradiomics_settings(settings)
+    s = settings.setting
+    image_img, mask_img = load_case(image, mask, s, _margin_mm(settings, _spacing_of(mask, case)),
+                                    case)
+    (image_img, mask_img), _ = _prepare(image_img, mask_img, settings, case)
+    img_arr = sitk.GetArrayFromImage(image_img)
+    mask_arr = sitk.GetArrayViewFromImage(mask_img) == int(s["label"])
+    min_dims, min_size = int(s.get("minimumROIDimensions", 2)), s.get("minimumROISize")
+    bbox = P.check_mask(mask_arr, min_dims, min_size, case)
+    if s.get("resegmentRange") is not None:
+        mask_arr = P.resegment(img_arr, mask_arr, s["resegmentRange"],
+                               s.get("resegmentMode", "absolute"), case)
+        bbox = P.check_mask(mask_arr, min_dims, min_size, case)
+    sl = tuple(slice(bbox[2 * k], bbox[2 * k + 1] + 1) for k in range(3))[::-1]
+    return img_arr[sl], mask_arr[sl], tuple(image_img.GetSpacing()[::-1]), s
+
+
+def compute_features(image: sitk.Image, mask: sitk.Image, settings: PyRadiomicsSettings, *,
+                     case=None, diagnostics: dict | None = None) -> list[tuple]:
+    """Rows for an image/mask pair already on one grid (after loadImage-equivalent steps)."""
+    s = settings.setting
+    label = int(s["label"])
+    img_arr = sitk.GetArrayFromImage(image)
+    mask_arr = sitk.GetArrayViewFromImage(mask) == label
+    spacing = tuple(image.GetSpacing()[::-1])
+    min_dims, min_size = int(s.get("minimumROIDimensions", 2)), s.get("minimumROISize")
+    bbox = P.check_mask(mask_arr, min_dims, min_size, case)
+    orig_mask = mask_arr
+    if s.get("resegmentRange") is not None:
+        mask_arr = P.resegment(img_arr, mask_arr, s["resegmentRange"],
+                               s.get("resegmentMode", "absolute"), case)
+        bbox = P.check_mask(mask_arr, min_dims, min_size, case)
+    rows = []
+    if diagnostics is not None and settings.diagnostics:
+        from radsig.features.pyradiomics._diagnostics import processed_info
+
+        diagnostics.update(processed_info(image, mask_arr, bbox))
+        rows += [(k, "diagnostics", None, None, v) for k, v in diagnostics.items()]
+    shape_mask = mask_arr if s.get("resegmentShape") else orig_mask
+    rows += _shape_rows(shape_mask, bbox, spacing, settings, case)
+    classes = {c: n for c, n in settings.feature_classes.items()
+               if not c.startswith("shape") and n}
+    if not classes:
+        return rows
+    sl = tuple(slice(bbox[2 * k], bbox[2 * k + 1] + 1) for k in range(3))[::-1]
+    roi_mask = np.ascontiguousarray(mask_arr[sl])
+    for prefix, arr, kw in iter_filters(img_arr, spacing, settings.image_types,
+                                        mask=mask_arr, settings=s):
+        rows += _image_rows(prefix, np.ascontiguousarray(arr[sl]), roi_mask, kw, spacing,
+                            classes, case)
+    return rows

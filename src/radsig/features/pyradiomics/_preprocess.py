@@ -1,0 +1,211 @@
+"""PyRadiomics-convention preprocessing: mask selection, normalisation, resampling grid, crop, checks.
+
+Follows PyRadiomics 3.x (``imageoperations``) step by step so that features match it: the resampling
+grid is aligned to the mask origin and spans the ROI bounding box plus ``padDistance`` voxels of
+the *new* spacing; the bounding box is SimpleITK's (x, y, z) convention; resegmentation thresholds
+are absolute, relative to the ROI maximum, or in ROI standard deviations. SimpleITK does the
+interpolation itself (identical values and pixel types to PyRadiomics).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import SimpleITK as sitk
+
+from radsig.exceptions import (
+    EmptyMaskError, GeometryMismatchError, LabelNotFoundError,
+)
+
+__all__ = ["select_mask", "normalize_image", "resample", "bounding_box", "crop", "check_mask",
+           "resegment", "correct_mask"]
+
+
+def select_mask(mask: sitk.Image, label: int, label_channel: int = 0, *, case=None) -> sitk.Image:
+    """The mask as UInt32 (a vector segmentation reduced to ``label_channel``); checks the label."""
+    if mask.GetNumberOfComponentsPerPixel() > 1:
+        n = mask.GetNumberOfComponentsPerPixel()
+        if label_channel >= n:
+            raise LabelNotFoundError(f"label_channel {label_channel} requested but the "
+                                     f"segmentation holds {n} channels", case=case)
+        mask = sitk.VectorIndexSelectionCast(mask, int(label_channel))
+    mask = sitk.Cast(mask, sitk.sitkUInt32)
+    arr = sitk.GetArrayViewFromImage(mask)
+    if (arr == label).any():
+        return mask
+    labels = np.unique(arr)
+    if labels.size == 1 and labels[0] == 0:
+        raise EmptyMaskError("the mask is empty (no voxel is segmented)", case=case)
+    if label not in labels:
+        raise LabelNotFoundError(f"label {label} is not in the mask; labels present: "
+                                 f"{labels[labels != 0].tolist()}; set 'label' accordingly",
+                                 case=case)
+    return mask
+
+
+def normalize_image(image: sitk.Image, scale: float = 1, outliers: float | None = None
+                    ) -> sitk.Image:
+    """Whole-image z-score (SimpleITK ``Normalize``), optional clipping at ±outliers, × scale."""
+    image = sitk.Normalize(image)
+    if outliers is not None:
+        arr = sitk.GetArrayFromImage(image)
+        np.clip(arr, -outliers, outliers, out=arr)
+        clipped = sitk.GetImageFromArray(arr)
+        clipped.CopyInformation(image)
+        image = clipped
+    return image * scale
+
+
+def _shape_bbox(mask: sitk.Image, label: int) -> np.ndarray:
+    """(lower x, y, z, size x, y, z) of the label, like LabelShapeStatistics."""
+    arr = sitk.GetArrayViewFromImage(mask) == label
+    if not arr.any():
+        raise LabelNotFoundError(f"label {label} is not in the mask")
+    lo, hi = [], []
+    for axis in range(arr.ndim):
+        other = tuple(a for a in range(arr.ndim) if a != axis)
+        idx = np.flatnonzero(arr.any(axis=other))
+        lo.append(idx[0])
+        hi.append(idx[-1])
+    lo, hi = np.array(lo[::-1]), np.array(hi[::-1])
+    return np.concatenate([lo, hi - lo + 1])
+
+
+def bounding_box(mask: sitk.Image, label: int) -> np.ndarray:
+    """Bounding box as (L_x, U_x, L_y, U_y, L_z, U_z), inclusive voxel indices."""
+    bb = _shape_bbox(mask, label)
+    nd = len(bb) // 2
+    out = np.empty(2 * nd, dtype=int)
+    out[0::2] = bb[:nd]
+    out[1::2] = bb[:nd] + bb[nd:] - 1
+    return out
+
+
+def crop(image: sitk.Image, mask: sitk.Image | None, bbox: np.ndarray, pad: int = 0):
+    """Crop to the bounding box plus *pad* voxels each side (clipped to the image)."""
+    size = np.array(image.GetSize())
+    lower = np.maximum(bbox[0::2] - pad, 0)
+    upper = np.maximum(size - bbox[1::2] - pad - 1, 0)
+    lower, upper = [int(v) for v in lower], [int(v) for v in upper]
+    out_image = sitk.Crop(image, lower, upper)
+    out_mask = sitk.Crop(mask, lower, upper) if mask is not None else None
+    return out_image, out_mask
+
+
+def _check_roi_inside(image: sitk.Image, mask: sitk.Image, label: int, case=None) -> np.ndarray:
+    bb = _shape_bbox(mask, label)
+    nd = mask.GetDimension()
+    lo = mask.TransformContinuousIndexToPhysicalPoint([float(v) for v in bb[:nd] - 0.5])
+    hi = mask.TransformContinuousIndexToPhysicalPoint([float(v) for v in bb[:nd] + bb[nd:] - 0.5])
+    bounds = np.array([image.TransformPhysicalPointToContinuousIndex(lo),
+                       image.TransformPhysicalPointToContinuousIndex(hi)])
+    tol = 1e-3
+    if np.any(bounds.min(0) < -0.5 - tol) or np.any(bounds.max(0) >
+                                                     np.array(image.GetSize()) - 0.5 + tol):
+        raise GeometryMismatchError("the ROI's bounding box lies (partly) outside the image; "
+                                    "check that image and mask belong together", case=case)
+    return bb
+
+
+def correct_mask(image: sitk.Image, mask: sitk.Image, label: int, case=None) -> sitk.Image:
+    """Resample the mask onto the image grid (nearest neighbour) after checking the ROI fits."""
+    _check_roi_inside(image, mask, label, case)
+    return sitk.Resample(mask, image, sitk.Transform(), sitk.sitkNearestNeighbor, 0,
+                         mask.GetPixelID())
+
+
+def same_geometry(a: sitk.Image, b: sitk.Image, tol: float = 1e-6) -> bool:
+    """Size, spacing, origin and direction equal within SimpleITK's default tolerance."""
+    if a.GetSize() != b.GetSize():
+        return False
+    sp = np.array(a.GetSpacing())
+    return (np.allclose(a.GetSpacing(), b.GetSpacing(), atol=tol * sp.max(), rtol=0)
+            and np.allclose(a.GetOrigin(), b.GetOrigin(), atol=tol * sp.max(), rtol=0)
+            and np.allclose(a.GetDirection(), b.GetDirection(), atol=tol, rtol=0))
+
+
+def resample(image: sitk.Image, mask: sitk.Image, spacing, interpolator: str, label: int,
+             pad: int, case=None):
+    """Resample image and mask onto PyRadiomics' cropped grid of the new *spacing*."""
+    mask_spacing = np.array(mask.GetSpacing())
+    nd = len(mask_spacing)
+    spacing = np.asarray(spacing, dtype=float)
+    if spacing.size != nd:
+        raise GeometryMismatchError(f"resampledPixelSpacing has {spacing.size} values but the "
+                                    f"mask is {nd}-D", case=case)
+    spacing = np.where(spacing == 0, mask_spacing, spacing)
+    bb = _check_roi_inside(image, mask, label, case)
+    spacing = np.where(bb[nd:] != 1, spacing, mask_spacing)
+    if np.allclose(np.array(image.GetSpacing()), spacing):
+        mask = sitk.Resample(mask, image, sitk.Transform(), sitk.sitkNearestNeighbor, 0,
+                             mask.GetPixelID())
+        return crop(image, mask, bounding_box(mask, label), pad)
+    ratio = mask_spacing / spacing
+    new_lo = np.floor((bb[:nd] - 0.5) * ratio - pad)
+    new_hi = np.ceil((bb[:nd] + bb[nd:] - 0.5) * ratio + pad)
+    max_hi = np.ceil(np.array(mask.GetSize()) * ratio) - 1
+    new_lo = np.where(new_lo < 0, 0, new_lo)
+    new_hi = np.where(new_hi > max_hi, max_hi, new_hi)
+    size = [int(v) for v in (new_hi - new_lo + 1)]
+    origin_index = 0.5 * (spacing - mask_spacing) / mask_spacing + new_lo / ratio
+    origin = mask.TransformContinuousIndexToPhysicalPoint([float(v) for v in origin_index])
+    rif = sitk.ResampleImageFilter()
+    rif.SetOutputSpacing([float(v) for v in spacing])
+    rif.SetOutputDirection(mask.GetDirection())
+    rif.SetSize(size)
+    rif.SetOutputOrigin(origin)
+    rif.SetOutputPixelType(image.GetPixelID())
+    rif.SetInterpolator(getattr(sitk, interpolator))
+    out_image = rif.Execute(image)
+    rif.SetOutputPixelType(mask.GetPixelID())
+    rif.SetInterpolator(sitk.sitkNearestNeighbor)
+    return out_image, rif.Execute(mask)
+
+
+def check_mask(mask_arr: np.ndarray, min_dims: int, min_size: int | None, case=None
+               ) -> np.ndarray:
+    """Bounding box (L_x, U_x, …) of a boolean (z, y, x) ROI after PyRadiomics' size checks."""
+    if not mask_arr.any():
+        raise EmptyMaskError("the ROI holds no voxel", case=case)
+    lo, hi = [], []
+    for axis in range(mask_arr.ndim):
+        other = tuple(a for a in range(mask_arr.ndim) if a != axis)
+        idx = np.flatnonzero(mask_arr.any(axis=other))
+        lo.append(idx[0])
+        hi.append(idx[-1])
+    lo, hi = np.array(lo[::-1]), np.array(hi[::-1])
+    ndims = int(np.sum(hi - lo + 1 > 1))
+    if ndims == 0:
+        raise EmptyMaskError("the ROI is a single voxel; features need at least 2 voxels",
+                             case=case)
+    if ndims < min_dims:
+        raise EmptyMaskError(f"the ROI spans {ndims} dimension(s) but minimumROIDimensions is "
+                             f"{min_dims}; lower it or fix the mask", case=case)
+    if min_size is not None and int(mask_arr.sum()) <= min_size:
+        raise EmptyMaskError(f"the ROI has {int(mask_arr.sum())} voxels, not more than "
+                             f"minimumROISize {min_size}", case=case)
+    bbox = np.empty(2 * mask_arr.ndim, dtype=int)
+    bbox[0::2], bbox[1::2] = lo, hi
+    return bbox
+
+
+def resegment(image_arr: np.ndarray, mask_arr: np.ndarray, rng, mode: str = "absolute",
+              case=None) -> np.ndarray:
+    """Resegmented boolean mask: keep ROI voxels within the (1 or 2) thresholds, inclusive."""
+    values = image_arr[mask_arr]
+    rng = sorted(rng)
+    if mode == "absolute":
+        thresholds = rng
+    elif mode == "relative":
+        thresholds = [values.max() * t for t in rng]
+    else:  # sigma
+        mean, sd = np.mean(values), np.std(values)
+        thresholds = [mean + sd * t for t in rng]
+    keep = values >= thresholds[0]
+    if len(thresholds) == 2:
+        keep &= values <= thresholds[1]
+    if keep.sum() <= 1:
+        raise EmptyMaskError(f"resegmentation ({mode}, range {rng}) kept {int(keep.sum())} "
+                             "voxel(s); widen resegmentRange", case=case)
+    out = np.zeros_like(mask_arr)
+    out[mask_arr] = keep
+    return out

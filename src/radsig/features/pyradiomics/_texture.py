@@ -1,0 +1,311 @@
+"""Texture features (GLCM, GLRLM, GLSZM, GLDM, NGTDM) with PyRadiomics' formulas and names.
+
+Each ``*_features`` function takes the discretised ROI ``q`` (1..Ng inside, 0 outside) and the
+settings, builds the matrix (``_matrices``), trims empty grey levels / sizes as PyRadiomics does,
+and returns ``{FeatureName: value}``. Per-angle features are averaged over non-empty angles.
+Formulas follow the PyRadiomics documentation (eps = machine epsilon inside logarithms).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from radsig.features.pyradiomics import _matrices as M
+
+EPS = np.spacing(1)
+
+__all__ = ["prepare_levels", "glcm_matrix", "glcm_features", "glrlm_matrix", "glrlm_features",
+           "glszm_matrix", "glszm_features", "gldm_matrix", "gldm_features", "ngtdm_matrix",
+           "ngtdm_features"]
+
+
+def prepare_levels(q: np.ndarray):
+    """(grey levels present, Ng = highest level)."""
+    levels = np.unique(q[q > 0])
+    return levels, int(levels.max())
+
+
+def _log2(p):
+    return np.log2(p + EPS)
+
+
+def _dirs(q, s, bidir_distances=True):
+    d = s.get("distances") or [1]
+    return M.angles(q.shape, d if bidir_distances else [1], s.get("force2D", False),
+                    s.get("force2Ddimension", 0))
+
+
+def _weights(dirs, spacing_zyx, norm, glrlm=False):
+    sp = np.asarray(spacing_zyx, dtype=float)
+    step = np.abs(dirs) * sp[None, :]
+    if norm == "infinity":
+        w = step.max(1)
+    elif norm == "euclidean":
+        w = np.sqrt((step ** 2).sum(1))
+    elif norm == "manhattan":
+        w = step.sum(1)
+    else:
+        return np.ones(len(dirs))
+    return w if glrlm else np.exp(-w ** 2)
+
+
+# ---------------------------------------------------------------- GLCM
+def glcm_matrix(q, s, spacing_zyx):
+    """Normalised GLCM (Ng', Ng', n_angles) restricted to present levels, and the levels."""
+    levels, ng = prepare_levels(q)
+    dirs = _dirs(q, s)
+    p = M.glcm(q, ng, dirs)[levels - 1][:, levels - 1]
+    if s.get("symmetricalGLCM", True):
+        p = p + p.transpose(1, 0, 2)
+    norm = s.get("weightingNorm")
+    if norm is not None:
+        p = (p * _weights(dirs, spacing_zyx, norm)[None, None, :]).sum(2, keepdims=True)
+    tot = p.sum((0, 1))
+    if p.shape[2] > 1:
+        p, tot = p[:, :, tot > 0], tot[tot > 0]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        p = p / np.where(tot == 0, np.nan, tot)[None, None, :]
+    return p, levels, ng
+
+
+def glcm_features(q, s, spacing_zyx, names):
+    p, levels, ng = glcm_matrix(q, s, spacing_zyx)
+    g = levels.astype(float)
+    i, j = g[:, None, None], g[None, :, None]
+    px, py = p.sum(1, keepdims=True), p.sum(0, keepdims=True)
+    ux, uy = (i * p).sum((0, 1)), (j * p).sum((0, 1))
+    ksum = np.arange(2, 2 * ng + 1)
+    kdiff = np.arange(ng)
+    ij_sum = (g[:, None] + g[None, :]).astype(int)
+    ij_diff = np.abs(g[:, None] - g[None, :]).astype(int)
+    na = p.shape[2]
+    pflat = p.reshape(-1, na)
+    p_sum = np.stack([np.bincount(ij_sum.ravel() - 2, weights=pflat[:, a], minlength=len(ksum))
+                      for a in range(na)], 1)
+    p_diff = np.stack([np.bincount(ij_diff.ravel(), weights=pflat[:, a], minlength=ng)
+                       for a in range(na)], 1)
+    hxy = -(p * _log2(p)).sum((0, 1))
+    pm = lambda x: float(np.nanmean(x))  # noqa: E731 - mean over angles
+    out = {}
+    dev = (i + j) - ux - uy
+    sigx = np.sqrt((p * (i - ux) ** 2).sum((0, 1)))
+    sigy = np.sqrt((p * (j - uy) ** 2).sum((0, 1)))
+    f = {
+        "Autocorrelation": lambda: pm((p * i * j).sum((0, 1))),
+        "JointAverage": lambda: pm(ux),
+        "ClusterProminence": lambda: pm((p * dev ** 4).sum((0, 1))),
+        "ClusterShade": lambda: pm((p * dev ** 3).sum((0, 1))),
+        "ClusterTendency": lambda: pm((p * dev ** 2).sum((0, 1))),
+        "Contrast": lambda: pm((p * (i - j) ** 2).sum((0, 1))),
+        "Correlation": lambda: _correlation(p, i, j, ux, uy, sigx, sigy),
+        "DifferenceAverage": lambda: pm((kdiff[:, None] * p_diff).sum(0)),
+        "DifferenceEntropy": lambda: pm(-(p_diff * _log2(p_diff)).sum(0)),
+        "DifferenceVariance": lambda: pm((p_diff * (kdiff[:, None] - (kdiff[:, None] * p_diff)
+                                                    .sum(0)) ** 2).sum(0)),
+        "JointEnergy": lambda: pm((p ** 2).sum((0, 1))),
+        "JointEntropy": lambda: pm(hxy),
+        "Imc1": lambda: _imc1(p, px, py, hxy),
+        "Imc2": lambda: _imc2(p, px, py, hxy),
+        "Idm": lambda: pm((p_diff / (1 + kdiff[:, None] ** 2)).sum(0)),
+        "MCC": lambda: _mcc(p, px, py),
+        "Idmn": lambda: pm((p_diff / (1 + kdiff[:, None] ** 2 / ng ** 2)).sum(0)),
+        "Id": lambda: pm((p_diff / (1 + kdiff[:, None])).sum(0)),
+        "Idn": lambda: pm((p_diff / (1 + kdiff[:, None] / ng)).sum(0)),
+        "InverseVariance": lambda: pm((p_diff[1:] / kdiff[1:, None] ** 2).sum(0)),
+        "MaximumProbability": lambda: pm(p.max((0, 1))),
+        "SumAverage": lambda: pm((ksum[:, None] * p_sum).sum(0)),
+        "SumEntropy": lambda: pm(-(p_sum * _log2(p_sum)).sum(0)),
+        "SumSquares": lambda: pm((p * (i - ux) ** 2).sum((0, 1))),
+    }
+    for name in names:
+        out[name] = f[name]()
+    return out
+
+
+def _correlation(p, i, j, ux, uy, sigx, sigy):
+    cov = (p * (i - ux) * (j - uy)).sum((0, 1))
+    corr = cov / (sigx * sigy + EPS)
+    corr = np.where(sigx * sigy == 0, 1.0, corr)
+    return float(np.nanmean(corr))
+
+
+def _imc1(p, px, py, hxy):
+    hx = -(px * _log2(px)).sum((0, 1))
+    hy = -(py * _log2(py)).sum((0, 1))
+    hxy1 = -(p * _log2(px * py)).sum((0, 1))
+    div = np.fmax(hx, hy)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        val = np.where(div != 0, (hxy - hxy1) / np.where(div == 0, 1, div), 0.0)
+    return float(np.nanmean(val))
+
+
+def _imc2(p, px, py, hxy):
+    pxy = px * py
+    hxy2 = -(pxy * _log2(pxy)).sum((0, 1))
+    with np.errstate(invalid="ignore"):
+        val = np.sqrt(1 - np.exp(-2 * (hxy2 - hxy)))
+    val = np.where(hxy2 == hxy, 0.0, val)
+    return float(np.nanmean(val))
+
+
+def _mcc(p, px, py):
+    if p.shape[0] < 2:
+        return 1.0
+    vals = []
+    for a in range(p.shape[2]):
+        pa = p[:, :, a]
+        if np.isnan(pa).any():
+            continue
+        q = (pa / (px[:, 0, a][:, None] * py[0, :, a][None, :] + EPS)) @ pa.T
+        ev = np.sort(np.linalg.eigvals(q))
+        vals.append(np.sqrt(ev[-2]))
+    return float(np.real(np.nanmean(vals)))
+
+
+# ---------------------------------------------------------------- GLRLM
+def glrlm_matrix(q, s, spacing_zyx):
+    levels, ng = prepare_levels(q)
+    dirs = _dirs(q, s, bidir_distances=False)
+    p = M.glrlm(q, ng, dirs)[levels - 1]
+    norm = s.get("weightingNorm")
+    if norm is not None:
+        p = (p * _weights(dirs, spacing_zyx, norm, glrlm=True)[None, None, :]).sum(2, keepdims=True)
+    nr = p.sum((0, 1))
+    if p.shape[2] > 1:
+        p, nr = p[:, :, nr > 0], nr[nr > 0]
+    keep = p.sum((0, 2)) > 0
+    return p[:, keep], levels, np.flatnonzero(keep) + 1.0, nr
+
+
+def _zone_like(p, ivec, jvec, n, np_total, names, prefix):
+    """Shared formulas of run / zone / dependence matrices (p: (Ng, Nj) or with angle axis)."""
+    pr = p.sum(0)
+    pg = p.sum(1)
+    i2, j2 = ivec[:, None] ** 2, jvec[None, :] ** 2
+    if p.ndim == 3:
+        i2, j2 = i2[..., None], j2[..., None]
+        iv, jv = ivec[:, None], jvec[:, None]
+    else:
+        iv, jv = ivec, jvec
+    with np.errstate(invalid="ignore", divide="ignore"):
+        pgn, prn = pg / n, pr / n
+        ui = (pgn * iv).sum(0)
+        uj = (prn * jv).sum(0)
+        pn = p / n
+        vals = {
+            "SE": (pr / jv ** 2).sum(0) / n, "LE": (pr * jv ** 2).sum(0) / n,
+            "GLN": (pg ** 2).sum(0) / n, "GLNN": (pg ** 2).sum(0) / n ** 2,
+            "SN": (pr ** 2).sum(0) / n, "SNN": (pr ** 2).sum(0) / n ** 2,
+            "P": n / np_total if np_total is not None else None,
+            "GLV": (pgn * (iv - ui) ** 2).sum(0), "SV": (prn * (jv - uj) ** 2).sum(0),
+            "ENT": -(pn * _log2(pn)).sum((0, 1)),
+            "LGLE": (pg / iv ** 2).sum(0) / n, "HGLE": (pg * iv ** 2).sum(0) / n,
+            "SLGLE": (p / (i2 * j2)).sum((0, 1)) / n, "SHGLE": (p * i2 / j2).sum((0, 1)) / n,
+            "LLGLE": (p * j2 / i2).sum((0, 1)) / n, "LHGLE": (p * i2 * j2).sum((0, 1)) / n,
+        }
+    return {name: float(np.nanmean(vals[key])) for name, key in names.items()}
+
+
+_GLRLM_NAMES = {
+    "ShortRunEmphasis": "SE", "LongRunEmphasis": "LE", "GrayLevelNonUniformity": "GLN",
+    "GrayLevelNonUniformityNormalized": "GLNN", "RunLengthNonUniformity": "SN",
+    "RunLengthNonUniformityNormalized": "SNN", "RunPercentage": "P", "GrayLevelVariance": "GLV",
+    "RunVariance": "SV", "RunEntropy": "ENT", "LowGrayLevelRunEmphasis": "LGLE",
+    "HighGrayLevelRunEmphasis": "HGLE", "ShortRunLowGrayLevelEmphasis": "SLGLE",
+    "ShortRunHighGrayLevelEmphasis": "SHGLE", "LongRunLowGrayLevelEmphasis": "LLGLE",
+    "LongRunHighGrayLevelEmphasis": "LHGLE"}
+
+
+def glrlm_features(q, s, spacing_zyx, names):
+    p, levels, jvec, nr = glrlm_matrix(q, s, spacing_zyx)
+    np_total = (p.sum(0) * jvec[:, None]).sum(0)
+    want = {n: _GLRLM_NAMES[n] for n in names}
+    return _zone_like(p, levels.astype(float), jvec, nr, np_total, want, "run")
+
+
+# ---------------------------------------------------------------- GLSZM
+_GLSZM_NAMES = {
+    "SmallAreaEmphasis": "SE", "LargeAreaEmphasis": "LE", "GrayLevelNonUniformity": "GLN",
+    "GrayLevelNonUniformityNormalized": "GLNN", "SizeZoneNonUniformity": "SN",
+    "SizeZoneNonUniformityNormalized": "SNN", "ZonePercentage": "P", "GrayLevelVariance": "GLV",
+    "ZoneVariance": "SV", "ZoneEntropy": "ENT", "LowGrayLevelZoneEmphasis": "LGLE",
+    "HighGrayLevelZoneEmphasis": "HGLE", "SmallAreaLowGrayLevelEmphasis": "SLGLE",
+    "SmallAreaHighGrayLevelEmphasis": "SHGLE", "LargeAreaLowGrayLevelEmphasis": "LLGLE",
+    "LargeAreaHighGrayLevelEmphasis": "LHGLE"}
+
+
+def glszm_matrix(q, s):
+    levels, ng = prepare_levels(q)
+    p = M.glszm(q, ng, s.get("force2D", False), s.get("force2Ddimension", 0))[levels - 1]
+    keep = p.sum(0) > 0
+    return p[:, keep], levels, np.flatnonzero(keep) + 1.0
+
+
+def glszm_features(q, s, spacing_zyx, names):
+    p, levels, jvec = glszm_matrix(q, s)
+    nz = max(p.sum(), 1)
+    np_total = max((p.sum(0) * jvec).sum(), 1)
+    want = {n: _GLSZM_NAMES[n] for n in names}
+    return _zone_like(p, levels.astype(float), jvec, nz, np_total, want, "zone")
+
+
+# ---------------------------------------------------------------- GLDM
+_GLDM_NAMES = {
+    "SmallDependenceEmphasis": "SE", "LargeDependenceEmphasis": "LE",
+    "GrayLevelNonUniformity": "GLN", "DependenceNonUniformity": "SN",
+    "DependenceNonUniformityNormalized": "SNN", "GrayLevelVariance": "GLV",
+    "DependenceVariance": "SV", "DependenceEntropy": "ENT", "LowGrayLevelEmphasis": "LGLE",
+    "HighGrayLevelEmphasis": "HGLE", "SmallDependenceLowGrayLevelEmphasis": "SLGLE",
+    "SmallDependenceHighGrayLevelEmphasis": "SHGLE",
+    "LargeDependenceLowGrayLevelEmphasis": "LLGLE",
+    "LargeDependenceHighGrayLevelEmphasis": "LHGLE"}
+
+
+def gldm_matrix(q, s):
+    levels, ng = prepare_levels(q)
+    dirs = _dirs(q, s)
+    p = M.gldm(q, ng, dirs, int(s.get("gldm_a", 0)))[levels - 1]
+    keep = p.sum(0) > 0
+    return p[:, keep], levels, np.flatnonzero(keep) + 1.0
+
+
+def gldm_features(q, s, spacing_zyx, names):
+    p, levels, jvec = gldm_matrix(q, s)
+    nz = max(p.sum(), 1)
+    want = {n: _GLDM_NAMES[n] for n in names}
+    return _zone_like(p, levels.astype(float), jvec, nz, None, want, "dep")
+
+
+# ---------------------------------------------------------------- NGTDM
+def ngtdm_matrix(q, s):
+    levels, ng = prepare_levels(q)
+    p = M.ngtdm(q, ng, _dirs(q, s))
+    return p[p[:, 0] > 0]
+
+
+def ngtdm_features(q, s, spacing_zyx, names):
+    p = ngtdm_matrix(q, s)
+    n_vp = p[:, 0].sum()
+    pi, si, iv = p[:, 0] / n_vp, p[:, 1], p[:, 2]
+    ngp = int((p[:, 0] > 0).sum())
+    pisi = (pi * si).sum()
+    dij = iv[:, None] - iv[None, :]
+    out = {}
+    for name in names:
+        if name == "Coarseness":
+            out[name] = 1.0 / pisi if pisi != 0 else 1e6
+        elif name == "Contrast":
+            div = ngp * (ngp - 1)
+            val = (pi[:, None] * pi[None, :] * dij ** 2).sum() * si.sum() / n_vp
+            out[name] = float(val / div) if div != 0 else 0.0
+        elif name == "Busyness":
+            absdiff = np.abs((iv * pi)[:, None] - (iv * pi)[None, :]).sum()
+            out[name] = float(pisi / absdiff) if absdiff != 0 else 0.0
+        elif name == "Complexity":
+            num = (pi * si)[:, None] + (pi * si)[None, :]
+            den = pi[:, None] + pi[None, :]
+            out[name] = float((np.abs(dij) * num / den).sum() / n_vp)
+        elif name == "Strength":
+            val = ((pi[:, None] + pi[None, :]) * dij ** 2).sum()
+            out[name] = float(val / si.sum()) if si.sum() != 0 else 0.0
+    return out

@@ -1,0 +1,218 @@
+"""Image filters shared by IBSI and PyRadiomics mode, named like PyRadiomics' image types.
+
+:func:`apply_filters` takes a (z, y, x) array — normally the ROI's bounding box plus a margin, so
+filters never run over the whole scan — its spacing in mm, and PyRadiomics-style image types
+(``{"Original": {}, "LoG": {"sigma": [1, 2]}, "Wavelet": {}}``), and returns one array per derived
+image keyed by PyRadiomics' prefix (``original``, ``log-sigma-2-0-mm-3D``, ``wavelet-LLH``,
+``wavelet2-HHH``, ``square``, ``squareroot``, ``logarithm``, ``exponential``, ``gradient``,
+``lbp-2D``, ``lbp-3D-m1``, ``lbp-3D-k``).
+
+- LoG: SimpleITK's recursive-Gaussian Laplacian with scale normalisation, sigma in mm.
+- Wavelet: PyWavelets' stationary transform (``swtn``), one level at a time on the previous
+  approximation, odd axes padded by one wrapped voxel; names read the axes x, y, z, so
+  ``wavelet-LLH`` is low-pass in x and y, high-pass in z.
+- Square / SquareRoot / Logarithm / Exponential: rescaled to the input's maximum absolute value.
+- Gradient: SimpleITK gradient magnitude (spacing-aware unless ``gradientUseSpacing: false``).
+- LBP 2D: scikit-image, slice by slice in the plane normal to ``force2Ddimension``.
+- LBP 3D: spherical-harmonics LBP on an icosphere (levels ``lbp3DLevels``) plus a kurtosis image;
+  it needs the ROI mask (``mask=``).
+"""
+
+from __future__ import annotations
+
+import warnings
+from typing import Iterator
+
+import numpy as np
+
+from radsig.exceptions import ConfigError, FeatureWarning
+
+__all__ = ["apply_filters", "iter_filters", "log_name", "filter_margin"]
+
+
+def _sitk_image(arr: np.ndarray, spacing_zyx):
+    import SimpleITK as sitk
+
+    img = sitk.GetImageFromArray(arr)
+    img.SetSpacing(tuple(float(s) for s in spacing_zyx[::-1]))
+    return img
+
+
+def log_name(sigma: float) -> str:
+    """``log-sigma-<sigma>-mm-3D`` with the dot written as a dash (PyRadiomics' name)."""
+    return "log-sigma-%s-mm-3D" % str(sigma).replace(".", "-")
+
+
+def _log(image, spacing, kw) -> Iterator[tuple[str, np.ndarray]]:
+    import SimpleITK as sitk
+
+    size = np.array(image.shape[::-1])
+    if size.min() < 4:
+        warnings.warn(f"LoG skipped: the image region {tuple(image.shape)} is smaller than 4 "
+                      "voxels in some direction", FeatureWarning, stacklevel=4)
+        return
+    sigmas = kw.get("sigma") or []
+    img = _sitk_image(image, spacing)
+    sp = np.array(spacing[::-1], dtype=float)
+    for sigma in sigmas:
+        if sigma <= 0:
+            raise ConfigError(f"LoG sigma must be > 0, got {sigma}")
+        if not np.all(size >= np.ceil(sigma / sp) + 1):
+            warnings.warn(f"LoG sigma {sigma} mm skipped: the image region {tuple(image.shape)} "
+                          "is too small for it", FeatureWarning, stacklevel=4)
+            continue
+        f = sitk.LaplacianRecursiveGaussianImageFilter()
+        f.SetNormalizeAcrossScale(True)
+        f.SetSigma(float(sigma))
+        yield log_name(sigma), sitk.GetArrayFromImage(f.Execute(img))
+
+
+def _wavelet(image, spacing, kw) -> Iterator[tuple[str, np.ndarray]]:
+    import pywt
+
+    axes = [2, 1, 0]  # x, y, z: decomposition names read in this order
+    if kw.get("force2D", False):
+        axes.remove(kw.get("force2Ddimension", 0))
+    wavelet = pywt.Wavelet(kw.get("wavelet", "coif1"))
+    level, start = int(kw.get("level", 1)), int(kw.get("start_level", 0))
+    odd = [d % 2 for d in image.shape]
+    data = np.pad(image, [(0, o) for o in odd], mode="wrap")
+    back = tuple(slice(None, -1 if o else None) for o in odd)
+    approx_key = "a" * len(axes)
+    for _ in range(start):
+        data = pywt.swtn(data, wavelet, level=1, start_level=0, axes=axes)[0][approx_key]
+    n_done = 0
+    for idx in range(1, level + 1):
+        dec = pywt.swtn(data, wavelet, level=1, start_level=0, axes=axes)[0]
+        data = dec.pop(approx_key)
+        prefix = "wavelet" if idx == 1 else f"wavelet{idx}"
+        for key, arr in dec.items():
+            name = key.replace("a", "L").replace("d", "H")
+            yield f"{prefix}-{name}", np.ascontiguousarray(arr[back])
+        n_done = idx
+    prefix = "wavelet" if n_done <= 1 else f"wavelet{n_done}"
+    yield f"{prefix}-{'L' * len(axes)}", np.ascontiguousarray(data[back])
+
+
+def _square(image):
+    im = image.astype(np.float64)
+    return (im / np.sqrt(np.abs(im).max())) ** 2
+
+
+def _squareroot(image):
+    im = image.astype(np.float64)
+    c = np.abs(im).max()
+    return np.sign(im) * np.sqrt(np.abs(im) * c)
+
+
+def _logarithm(image):
+    im = image.astype(np.float64)
+    peak = np.abs(im).max()
+    out = np.sign(im) * np.log1p(np.abs(im))
+    top = np.abs(out).max()
+    return out * (peak / top) if top != 0 else out
+
+
+def _exponential(image):
+    im = image.astype(np.float64)
+    peak = np.abs(im).max()
+    return np.exp(np.log(peak) / peak * im)
+
+
+def _gradient(image, spacing, kw):
+    import SimpleITK as sitk
+
+    f = sitk.GradientMagnitudeImageFilter()
+    f.SetUseImageSpacing(bool(kw.get("gradientUseSpacing", True)))
+    return sitk.GetArrayFromImage(f.Execute(_sitk_image(image, spacing)))
+
+
+def _lbp2d(image, kw):
+    from skimage.feature import local_binary_pattern
+
+    axis = kw.get("force2Ddimension", 0)
+    arr = np.moveaxis(image.copy(), axis, 0)
+    for k in range(arr.shape[0]):
+        arr[k] = local_binary_pattern(arr[k], P=kw.get("lbp2DSamples", 8),
+                                      R=kw.get("lbp2DRadius", 1),
+                                      method=kw.get("lbp2DMethod", "uniform"))
+    return np.moveaxis(arr, 0, axis)
+
+
+def _simple(image, spacing, name, kw):
+    if name == "Square":
+        return "square", _square(image)
+    if name == "SquareRoot":
+        return "squareroot", _squareroot(image)
+    if name == "Logarithm":
+        return "logarithm", _logarithm(image)
+    if name == "Exponential":
+        return "exponential", _exponential(image)
+    if name == "Gradient":
+        return "gradient", _gradient(image, spacing, kw)
+    if name == "LBP2D":
+        return "lbp-2D", _lbp2d(image, kw)
+    raise ConfigError(f"unknown image type '{name}'")
+
+
+def iter_filters(image: np.ndarray, spacing, image_types: dict, *, mask: np.ndarray | None = None,
+                 settings: dict | None = None) -> Iterator[tuple[str, np.ndarray, dict]]:
+    """Yield ``(name, array, settings)`` one derived image at a time (low peak memory).
+
+    *settings* are global settings that each image type's own dict overrides (PyRadiomics'
+    layout); the yielded dict is the merged one.
+    """
+    for type_name, custom in image_types.items():
+        kw = dict(settings or {})
+        kw.update(custom or {})
+        if type_name == "Original":
+            yield "original", image, kw
+        elif type_name == "LoG":
+            for name, arr in _log(image, spacing, kw):
+                yield name, arr, kw
+        elif type_name == "Wavelet":
+            for name, arr in _wavelet(image, spacing, kw):
+                yield name, arr, kw
+        elif type_name == "LBP3D":
+            from radsig.preprocess._lbp3d import lbp3d
+
+            if mask is None:
+                raise ConfigError("LBP3D needs the ROI mask (pass mask=...)")
+            for name, arr in lbp3d(image, mask, kw):
+                yield name, arr, kw
+        else:
+            name, arr = _simple(image, spacing, type_name, kw)
+            yield name, arr, kw
+
+
+def apply_filters(image: np.ndarray, spacing, image_types: dict, *,
+                  mask: np.ndarray | None = None) -> dict[str, np.ndarray]:
+    """All derived images of *image* (z, y, x; *spacing* (z, y, x) mm), keyed by PyRadiomics prefix.
+
+    Examples
+    --------
+    >>> out = apply_filters(img, (2.0, 1.0, 1.0), {"Original": {}, "LoG": {"sigma": [1.0]}})
+    >>> sorted(out)
+    ['log-sigma-1-0-mm-3D', 'original']
+    """
+    return {name: arr for name, arr, _ in iter_filters(image, spacing, image_types, mask=mask)}
+
+
+def filter_margin(image_types: dict, spacing_zyx, settings: dict | None = None) -> np.ndarray:
+    """Voxels (z, y, x) of context a filter needs around the ROI to equal its whole-image result."""
+    sp = np.asarray(spacing_zyx, dtype=float)
+    margin = np.zeros(3)
+    for name, custom in image_types.items():
+        kw = dict(settings or {})
+        kw.update(custom or {})
+        if name == "LoG" and kw.get("sigma"):
+            margin = np.maximum(margin, np.ceil(6 * max(kw["sigma"]) / sp))
+        elif name == "Wavelet":
+            import pywt
+
+            taps = pywt.Wavelet(kw.get("wavelet", "coif1")).dec_len
+            levels = int(kw.get("level", 1)) + int(kw.get("start_level", 0))
+            margin = np.maximum(margin, taps * levels + 2)
+        elif name in ("Gradient", "LBP2D", "LBP3D"):
+            margin = np.maximum(margin, 3)
+    return margin.astype(int)
