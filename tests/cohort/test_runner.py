@@ -185,3 +185,35 @@ def test_a_worker_crash_fails_only_its_case(tmp_path):
     (failure,) = result.failures.to_dict("records")
     assert (failure["patient_id"], failure["stage"]) == ("P001", "worker")
     assert "died twice" in failure["message"]
+
+
+def test_progress_reporter_sees_every_case_and_rich_bar_runs(tmp_path, capsys):
+    from radsig.cohort.progress import RichProgress
+
+    manifest = toy.make_cohort(tmp_path, 3)
+
+    class Recorder:
+        def start(self, total, already_failed=0):
+            self.total, self.seen = total, []
+
+        def update(self, record):
+            self.seen.append(record["status"])
+
+        def stop(self):
+            self.stopped = True
+
+    rec = Recorder()
+    _run(manifest, tmp_path / "a.parquet", progress=rec)
+    assert (rec.total, rec.seen, rec.stopped) == (3, ["computed"] * 3, True)
+    _run(manifest, tmp_path / "b.parquet", progress=True)
+    err = capsys.readouterr().err
+    assert "3/3" in err and "0 failed" in err and "3 cached" in err
+    assert isinstance(RichProgress().description, str)
+
+
+def test_bad_scheduler_address_is_a_config_error(cohort, tmp_path):
+    from radsig.exceptions import ConfigError
+
+    with pytest.raises(ConfigError, match="cannot connect to the Dask scheduler"):
+        _run(cohort, tmp_path / "f.parquet", scheduler="nonsense-protocol://nowhere:1")
+    assert not (tmp_path / "f.parquet").exists()

@@ -294,6 +294,27 @@ def _make_reporter(progress: Any):
     return progress or None
 
 
+def _run_tasks(tasks: list[CaseTask], jobs: int, scheduler: Any, reporter: Any, *, total: int,
+               already_failed: int) -> tuple[dict[int, dict], str]:
+    """Run every task on the chosen back-end; records keyed by manifest row, and its label."""
+    records: dict[int, dict] = {}
+
+    def on_record(rec: dict) -> None:
+        records[rec["row"]] = rec
+        if reporter:
+            reporter.update(rec)
+
+    with _backend(jobs, scheduler) as (make_executor, window, label):
+        if reporter:
+            reporter.start(total, already_failed=already_failed)
+        try:
+            _drive(make_executor, tasks, window, on_record)
+        finally:
+            if reporter:
+                reporter.stop()
+    return records, label
+
+
 def extract_cohort(manifest: PathLike | pd.DataFrame | Manifest, settings: Any,
                    out: PathLike, *, jobs: int = 1, scheduler: Any = None,
                    cache: PathLike | bool | None = None, progress: Any = True, csv: bool = False,
@@ -349,22 +370,8 @@ def extract_cohort(manifest: PathLike | pd.DataFrame | Manifest, settings: Any,
     tasks = [CaseTask(case=c, settings=settings, settings_hash=settings_hash,
                       cache_root=str(cache_root) if cache_root else None, extractor=extractor,
                       extractor_name=name, version=radsig.__version__) for c in man.cases]
-    records: dict[int, dict] = {}
-    reporter = _make_reporter(progress)
-
-    def on_record(rec: dict) -> None:
-        records[rec["row"]] = rec
-        if reporter:
-            reporter.update(rec)
-
-    with _backend(jobs, scheduler) as (make_executor, window, label):
-        if reporter:
-            reporter.start(len(man.table), already_failed=len(man.failures))
-        try:
-            _drive(make_executor, tasks, window, on_record)
-        finally:
-            if reporter:
-                reporter.stop()
+    records, label = _run_tasks(tasks, jobs, scheduler, _make_reporter(progress),
+                                total=len(man.table), already_failed=len(man.failures))
     if cache_root:
         _atomic.remove_stale_temporaries(cache_root)
     table, feature_columns = _assemble(man, records)
