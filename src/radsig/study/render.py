@@ -121,6 +121,13 @@ def _flow(run) -> dict:
     return flow
 
 
+def _families(run) -> dict[str, int]:
+    from radsig.study.extra_features import family_counts
+
+    cols = {c for df in run.features.values() for c in df.columns}
+    return family_counts(sorted(cols))
+
+
 def render_outputs(run) -> None:
     """Write figures (PNG + SVG), Table 1 (CSV) and ``report.html`` into ``run.out``."""
     st = run.study
@@ -133,12 +140,15 @@ def render_outputs(run) -> None:
     present -= {k for k in ("roc", "calibration", "dca", "survival", "tdauc", "nomogram") if not figs[k]}
     if not run.results.get("comparisons"):
         present.discard("comparisons")
+    sections = SECTIONS
+    if run.results.get("biology"):
+        sections = SECTIONS[:-2] + (("biology", "Tumour biology"),) + SECTIONS[-2:]
     frozen_by_name = {m["name"]: m for m in run.frozen}
     from radsig.study.analyses import report_rows
 
     analyses = report_rows(run.results.get("analyses", []))
-    sections = SECTIONS if not analyses else (
-        SECTIONS[:-2] + (("analyses", "Associations, response by group, biology"),) + SECTIONS[-2:])
+    if analyses:
+        sections = sections[:-2] + (("analyses", "Associations, response by group, biology"),) + sections[-2:]
     context = {
         "study": st, "version": __version__,
         "created": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
@@ -158,5 +168,7 @@ def render_outputs(run) -> None:
         "comparisons": run.results.get("comparisons", []), "survival_rows": _survival_rows(run),
         "figures": figs, "checklist": checklist_rows(present),
         "timings": run.timings,
+        "biology": run.results.get("biology"), "biology_figures": run.biology_figures,
+        "feature_families": _families(run),
     }
     render_report(context, run.report_path)
