@@ -30,10 +30,11 @@ import SimpleITK as sitk
 from radsig.exceptions import ConfigError
 from radsig.synth.phantoms import Scanner, make_lesion
 
-IMMUNE_GENES = ("CD274", "CD8A", "CD3E", "GZMB", "PRF1", "CXCL9", "CXCL10", "IFNG", "PDCD1",
-                "CTLA4", "LAG3", "CD68", "CD163", "FOXP3", "MKI67", "EPCAM")
+IMMUNE_GENES = ("CD274", "CD8A", "CD8B", "CD3E", "CD3D", "CD3G", "CD6", "GZMA", "GZMB", "PRF1", "NKG7",
+                "CCL5", "CXCL9", "CXCL10", "IFNG", "IDO1", "STAT1", "HLA-DRA", "PDCD1", "CTLA4", "LAG3",
+                "CD68", "CD163", "FOXP3", "MKI67", "EPCAM", "GAPDH", "ACTB")
 # sign of each gene's link to the immune latent (housekeeping-like genes: 0)
-_GENE_SIGN = {"CD163": -0.3, "MKI67": 0.0, "EPCAM": 0.0, "FOXP3": 0.4, "CD68": 0.2}
+_GENE_SIGN = {"CD163": -0.3, "MKI67": 0.0, "EPCAM": 0.0, "GAPDH": 0.0, "ACTB": 0.0, "FOXP3": 0.4, "CD68": 0.2}
 
 
 @dataclass(frozen=True)
@@ -230,6 +231,7 @@ def make_design_cohort(design: str | Design, out: str | Path, *, n_scale: float 
     z_all = rng_out.standard_normal(total) if negative_control else (s_all + 0.8 * rng_out.standard_normal(total)) / 1.28
     res = DesignCohort(d.name, root, n_patients=total, negative_control=negative_control)
     start, done = 0, 0
+    all_expr = []
     for cdef, size in zip(d.cohorts, sizes):
         z, s = z_all[start:start + size], s_all[start:start + size]
         start += size
@@ -244,6 +246,7 @@ def make_design_cohort(design: str | Design, out: str | Path, *, n_scale: float 
             clin["CD274"] = expr.loc["CD274"].to_numpy()
             res.expression[cdef.name] = root / f"{cdef.name}_expression.csv"
             expr.to_csv(res.expression[cdef.name])
+            all_expr.append(expr)
         rows = []
         for i, pid in enumerate(ids):
             n_les = int(rng_img.integers(1, d.max_lesions + 1)) if d.max_lesions > 1 else 1
@@ -271,4 +274,6 @@ def make_design_cohort(design: str | Design, out: str | Path, *, n_scale: float 
         res.clinical[cdef.name] = root / f"{cdef.name}_clinical.csv"
         pd.DataFrame(rows).to_csv(res.manifests[cdef.name], index=False)
         clin.to_csv(res.clinical[cdef.name], index=False)
+    if all_expr:  # one genes × patients matrix of every cohort with RNA-seq (the study's biology section)
+        pd.concat(all_expr, axis=1).to_csv(root / "expression_log2.csv")
     return res
