@@ -23,17 +23,17 @@ pytestmark = pytest.mark.slow
 # design: (n_scale, headline model, metric, sections that must be present, figure stems)
 EXPECT = {
     "mcrc_petct": (0.3, "radscore_tme", "auc",
-                   ["comparisons", "roc", "calibration", "dca", "survival", "nomogram", "analyses"],
+                   ["comparisons", "roc", "calibration", "dca", "survival", "nomogram", "analyses", "biology"],
                    ["roc_tme", "roc_response", "calibration_tme", "dca_response", "km_radscore_tme_os",
                     "km_radscore_tme_pfs", "nomogram_nomogram_os", "nomogram_nomogram_pfs"]),
     "crlm_ct_survival": (0.6, "radscore", "c_index", ["survival", "tdauc", "analyses"],
                          ["km_radscore_os", "tdauc_radscore", "tdauc_clinical_risk", "forest_hr"]),
-    "nsclc_pdl1": (0.08, "fused", "auc", ["comparisons", "roc", "calibration", "dca", "analyses"],
-                   ["roc_pdl1", "calibration_pdl1", "dca_pdl1"]),
+    "nsclc_pdl1": (0.08, "radlsig", "auc", ["comparisons", "roc", "calibration", "dca", "analyses"],
+                   ["roc_pdl1", "calibration_pdl1", "dca_pdl1", "coef_dlsig", "coef_radlsig"]),
     "npc_ihc": (0.4, "radiomics", "auc", ["comparisons", "roc", "survival", "tdauc", "analyses"],
                 ["roc_response", "km_radiomics_pfs", "tdauc_radiomics_pfs"]),
-    "hcc_habitat_ensemble": (0.1, "composite", "auc", ["comparisons", "roc", "survival", "analyses"],
-                             ["roc_response", "km_composite_os", "dca_response"]),
+    "hcc_habitat_ensemble": (0.15, "composite", "auc", ["comparisons", "roc", "survival", "analyses"],
+                             ["roc_response", "km_composite_os", "dca_response", "coef_ith", "coef_gtr"]),
 }
 ANALYSES = {"mcrc_petct": {"immune_score_corr", "genes_by_group", "response_by_group", "os_multivariable"},
             "crlm_ct_survival": {"os_multivariable"}, "nsclc_pdl1": {"orr_by_group", "cd274"},
