@@ -148,7 +148,7 @@ def render_outputs(run) -> None:
 
     analyses = report_rows(run.results.get("analyses", []))
     if analyses:
-        sections = sections[:-2] + (("analyses", "Associations, response by group, biology"),) + sections[-2:]
+        sections = sections[:-2] + (("analyses", "Associations and response by risk group"),) + sections[-2:]
     context = {
         "study": st, "version": __version__,
         "created": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
