@@ -137,6 +137,20 @@ def test_planted_signal_recovered(runs):
     assert any(v["ci_low"] > 0.5 for v in val.values()), (design, val)
 
 
+def test_biology_links_recovered(runs):
+    """Correlations are correlations (|r| <= 1) and follow the planted signs (CD163 inverse)."""
+    design, pos, _ = runs
+    for a in _results(pos)["analyses"]:
+        if a["kind"] != "correlation":
+            continue
+        for cohort, rows in a["cohorts"].items():
+            for r in rows:
+                assert -1 <= r["ci_low"] <= r["estimate"] <= r["ci_high"] <= 1, (design, cohort, r)
+            if cohort == "training":
+                signs = {r["variable"]: r["estimate"] for r in rows}
+                assert all(v < 0 if k == "ihc_cd163" else v > 0 for k, v in signs.items()), (design, signs)
+
+
 def test_negative_control_not_recovered(runs):
     design, _, neg = runs
     _, model, metric, _, _ = EXPECT[design]

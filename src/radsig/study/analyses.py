@@ -67,8 +67,7 @@ def _correlation(run, spec, cohort, score, high) -> list[dict]:
         if ok.sum() < 8 or np.ptp(x.to_numpy(float)[ok]) == 0:
             continue
         r = correlation(score[ok], x.to_numpy(float)[ok], method=spec.method)
-        # radsig.evaluate gives P(second sorted label > first) = P(low > high); report P(high > low)
-        rows.append({"variable": col, **_ci(1 - r.estimate, 1 - r.ci_high, 1 - r.ci_low, r.p_value), "n": int(ok.sum())})
+        rows.append({"variable": col, **_ci(r.estimate, r.ci_low, r.ci_high, r.p_value), "n": int(ok.sum())})
     q = _bh(np.array([r["p_value"] for r in rows]))
     return [{**r, "q_value": float(v)} for r, v in zip(rows, q)]
 
