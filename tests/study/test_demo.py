@@ -88,6 +88,7 @@ def test_predict_errors(demo_dir, tmp_path):
         predict(demo_dir / "model.json", manifest=tmp_path / "ct_only.csv")
 
 
+@pytest.mark.slow
 def test_negative_control_covers_chance(demo_negative_dir):
     res = _results(demo_negative_dir)
     for model in ("radiomics", "ensemble"):

@@ -56,7 +56,7 @@ def test_phenotype_image_link(negative_control, linked):
     # outcome links are planted in both variants
     assert df.groupby("phenotype")["response"].mean()["inflamed"] > 0.6
     assert df.groupby("phenotype")["response"].mean()["desert"] < 0.4
-    assert np.corrcoef(df["immune_score"], df["_z"])[0, 1] > 0.6
+    assert 0.3 < np.corrcoef(df["immune_score"], df["_z"])[0, 1] < 0.7
 
 
 def test_too_small_is_an_error(tmp_path):

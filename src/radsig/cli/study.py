@@ -55,9 +55,10 @@ def study(
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bars."),
 ) -> None:
     """Run a whole study: features, models on training, validation, report.html, model.json."""
-    from radsig.study.runner import run_study
+    from radsig.study.runner import run_study, validate
 
     started = time.perf_counter()
+    validate(study_file)  # fail on a bad study file before any progress display or work
     if quiet:
         run = run_study(study_file, out)
     else:

@@ -54,8 +54,8 @@ def evaluate_survival(t, e, lp, *, train: tuple, horizons, n_boot: int, seed: in
     metrics["hr_per_sd"] = stats.hazard_ratio(t, e, lp / sd)
     tdauc = stats.time_dependent_auc(train[0], train[1], t, e, lp, horizons)
     for h, v in tdauc.items():
-        metrics[f"td_auc_{h}"] = {"estimate": v, "ci_low": None, "ci_high": None}
-    return metrics, {"td_auc": tdauc}
+        metrics[f"td_auc_{h}"] = v
+    return metrics, {"td_auc": {h: v["estimate"] for h, v in tdauc.items()}}
 
 
 def risk_group_analysis(t, e, high: np.ndarray) -> tuple[dict, dict]:

@@ -1,4 +1,4 @@
-"""Statistics the study reports, behind one seam.
+"""Statistics the study reports, behind one seam (``radsig.evaluate`` first, stand-ins otherwise).
 
 Each function returns plain dicts ``{estimate, ci_low, ci_high[, statistic, p_value]}`` so the
 results file does not depend on which implementation ran. ``radsig.evaluate`` is used where it
@@ -12,6 +12,26 @@ import warnings
 
 import numpy as np
 from scipy import stats
+
+
+def _evaluate():
+    """``radsig.evaluate`` when installed (the project's tested statistics), else None."""
+    try:
+        import radsig.evaluate as ev
+    except ImportError:  # pragma: no cover - the module ships with radsig
+        return None
+    return ev if hasattr(ev, "auc_ci") else None
+
+
+def _from(result, **extra) -> dict:
+    out = {"estimate": float(result.estimate), "ci_low": float(result.ci_low),
+           "ci_high": float(result.ci_high)}
+    for key in ("statistic", "p_value", "se"):
+        val = getattr(result, key, None)
+        if val is not None and np.isfinite(val):
+            out[key] = float(val)
+    out.update(extra)
+    return out
 
 
 def _res(est, lo=np.nan, hi=np.nan, **extra) -> dict:
@@ -41,7 +61,10 @@ def _delong_parts(y: np.ndarray, scores: np.ndarray):
 
 
 def auc_ci(y, score, level: float = 0.95) -> dict:
-    """AUC with a DeLong confidence interval (logit-free, clipped to [0, 1])."""
+    """AUC with a DeLong confidence interval (clipped to [0, 1])."""
+    ev = _evaluate()
+    if ev is not None:
+        return _from(ev.auc_ci(y, score, method="delong", level=level))
     y, score = np.asarray(y, int), np.asarray(score, float)
     auc, cov = _delong_parts(y, score[None, :])
     se = float(np.sqrt(max(cov[0, 0], 0.0)))
@@ -51,6 +74,9 @@ def auc_ci(y, score, level: float = 0.95) -> dict:
 
 def delong_test(y, score_a, score_b, level: float = 0.95) -> dict:
     """Difference AUC(a) − AUC(b) on the same patients, with DeLong's test."""
+    ev = _evaluate()
+    if ev is not None:
+        return _from(ev.delong_test(y, score_a, score_b, level=level))
     y = np.asarray(y, int)
     aucs, cov = _delong_parts(y, np.vstack([np.asarray(score_a, float), np.asarray(score_b, float)]))
     diff = aucs[0] - aucs[1]
@@ -132,7 +158,10 @@ def _cindex(time, event, risk) -> float:
 
 
 def concordance_index(time, event, risk, *, n_boot: int = 200, seed: int = 0) -> dict:
-    """Harrell's C-index (higher risk ↔ shorter time) with a percentile bootstrap CI."""
+    """Harrell's C-index (higher risk ↔ shorter time) with a CI (jackknife, or bootstrap stand-in)."""
+    ev = _evaluate()
+    if ev is not None:
+        return _from(ev.concordance_index(time, event, risk))
     time, event, risk = (np.asarray(a, float) for a in (time, event, risk))
     est = _cindex(time, event, risk)
     lo, hi = _bootstrap(_cindex, (time, event, risk), n_boot, seed)
@@ -140,7 +169,11 @@ def concordance_index(time, event, risk, *, n_boot: int = 200, seed: int = 0) ->
 
 
 def logrank(time, event, group) -> dict:
-    """Log-rank test between risk groups (lifelines)."""
+    """Log-rank test between risk groups."""
+    ev = _evaluate()
+    if ev is not None:
+        r = ev.logrank_test(np.asarray(time, float), np.asarray(event, int), np.asarray(group))
+        return _res(r.statistic, statistic=r.statistic, p_value=r.p_value)
     from lifelines.statistics import multivariate_logrank_test
 
     r = multivariate_logrank_test(np.asarray(time, float), np.asarray(group), np.asarray(event, int))
@@ -167,6 +200,9 @@ def time_dependent_auc(train_time, train_event, time, event, risk, horizons) -> 
     from sksurv.metrics import cumulative_dynamic_auc
     from sksurv.util import Surv
 
+    ev = _evaluate()
+    if ev is not None:
+        return _td_auc_evaluate(ev, time, event, risk, horizons)
     tr = Surv.from_arrays(np.asarray(train_event, bool), np.asarray(train_time, float))
     te = Surv.from_arrays(np.asarray(event, bool), np.asarray(time, float))
     out = {}
@@ -179,8 +215,23 @@ def time_dependent_auc(train_time, train_event, time, event, risk, horizons) -> 
             auc, _ = cumulative_dynamic_auc(tr, te, np.asarray(risk, float), [h])
         except ValueError:
             continue
-        out[f"{h:g}"] = float(auc[0])
+        out[f"{h:g}"] = {"estimate": float(auc[0]), "ci_low": None, "ci_high": None}
     return out
+
+
+def _td_auc_evaluate(ev, time, event, risk, horizons) -> dict:
+    from radsig.exceptions import StatisticsError
+
+    time, event = np.asarray(time, float), np.asarray(event, int)
+    ok = [h for h in horizons if (time <= h)[event == 1].any() and (time > h).any()]
+    if not ok:
+        return {}
+    try:
+        table = ev.time_dependent_auc(time, event, np.asarray(risk, float), ok, n_boot=200, seed=0).table
+    except StatisticsError:
+        return {}
+    return {f"{h:g}": {"estimate": float(r["estimate"]), "ci_low": float(r["ci_low"]),
+                       "ci_high": float(r["ci_high"])} for h, r in table.iterrows()}
 
 
 def kaplan_meier(time, event, at_risk_times=None) -> dict:

@@ -52,17 +52,18 @@ def _cohort_sizes(n: int) -> list[int]:
 
 def _patients(rng: np.random.Generator, n: int, negative_control: bool) -> pd.DataFrame:
     z = rng.standard_normal(n)
-    s = rng.standard_normal(n) if negative_control else z + 0.45 * rng.standard_normal(n)
+    u = rng.standard_normal(n)  # immune infiltration not visible on imaging
+    s = rng.standard_normal(n) if negative_control else z + 0.35 * rng.standard_normal(n)
     age = np.clip(rng.normal(63.0, 9.0, n), 30, 88).round()
     sex = rng.choice(["female", "male"], size=n, p=[0.42, 0.58])
     ecog = rng.choice([0, 1], size=n, p=[0.55, 0.45])
     stage = rng.choice(["III", "IV"], size=n, p=[0.4, 0.6])
     stage_iv = (stage == "IV").astype(float)
-    cd8 = 0.8 * z + 0.6 * rng.standard_normal(n)
+    cd8 = 0.5 * z + 0.87 * u + 0.3 * rng.standard_normal(n)
     immune_score = np.round(50 + 15 * cd8, 1)
-    logit = -0.6 + 2.4 * z - 0.7 * ecog - 0.4 * stage_iv
+    logit = -0.5 + 2.8 * z + 1.2 * u - 0.8 * ecog - 0.4 * stage_iv
     response = (rng.uniform(size=n) < 1.0 / (1.0 + np.exp(-logit))).astype(int)
-    hazard = (1.0 / 20.0) * np.exp(-0.9 * z + 0.5 * stage_iv + 0.35 * ecog)
+    hazard = (1.0 / 20.0) * np.exp(-0.9 * z - 0.4 * u + 0.5 * stage_iv + 0.35 * ecog)
     os_time = rng.exponential(1.0 / hazard)
     pfs_time = np.minimum(os_time, rng.exponential(1.0 / (2.2 * hazard)))
     censor = np.minimum(rng.uniform(18.0, 60.0, n), rng.exponential(120.0, n))
@@ -82,7 +83,8 @@ def _patients(rng: np.random.Generator, n: int, negative_control: bool) -> pd.Da
 
 
 def _write_case(rng: np.random.Generator, row: pd.Series, images: Path) -> list[dict]:
-    radius = 8.0 + (3.0 if row["stage"] == "IV" else 0.0) + rng.uniform(0.0, 3.0)
+    # lesion size is independent of every outcome, so the negative control has no image link
+    radius = rng.uniform(8.0, 13.0)
     ct, pet, mask = make_lesion(rng, CENTRES[row["centre"]], s=float(row["_s"]), radius_mm=radius)
     pid = row["patient_id"]
     paths = {k: images / f"{pid}_{k}.nii.gz" for k in ("ct", "pet", "mask")}
