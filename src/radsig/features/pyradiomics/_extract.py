@@ -336,8 +336,6 @@ def compute_features(image: sitk.Image, mask: sitk.Image, settings: PyRadiomicsS
         return rows
     sl = tuple(slice(bbox[2 * k], bbox[2 * k + 1] + 1) for k in range(3))[::-1]
     roi_mask = np.ascontiguousarray(mask_arr[sl])
-    if "glszm" in classes and set(settings.image_types) - {"Original"}:
-        import scipy.ndimage  # noqa: F401 - many images: SciPy's per-level zone labelling pays off
     for prefix, arr, kw in iter_filters(img_arr, spacing, settings.image_types,
                                         mask=mask_arr, settings=s):
         rows += _image_rows(prefix, np.ascontiguousarray(arr[sl]), roi_mask, kw, spacing,

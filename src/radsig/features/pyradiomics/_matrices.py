@@ -140,35 +140,16 @@ def _zone_labels_itk(work: np.ndarray) -> np.ndarray:
     return sitk.GetArrayFromImage(f.Execute(sitk.GetImageFromArray(work)))
 
 
-def _zone_labels_scipy(work: np.ndarray) -> np.ndarray:
-    """Zone labels level by level, each labelled inside its own bounding box (SciPy)."""
-    from scipy import ndimage
-
-    labels = np.zeros(work.shape, dtype=np.int64)
-    structure = np.ones((3, 3, 3), dtype=bool)
-    offset = 0
-    for lev, box in enumerate(ndimage.find_objects(work), start=1):
-        if box is None:
-            continue
-        sub = work[box] == lev
-        lab, n = ndimage.label(sub, structure=structure)
-        labels[box][sub] = lab[sub] + offset
-        offset += n
-    return labels
-
-
 def glszm(q: np.ndarray, ng: int, force2d=False, force2d_dim=0, compact: bool = False):
     """Size-zone counts (Ng, Ns) with Ns = number of ROI voxels; 26- (or in-plane 8-) connected.
 
     With ``compact``, returns ``(counts, sizes)``: only the zone sizes that occur, as columns
     (what the features use; avoids an Ng × Ns array for large ROIs). Zones are labelled by
-    SimpleITK's scalar connected components (one pass, neighbours joined when their grey levels
-    are equal) or, for large ROIs or when SciPy is already loaded, level by level with SciPy
-    (faster there); both give the same zones. With force2D, zero planes are interleaved along the
-    fixed axis so that zones cannot cross slices.
+    SimpleITK's scalar connected components in one pass for all grey levels (neighbours joined
+    when their grey levels are equal; faster than labelling level by level, whose boxes usually
+    span the whole ROI). With force2D, zero planes are interleaved along the fixed axis so that
+    zones cannot cross slices.
     """
-    import sys
-
     ns = int(np.count_nonzero(q))
     work = q.astype(np.int32)
     if force2d:
@@ -179,8 +160,7 @@ def glszm(q: np.ndarray, ng: int, force2d=False, force2d_dim=0, compact: bool = 
         sl[force2d_dim] = slice(None, None, 2)
         spread[tuple(sl)] = work
         work = spread
-    use_scipy = "scipy.ndimage" in sys.modules or ns > 60_000
-    labels = _zone_labels_scipy(work) if use_scipy else _zone_labels_itk(work)
+    labels = _zone_labels_itk(work)
     inside = work > 0
     lab = labels[inside].astype(np.int64)
     sizes = np.bincount(lab)
