@@ -130,3 +130,33 @@ def test_cli_extract_with_pyradiomics_params(shared, run_cli):
     base = pd.read_csv(d / "baseline" / "baseline_glcm.csv", index_col=0)["brain1"]
     for name in ("original_glcm_JointEnergy", "original_glcm_Contrast", "original_glcm_Idmn"):
         assert values[name] == pytest.approx(float(base[name]), rel=1e-6)
+
+
+def test_2d_image_is_extracted_in_plane(shared):
+    """A 2-D slice gives the features of the same slice in 3-D with force2D (TotalEnergy then
+    uses the pixel area, as PyRadiomics does for 2-D images)."""
+    import SimpleITK as sitk
+
+    from radsig.features.pyradiomics import extract_case_pyradiomics
+
+    d = shared / "realdata" / "pyradiomics"
+    image, mask = sitk.ReadImage(str(d / "brain2_image.nrrd")), sitk.ReadImage(
+        str(d / "brain2_label.nrrd"))
+    classes = {"featureClass": {"firstorder": None, "glcm": None, "glszm": None,
+                                "shape2D": None}}
+    flat = extract_case_pyradiomics(image[:, :, 8], mask[:, :, 8], classes)
+    arr = sitk.GetArrayFromImage(mask)
+    one = np.zeros_like(arr)
+    one[8] = arr[8]
+    one_img = sitk.GetImageFromArray(one)
+    one_img.CopyInformation(mask)
+    vol = extract_case_pyradiomics(image, one_img, dict(classes, setting={"force2D": True}))
+    a = dict(zip(flat["feature"], flat["value"], strict=True))
+    b = dict(zip(vol["feature"], vol["value"], strict=True))
+    assert set(a) == set(b) and "original_shape2D_Perimeter" in a
+    for name, value in a.items():
+        if name.endswith("TotalEnergy"):
+            sx, sy = image.GetSpacing()[:2]
+            assert value == pytest.approx(a["original_firstorder_Energy"] * sx * sy)
+        else:
+            assert value == pytest.approx(b[name], rel=1e-9, abs=1e-12), name

@@ -258,6 +258,12 @@ def extract_rows(image, mask, settings: PyRadiomicsSettings, *, case=None) -> li
         sitk.ProcessObject.SetGlobalDefaultCoordinateTolerance(s["geometryTolerance"])
         sitk.ProcessObject.SetGlobalDefaultDirectionTolerance(s["geometryTolerance"])
     mask_sp = _spacing_of(mask, case)
+    if len(mask_sp) == 2:
+        image, mask, settings = _as_single_slice(image, mask, settings, case)
+        s, mask_sp = settings.setting, tuple(mask.GetSpacing())
+    elif len(mask_sp) != 3:
+        raise CaseError(f"the mask is {len(mask_sp)}-D; PyRadiomics mode needs 2-D or 3-D images",
+                        case=case)
     image_img, mask_img, bb = load_case(image, mask, s, _margin_mm(settings, mask_sp), case)
     diag = {}
     if settings.diagnostics:
@@ -266,6 +272,25 @@ def extract_rows(image, mask, settings: PyRadiomicsSettings, *, case=None) -> li
         diag.update(original_info(image_img, mask_img, settings, image, mask))
     (image_img, mask_img), _ = _prepare(image_img, mask_img, settings, case, bb)
     return compute_features(image_img, mask_img, settings, case=case, diagnostics=diag)
+
+
+def _as_single_slice(image, mask, settings: PyRadiomicsSettings, case):
+    """A 2-D image/mask as a one-slice 3-D pair, extracted in 2-D (force2D on the new axis).
+
+    PyRadiomics computes 2-D inputs with in-plane directions only; on a one-slice volume the
+    out-of-plane directions are empty and dropped, so the features are the same.
+    """
+    img = _read(image, case=case) if isinstance(image, (str, Path)) else image
+    msk = _read(mask, case=case) if isinstance(mask, (str, Path)) else mask
+    img, msk = sitk.JoinSeries([img]), sitk.JoinSeries([msk])
+    s = dict(settings.setting, force2D=True, force2Ddimension=0)
+    if s.get("resampledPixelSpacing") is not None:
+        s["resampledPixelSpacing"] = list(s["resampledPixelSpacing"])[:2] + [0]
+    out = PyRadiomicsSettings(setting=s, image_types=settings.image_types,
+                              feature_classes=settings.feature_classes,
+                              voxel_setting=settings.voxel_setting, source=settings.source,
+                              diagnostics=settings.diagnostics)
+    return img, msk, out
 
 
 def _spacing_of(mask, case):
