@@ -127,7 +127,21 @@ def glrlm(q, ng: int, dirs: np.ndarray) -> np.ndarray:
         keep = values > 0
         out[:, :, a] = np.bincount((values[keep] - 1) * nr + lengths[keep] - 1,
                                    minlength=ng * nr).reshape(ng, nr)
+        if not _line_has_two(ctx, off):
+            out[:, :, a] = 0  # PyRadiomics drops a direction whose lines hold <= 1 ROI voxel
     return out
+
+
+def _line_has_two(ctx: Context, off) -> bool:
+    """Whether some line along *off* crosses at least two ROI voxels (not necessarily adjacent)."""
+    if (ctx.neighbours(off) > 0).any():
+        return True
+    coords = np.stack(np.unravel_index(ctx.idx, ctx.shape), 1)
+    off = np.asarray(off)
+    axis = int(np.flatnonzero(off)[0])
+    base = coords - (coords[:, axis] * off[axis])[:, None] * off[None, :]
+    key = np.ravel_multi_index((base - base.min(0)).T, tuple(base.max(0) - base.min(0) + 1))
+    return np.unique(key).size < key.size
 
 
 def _zone_labels_itk(work: np.ndarray) -> np.ndarray:
