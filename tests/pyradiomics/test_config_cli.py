@@ -160,3 +160,35 @@ def test_2d_image_is_extracted_in_plane(shared):
             assert value == pytest.approx(a["original_firstorder_Energy"] * sx * sy)
         else:
             assert value == pytest.approx(b[name], rel=1e-9, abs=1e-12), name
+
+
+def test_glrlm_drops_directions_whose_lines_hold_one_roi_voxel():
+    """PyRadiomics zeroes a direction when no line along it crosses two ROI voxels."""
+    from radsig.features.pyradiomics import _matrices as M
+
+    q = np.zeros((1, 3, 3), dtype=np.int64)
+    q[0, 0, 0] = q[0, 1, 1] = q[0, 2, 0] = 1  # each row (x line) holds one voxel
+    dirs = np.array([[0, 0, 1], [0, 1, 0], [0, 1, 1], [0, 1, -1]])
+    p = M.glrlm(q, 1, dirs)
+    totals = p.sum((0, 1))
+    assert totals[0] == 0  # along x every line holds at most one ROI voxel
+    assert totals[1] == 3  # along y: column 0 holds two separate voxels, column 1 one
+    assert p[0, 1, 2] == 1 and p[0, 1, 3] == 1  # both diagonals join two voxels in one run
+
+
+def test_rescaled_filters_use_the_whole_image_maximum(shared):
+    """Without resampling PyRadiomics filters the uncropped image, so 'square' is rescaled by the
+    whole image's max |x|; radsig reads the whole image in that case."""
+    import SimpleITK as sitk
+
+    from radsig.features.pyradiomics import extract_case_pyradiomics
+
+    d = shared / "realdata" / "pyradiomics"
+    image = sitk.GetArrayFromImage(sitk.ReadImage(str(d / "breast1_image.nrrd"))).astype(float)
+    mask = sitk.GetArrayFromImage(sitk.ReadImage(str(d / "breast1_label.nrrd"))) == 1
+    df = extract_case_pyradiomics(d / "breast1_image.nrrd", d / "breast1_label.nrrd",
+                                  {"imageType": {"Square": {}},
+                                   "featureClass": {"firstorder": ["Maximum"]}})
+    got = float(df.set_index("feature").loc["square_firstorder_Maximum", "value"])
+    roi_peak = np.abs(image[mask]).max()
+    assert got == pytest.approx(roi_peak ** 2 / np.abs(image).max(), rel=1e-12)
