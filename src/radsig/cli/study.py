@@ -1,9 +1,128 @@
-"""CLI commands of this group (not yet wired: the owning issue fills this in)."""
+"""``radsig study``, ``radsig demo``, ``radsig predict`` and ``radsig validate-study``."""
 
 from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Optional
 
 import typer
 
 
+class _Progress:
+    """A rich progress bar per stage, on stderr."""
+
+    def __init__(self) -> None:
+        from rich.console import Console
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+        self.console = Console(stderr=True)
+        self.bar = Progress(TextColumn("{task.description:<28}"), BarColumn(), MofNCompleteColumn(),
+                            TimeElapsedColumn(), console=self.console, transient=False)
+        self.tasks: dict[str, int] = {}
+
+    def __enter__(self) -> _Progress:
+        self.bar.__enter__()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.bar.__exit__(*exc)
+
+    def __call__(self, stage: str, done: int, total: int) -> None:
+        if stage not in self.tasks:
+            self.tasks[stage] = self.bar.add_task(stage, total=max(total, 1))
+        self.bar.update(self.tasks[stage], completed=done if total > 1 or done else 1, total=max(total, 1))
+
+
+def _summary(run, started: float) -> None:
+    res = run.results["models"]
+    lines = []
+    for name, m in res.items():
+        for c, met in m["cohorts"].items():
+            key = "auc" if "auc" in met else "c_index"
+            if met.get(key):
+                r = met[key]
+                lines.append(f"  {name:<16} {c:<14} {key} {r['estimate']:.3f} "
+                             f"({r['ci_low']:.3f}–{r['ci_high']:.3f})")
+    typer.echo("\n".join(lines))
+    typer.echo(f"done in {time.perf_counter() - started:.0f} s")
+    typer.echo(f"report: {run.report_path.resolve()}")
+
+
+def study(
+    study_file: Path = typer.Argument(..., help="Study file (YAML)."),
+    out: Path = typer.Option(..., "--out", "-o", help="Output folder."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bars."),
+) -> None:
+    """Run a whole study: features, models on training, validation, report.html, model.json."""
+    from radsig.study.runner import run_study, validate
+
+    started = time.perf_counter()
+    validate(study_file)  # fail on a bad study file before any progress display or work
+    if quiet:
+        run = run_study(study_file, out)
+    else:
+        with _Progress() as progress:
+            run = run_study(study_file, out, progress=progress)
+    _summary(run, started)
+
+
+def demo(
+    out: Path = typer.Option(Path("radsig_demo"), "--out", "-o", help="Output folder."),
+    n: int = typer.Option(320, "--n", help="Number of synthetic patients (all cohorts)."),
+    seed: int = typer.Option(20240601, "--seed", help="Random seed of the synthetic cohort."),
+    negative_control: bool = typer.Option(
+        False, "--negative-control", help="Switch the phenotype → image link off (AUCs should be ≈ 0.5)."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bars."),
+) -> None:
+    """Generate a synthetic multi-centre immunotherapy PET/CT cohort and run the demo study on it."""
+    from radsig.study.demo import run_demo
+
+    started = time.perf_counter()
+    if quiet:
+        run = run_demo(out, n=n, seed=seed, negative_control=negative_control)
+    else:
+        with _Progress() as progress:
+            run = run_demo(out, n=n, seed=seed, negative_control=negative_control, progress=progress)
+    _summary(run, started)
+
+
+def predict(
+    model: Path = typer.Argument(..., help="model.json written by `radsig study`."),
+    image: Optional[Path] = typer.Argument(None, help="Image file (single-modality models)."),
+    mask: Optional[Path] = typer.Argument(None, help="Mask file."),
+    manifest: Optional[Path] = typer.Option(None, "--manifest", help="CSV: patient_id, modality, image, mask."),
+    clinical: Optional[Path] = typer.Option(None, "--clinical", help="Clinical table for nomograms."),
+    modality: Optional[str] = typer.Option(None, "--modality", help="Modality of IMAGE."),
+    out: Optional[Path] = typer.Option(None, "--out", "-o", help="Write predictions CSV here."),
+) -> None:
+    """Score new patients with a frozen model: Rad-score, probability / risk, risk group."""
+    from radsig.exceptions import ConfigError
+    from radsig.study.predict import predict as _predict
+
+    if manifest is None and (image is None or mask is None):
+        raise ConfigError("give IMAGE and MASK, or --manifest FILE")
+    table = _predict(model, manifest=manifest, image=image, mask=mask, modality=modality, clinical=clinical)
+    if out is not None:
+        table.to_csv(out, index=False)
+        typer.echo(f"predictions: {out.resolve()} ({len(table)} patients)")
+    else:
+        typer.echo(table.to_csv(index=False), nl=False)
+
+
+def validate_study(study_file: Path = typer.Argument(..., help="Study file (YAML).")) -> None:
+    """Check a study file, every path, column and class, before any extraction."""
+    from radsig.study.runner import validate
+
+    spec, data, settings = validate(study_file)
+    for name, cd in data.items():
+        typer.echo(f"  {name:<14} {cd.role:<13} {len(cd.clinical):>4} patients, {len(cd.manifest):>4} images")
+    typer.echo(f"study file OK: {study_file} ({len(spec.models)} models, extractor {settings.extractor})")
+
+
 def register(app: typer.Typer) -> None:
     """Add this module's commands to *app*."""
+    app.command("study")(study)
+    app.command("demo")(demo)
+    app.command("predict")(predict)
+    app.command("validate-study")(validate_study)

@@ -1,0 +1,276 @@
+"""The study file: cohorts, endpoints, feature settings and the models to build and compare.
+
+A study file is YAML validated by pydantic models with ``extra="forbid"`` (a misspelt key is an
+error, not a silent default). Paths are relative to the study file's folder. ``load_study``
+checks the schema; ``check_study_data`` then opens every manifest and clinical table and checks
+files, columns and classes — both run before any feature is extracted.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from radsig.exceptions import ConfigError
+
+Role = Literal["training", "internal", "external", "immunotherapy", "other"]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class CohortSpec(_Strict):
+    """One cohort: a manifest of images/ROIs and a clinical table, joined by patient ID."""
+
+    name: str = Field(pattern=r"^[A-Za-z][A-Za-z0-9_\-]*$")
+    role: Role
+    manifest: Path
+    clinical: Path
+    description: str = ""
+
+
+class EndpointSpec(_Strict):
+    """A binary endpoint (``column`` + ``positive``) or a time-to-event one (``time`` + ``event``)."""
+
+    name: str = Field(pattern=r"^[A-Za-z][A-Za-z0-9_\-]*$")
+    type: Literal["binary", "survival"]
+    column: str | None = None
+    positive: str | int | None = 1
+    time: str | None = None
+    event: str | None = None
+    horizons: list[float] = Field(default_factory=list)
+    time_unit: str = "months"
+    source: str = "clinical"
+
+    @model_validator(mode="after")
+    def _fields_for_type(self) -> EndpointSpec:
+        if self.type == "binary" and not self.column:
+            raise ValueError(f"binary endpoint {self.name!r} needs 'column' (and 'positive')")
+        if self.type == "survival" and not (self.time and self.event):
+            raise ValueError(f"survival endpoint {self.name!r} needs both 'time' and 'event' columns")
+        return self
+
+
+class DeepSpec(_Strict):
+    """Deep features: a CNN on ROI-centred crops, trained on the training cohort only (or a weights file)."""
+
+    modalities: list[str] = Field(default_factory=lambda: ["CT"])
+    method: Literal["self_supervised", "supervised", "weights"] = "self_supervised"
+    weights: Path | None = None
+    endpoint: str | None = None
+    size_mm: float = Field(default=48.0, gt=0)
+    n_voxels: int = Field(default=24, ge=8, le=128)
+    mode: Literal["2.5d", "3d"] = "2.5d"
+    width: int = Field(default=8, ge=2, le=128)
+    n_features: int = Field(default=32, ge=2, le=1024)
+    epochs: int = Field(default=6, ge=1, le=500)
+    batch_size: int = Field(default=32, ge=2)
+
+    @model_validator(mode="after")
+    def _needs(self) -> DeepSpec:
+        if self.method == "weights" and self.weights is None:
+            raise ValueError("deep method 'weights' needs 'weights' (a JSON sidecar written by radsig.deep)")
+        if self.method == "supervised" and not self.endpoint:
+            raise ValueError("deep method 'supervised' needs 'endpoint' (a binary endpoint)")
+        return self
+
+
+class HabitatSpec(_Strict):
+    """Habitat (intratumour-heterogeneity) features, habitats fitted on the training cohort only."""
+
+    modalities: list[str] = Field(default_factory=lambda: ["CT"])
+    k_range: list[int] = Field(default_factory=lambda: [2, 3, 4])
+    method: Literal["kmeans", "gmm"] = "kmeans"
+    n_supervoxels: int = Field(default=8, ge=2, le=100)
+    radius_mm: float = Field(default=3.0, gt=0)
+
+
+class FeatureSpec(_Strict):
+    """Feature settings file (IBSI or PyRadiomics) and which manifest modalities to use.
+
+    ``families``: ``ibsi`` (the settings file), ``deep`` and ``habitat`` (options in ``deep:`` and
+    ``habitat:``). Old study files without ``families`` mean ``[ibsi]``.
+    """
+
+    settings: Path
+    modalities: list[str] = Field(default_factory=list)
+    jobs: int = Field(default=1, ge=1)
+    cache: bool = True
+    families: list[Literal["ibsi", "deep", "habitat"]] = Field(default_factory=lambda: ["ibsi"])
+    deep: DeepSpec = Field(default_factory=DeepSpec)
+    habitat: HabitatSpec = Field(default_factory=HabitatSpec)
+
+    @model_validator(mode="after")
+    def _ibsi_first(self) -> FeatureSpec:
+        if "ibsi" not in self.families:
+            raise ValueError("features.families must include 'ibsi' (deep and habitat are added to it)")
+        return self
+
+
+class BiologySpec(_Strict):
+    """Tumour biology linked to the signature: expression matrix, IHC table, immune scores."""
+
+    expression: Path | None = None
+    unit: Literal["tpm", "fpkm", "counts", "log2"] = "tpm"
+    ihc: Path | None = None
+    ihc_columns: list[str] = Field(default_factory=list)
+    gene_sets: Path | None = None
+    scores: list[str] = Field(default_factory=list)
+    score_method: Literal["ssgsea", "mean_z"] = "ssgsea"
+    genes: list[str] = Field(default_factory=list)
+    models: list[str] = Field(default_factory=list)
+    phenotype_score: str | None = None
+    phenotype_column: str = "tme_phenotype"
+
+    @model_validator(mode="after")
+    def _some_input(self) -> BiologySpec:
+        if self.expression is None and self.ihc is None:
+            raise ValueError("biology needs 'expression' and/or 'ihc'")
+        return self
+
+
+class ModelSpec(_Strict):
+    """A model to build on the training cohort.
+
+    kinds: ``radiomics`` (selection + penalised regression → Rad-score), ``clinical``
+    (covariates only), ``combined`` (Rad-scores of ``include`` models + covariates: nomogram),
+    ``ensemble`` (average of modality-specific radiomics signatures).
+    """
+
+    name: str = Field(pattern=r"^[A-Za-z][A-Za-z0-9_\-]*$")
+    kind: Literal["radiomics", "clinical", "combined", "ensemble"]
+    endpoint: str
+    covariates: list[str] = Field(default_factory=list)
+    include: list[str] = Field(default_factory=list)
+    modalities: list[str] = Field(default_factory=list)
+    max_features: int = Field(default=8, ge=1, le=100)
+    correlation_threshold: float = Field(default=0.9, gt=0.0, le=1.0)
+    cutoff: Literal["median", "maxstat", "youden"] = "median"
+    survival_endpoints: list[str] = Field(default_factory=list)
+    families: list[Literal["ibsi", "deep", "habitat"]] = Field(default_factory=list)
+    description: str = ""
+
+    @model_validator(mode="after")
+    def _needs(self) -> ModelSpec:
+        if self.kind in ("clinical",) and not self.covariates:
+            raise ValueError(f"model {self.name!r} of kind 'clinical' needs 'covariates'")
+        if self.kind == "combined" and not (self.include or self.covariates):
+            raise ValueError(f"model {self.name!r} of kind 'combined' needs 'include' and/or 'covariates'")
+        return self
+
+
+class StudySpec(_Strict):
+    """The whole study file."""
+
+    name: str
+    description: str = ""
+    id_column: str = "patient_id"
+    seed: int = 0
+    bootstrap: int = Field(default=500, ge=50, le=10000)
+    features: FeatureSpec
+    cohorts: list[CohortSpec] = Field(min_length=1)
+    endpoints: list[EndpointSpec] = Field(min_length=1)
+    models: list[ModelSpec] = Field(min_length=1)
+    comparisons: list[tuple[str, str]] = Field(default_factory=list)
+    table1: list[str] = Field(default_factory=list)
+    biology: BiologySpec | None = None
+    base_dir: Path = Path(".")
+
+    @model_validator(mode="after")
+    def _cross_refs(self) -> StudySpec:
+        _unique("cohort", [c.name for c in self.cohorts])
+        _unique("endpoint", [e.name for e in self.endpoints])
+        _unique("model", [m.name for m in self.models])
+        if sum(c.role == "training" for c in self.cohorts) != 1:
+            raise ValueError("exactly one cohort must have role 'training' (models are fitted on it only)")
+        endpoints = {e.name for e in self.endpoints}
+        seen: set[str] = set()
+        for m in self.models:
+            _known(f"model {m.name!r}: endpoint", [m.endpoint, *m.survival_endpoints], endpoints)
+            _known(f"model {m.name!r}: include", m.include, seen, hint="list included models first")
+            seen.add(m.name)
+        for a, b in self.comparisons:
+            _known("comparisons", [a, b], seen)
+        for m in self.models:
+            absent = [f for f in m.families if f not in self.features.families]
+            if absent:
+                raise ValueError(f"model {m.name!r}: families {absent} are not in features.families "
+                                 f"{self.features.families}")
+        if self.features.deep.endpoint and "deep" in self.features.families:
+            _known("features.deep: endpoint", [self.features.deep.endpoint], endpoints)
+        if self.biology is not None:
+            _known("biology: models", self.biology.models, seen)
+        return self
+
+    @property
+    def training(self) -> CohortSpec:
+        return next(c for c in self.cohorts if c.role == "training")
+
+    def endpoint(self, name: str) -> EndpointSpec:
+        return next(e for e in self.endpoints if e.name == name)
+
+    def model(self, name: str) -> ModelSpec:
+        return next(m for m in self.models if m.name == name)
+
+    def path(self, p: Path) -> Path:
+        """Resolve a path of the study file relative to its folder."""
+        return p if p.is_absolute() else (self.base_dir / p)
+
+
+def _unique(what: str, names: list[str]) -> None:
+    dup = sorted({n for n in names if names.count(n) > 1})
+    if dup:
+        raise ValueError(f"{what} names must be unique; repeated: {dup}")
+
+
+def _known(where: str, names: list[str], allowed: set[str], hint: str = "") -> None:
+    bad = [n for n in names if n not in allowed]
+    if bad:
+        extra = f" ({hint})" if hint else ""
+        raise ValueError(f"{where} {bad} not defined; defined: {sorted(allowed)}{extra}")
+
+
+def _format_validation(err: ValidationError, source: str) -> str:
+    lines = []
+    for e in err.errors():
+        loc = ".".join(str(x) for x in e["loc"]) or "(top level)"
+        msg = e["msg"]
+        if e["type"] == "extra_forbidden":
+            msg = "unknown key (check the spelling; see docs of the study file)"
+        lines.append(f"  {loc}: {msg}")
+    return f"study file {source} is invalid:\n" + "\n".join(lines)
+
+
+def load_study(path_or_dict: str | Path | dict, *, base_dir: str | Path | None = None) -> StudySpec:
+    """Read and validate a study file (YAML path or already-parsed dict).
+
+    Raises
+    ------
+    ConfigError
+        Malformed YAML, unknown keys, missing fields or inconsistent references.
+    """
+    if isinstance(path_or_dict, dict):
+        data, source = dict(path_or_dict), "(dict)"
+        base = Path(base_dir) if base_dir is not None else Path(".")
+    else:
+        path = Path(path_or_dict)
+        source = str(path)
+        if not path.is_file():
+            raise ConfigError(f"study file not found: {path}")
+        try:
+            data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        except yaml.YAMLError as err:
+            raise ConfigError(f"study file {path} is not valid YAML: {err}") from err
+        if not isinstance(data, dict):
+            raise ConfigError(f"study file {path} must be a mapping of keys, got {type(data).__name__}")
+        base = Path(base_dir) if base_dir is not None else path.resolve().parent
+    if "base_dir" in data:
+        raise ConfigError(f"study file {source}: 'base_dir' is set by radsig, not by the file")
+    try:
+        return StudySpec(**data, base_dir=base)
+    except ValidationError as err:
+        raise ConfigError(_format_validation(err, source)) from None

@@ -1,0 +1,122 @@
+"""``radsig predict``: score new patients with a frozen study model (``model.json``)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+
+from radsig.exceptions import ConfigError, ModelFileError
+from radsig.study import modelling as mdl
+from radsig.study.extraction import FeatureSettings, extract_manifest
+from radsig.study.runner import MODEL_FORMAT, MODEL_VERSION, predictions_table
+
+
+def load_study_model(path: str | Path) -> dict:
+    """Read and check a model file written by ``radsig study``."""
+    path = Path(path)
+    if not path.is_file():
+        raise ModelFileError(f"model file not found: {path}")
+    try:
+        doc = json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as err:
+        raise ModelFileError(f"model file {path} is not valid JSON: {err}") from err
+    if doc.get("format") != MODEL_FORMAT:
+        raise ModelFileError(f"{path} is not a radsig study model (format {doc.get('format')!r}, "
+                             f"expected {MODEL_FORMAT!r})")
+    if doc.get("version") != MODEL_VERSION:
+        raise ModelFileError(f"{path}: model file version {doc.get('version')} is not supported "
+                             f"(this radsig reads version {MODEL_VERSION})")
+    return doc
+
+
+def _read_manifest(manifest: str | Path, id_column: str) -> pd.DataFrame:
+    path = Path(manifest)
+    if not path.is_file():
+        raise ConfigError(f"manifest not found: {path}")
+    df = pd.read_csv(path)
+    missing = [c for c in (id_column, "image", "mask") if c not in df.columns]
+    if missing:
+        raise ConfigError(f"manifest {path}: missing column(s) {missing}; has {list(df.columns)}")
+    df[id_column] = df[id_column].astype(str)
+    for col in ("image", "mask"):
+        df[col] = [str(p if Path(p).is_absolute() else path.parent / p) for p in df[col]]
+    if "modality" not in df.columns:
+        df["modality"] = "IMG"
+    df["modality"] = df["modality"].astype(str).str.upper()
+    return df
+
+
+def predict(model_path: str | Path, *, manifest: str | Path | None = None, image: str | Path | None = None,
+            mask: str | Path | None = None, modality: str | None = None, clinical: str | Path | None = None,
+            progress=None) -> pd.DataFrame:
+    """Rad-score, probability and risk group of every model for every patient."""
+    doc = load_study_model(model_path)
+    idc = doc["id_column"]
+    if manifest is not None:
+        man = _read_manifest(manifest, idc)
+    elif image is not None and mask is not None:
+        mods = doc["modalities"]
+        mod = (modality or (mods[0] if len(mods) == 1 else "")).upper()
+        if len(mods) > 1 and not modality:
+            raise ConfigError(f"the model uses modalities {mods}; give --manifest with one row per "
+                              "modality (patient_id, modality, image, mask)")
+        man = pd.DataFrame([{idc: "case", "modality": mod, "image": str(image), "mask": str(mask)}])
+    else:
+        raise ConfigError("give IMAGE and MASK, or --manifest FILE")
+    absent = sorted(set(doc["modalities"]) - set(man["modality"]))
+    if absent:
+        raise ConfigError(f"the model needs modality {absent}; the input has {sorted(set(man['modality']))}")
+    man = man[man["modality"].isin(doc["modalities"])]
+    settings = FeatureSettings.from_json(doc["feature_settings"])
+    feats, fails = extract_manifest(man, settings, id_column=idc, progress=progress, stage="features")
+    if doc.get("extra_features"):  # deep / habitat families, with the files saved next to model.json
+        from radsig.study import extra_features as xf
+
+        extra, xfails = xf.extract_extra_direct(doc["extra_features"], man, Path(model_path).parent, id_column=idc)
+        feats, fails = xf.merge(feats, extra), pd.concat([fails, xfails], ignore_index=True)
+    if len(fails):
+        raise ConfigError("feature extraction failed:\n  " + "\n  ".join(fails["error"].astype(str)))
+    missing = [f for m in doc["models"] for f in mdl.model_features(m) if f not in feats.columns]
+    if missing:
+        raise ModelFileError(f"features {sorted(set(missing))[:5]} required by the model were not produced; "
+                             "the feature settings or extractor differ from the model's")
+    clin = _clinical(doc, clinical, feats.index, idc)
+    models = [m for m in doc["models"] if clin is not None or not mdl.model_columns(m)]
+    models = _with_dependencies(models, doc["models"])
+    scores: dict = {}
+    clin_rows = clin if clin is not None else pd.DataFrame(index=feats.index)
+    for m in models:
+        scores[m["name"]] = mdl.linear_predictor(m, feats, clin_rows, scores)
+    return predictions_table(models, scores, feats.index, idc)
+
+
+def _with_dependencies(models: list[dict], all_models: list[dict]) -> list[dict]:
+    kept = {m["name"] for m in models}
+    out = []
+    for m in all_models:
+        deps = {t["name"] for t in m.get("terms", []) if t["source"] == "model"}
+        if m["name"] in kept and deps <= {x["name"] for x in out}:
+            out.append(m)
+    return out
+
+
+def _clinical(doc: dict, clinical, ids, idc: str) -> pd.DataFrame | None:
+    if clinical is None:
+        return None
+    path = Path(clinical)
+    if not path.is_file():
+        raise ConfigError(f"clinical table not found: {path}")
+    df = pd.read_csv(path)
+    if idc not in df.columns:
+        raise ConfigError(f"clinical table {path}: id column {idc!r} missing")
+    need = [c for c in doc["clinical_columns"] if c not in df.columns]
+    if need:
+        raise ConfigError(f"clinical table {path}: the model needs column(s) {need}; has {list(df.columns)}")
+    df[idc] = df[idc].astype(str)
+    df = df.set_index(idc)
+    gone = [p for p in ids if p not in df.index]
+    if gone:
+        raise ConfigError(f"clinical table {path}: no row for patient(s) {gone[:5]}")
+    return df.loc[list(ids)]

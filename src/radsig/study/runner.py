@@ -1,0 +1,289 @@
+"""``radsig study``: validate → extract (cached) → fit on training → freeze → score → evaluate → report."""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from radsig import __version__
+from radsig.config.study import StudySpec, load_study
+from radsig.study import evaluation as ev
+from radsig.study import modelling as mdl
+from radsig.study.data import CohortData, load_study_data
+from radsig.study.extraction import (FeatureSettings, extract_manifest, extract_with_cohort_engine,
+                                     load_feature_settings)
+
+Progress = Callable[[str, int, int], None]
+MODEL_FORMAT = "radsig-study-model"
+MODEL_VERSION = 1
+
+
+@dataclass
+class StudyRun:
+    """Everything the report needs, and where the outputs were written."""
+
+    study: StudySpec
+    out: Path
+    settings: FeatureSettings
+    data: dict[str, CohortData]
+    features: dict[str, pd.DataFrame] = field(default_factory=dict)
+    failures: dict[str, pd.DataFrame] = field(default_factory=dict)
+    flow: dict[str, dict] = field(default_factory=dict)
+    frozen: list[dict] = field(default_factory=list)
+    scores: dict[str, dict[str, np.ndarray]] = field(default_factory=dict)
+    results: dict = field(default_factory=dict)
+    curves: dict = field(default_factory=dict)
+    timings: dict[str, float] = field(default_factory=dict)
+    extra_features: dict = field(default_factory=dict)
+    biology: object = None
+    biology_figures: list = field(default_factory=list)
+
+    @property
+    def report_path(self) -> Path:
+        return self.out / "report.html"
+
+
+def validate(study_path: str | Path) -> tuple[StudySpec, dict[str, CohortData], FeatureSettings]:
+    """Check the study file, every path and column, and the feature settings — no extraction."""
+    study = load_study(study_path)
+    data = load_study_data(study)
+    settings = load_feature_settings(study.path(study.features.settings))
+    return study, data, settings
+
+
+def _extract(run: StudyRun, progress: Progress | None) -> None:
+    fdir = run.out / "features"
+    fdir.mkdir(parents=True, exist_ok=True)
+    cache = fdir / "cache" if run.study.features.cache else None
+    run.extra_features = _fit_extra_families(run, progress)
+    for name, cd in run.data.items():
+        if run.settings.extractor == "radsig.features":
+            wide, fails = extract_with_cohort_engine(
+                cd.manifest, run.settings, fdir / f"{name}_cases.parquet", id_column=run.study.id_column,
+                jobs=run.study.features.jobs, cache=cache, progress=progress, stage=f"features {name}")
+        else:
+            wide, fails = extract_manifest(cd.manifest, run.settings, id_column=run.study.id_column,
+                                           cache_dir=cache, progress=progress, stage=f"features {name}")
+        if run.extra_features:
+            wide, fails = _extract_extra_families(run, name, cd, wide, fails, cache, progress)
+        wide.to_csv(fdir / f"{name}_features.csv")
+        fails.to_csv(fdir / f"{name}_failures.csv", index=False)
+        run.failures[name] = fails
+        n_clin, n_img = len(cd.clinical), cd.manifest[run.study.id_column].nunique()
+        failed = set(fails[run.study.id_column]) if len(fails) else set()
+        keep = [p for p in cd.clinical.index if p in wide.index and p not in failed]
+        run.features[name] = wide.loc[keep]
+        cd.clinical = cd.clinical.loc[keep]
+        run.flow[name] = {"role": cd.role, "clinical_rows": n_clin, "with_images": n_img,
+                          "extraction_failed": len(failed), "analysed": len(keep)}
+
+
+def _fit_extra_families(run: StudyRun, progress: Progress | None) -> dict:
+    """Deep / habitat families (``features.families``): fitted on the training cohort only."""
+    from radsig.study import extra_features as xf
+
+    st = run.study
+    if set(st.features.families) <= {"ibsi"}:
+        return {}
+    tr = run.data[st.training.name]
+    ibsi = run.settings.raw if run.settings.extractor == "radsig.features" else None
+    return xf.fit_extra(st, tr.manifest, tr.clinical, run.out, ibsi, progress)
+
+
+def _extract_extra_families(run: StudyRun, name: str, cd: CohortData, wide, fails, cache, progress):
+    from radsig.study import extra_features as xf
+
+    extra, xfails = xf.extract_extra(run.extra_features, cd.manifest, run.out, name,
+                                     id_column=run.study.id_column, jobs=run.study.features.jobs,
+                                     cache=cache, progress=progress)
+    return xf.merge(wide, extra), pd.concat([fails, xfails], ignore_index=True)
+
+
+def _fit(run: StudyRun) -> None:
+    st, tr = run.study, run.study.training.name
+    feats, clin = run.features[tr], run.data[tr].clinical
+    mods = [m.upper() for m in st.features.modalities] or sorted({c.split("_", 1)[0] for c in feats.columns})
+    train_scores: dict[str, np.ndarray] = {}
+    for spec in st.models:
+        ep = st.endpoint(spec.endpoint)
+        target, ok = ev.target_for(clin, ep)
+        f_ok, c_ok = feats[ok], clin[ok]
+        s_ok = {k: v[ok] for k, v in train_scores.items()}
+        use_mods = [m.upper() for m in spec.modalities] or mods
+        if run.extra_features:
+            from radsig.study.extra_features import select_families
+
+            f_ok = select_families(f_ok, spec.families)
+        if spec.kind == "radiomics":
+            frozen = mdl.fit_radiomics(spec, ep, f_ok, target, modalities=use_mods, seed=st.seed)
+        elif spec.kind == "ensemble":
+            frozen = mdl.fit_ensemble(spec, ep, f_ok, target, modalities=use_mods, seed=st.seed)
+        else:
+            frozen = mdl.fit_linear(spec, ep, f_ok, c_ok, target, s_ok)
+        frozen["endpoint"] = ep.name
+        lp = mdl.linear_predictor(frozen, feats, clin, train_scores)
+        surv = None
+        surv_eps = [st.endpoint(e) for e in spec.survival_endpoints] or ([ep] if ep.type == "survival" else [])
+        if surv_eps:
+            t, e = ev.surv_arrays(clin, surv_eps[0])
+            good = np.isfinite(t) & np.isfinite(e)
+            surv = (t[good], e[good], lp[good])
+        cut, how = ev.cutoff_for(spec.cutoff, lp[ok], target, ep, surv)
+        frozen["cutoff"] = {"value": cut, "method": how}
+        frozen["survival_endpoints"] = [e.name for e in surv_eps]
+        run.frozen.append(frozen)
+        train_scores[spec.name] = lp
+
+
+def _score(run: StudyRun) -> pd.DataFrame:
+    rows = []
+    for name, cd in run.data.items():
+        scores: dict[str, np.ndarray] = {}
+        for frozen in run.frozen:
+            scores[frozen["name"]] = mdl.linear_predictor(frozen, run.features[name], cd.clinical, scores)
+        run.scores[name] = scores
+        rows.append(predictions_table(run.frozen, scores, cd.clinical.index, run.study.id_column)
+                    .assign(cohort=name))
+    table = pd.concat(rows, ignore_index=True)
+    table.to_csv(run.out / "predictions.csv", index=False)
+    return table
+
+
+def predictions_table(frozen: list[dict], scores: dict, ids, id_column: str) -> pd.DataFrame:
+    """Rad-score, probability (binary endpoints) and risk group of each model for each patient."""
+    out = pd.DataFrame({id_column: list(ids)})
+    for m in frozen:
+        lp = scores[m["name"]]
+        out[f"{m['name']}_score"] = lp
+        prob = mdl.probability(m, lp)
+        if prob is not None:
+            out[f"{m['name']}_probability"] = prob
+        out[f"{m['name']}_group"] = np.where(lp > m["cutoff"]["value"], "high", "low")
+    return out
+
+
+def _evaluate(run: StudyRun) -> None:
+    st = run.study
+    tr_clin = run.data[st.training.name].clinical
+    targets = {}
+    models: dict = {}
+    for frozen in run.frozen:
+        ep = st.endpoint(frozen["endpoint"])
+        entry = {"kind": frozen["kind"], "endpoint": ep.name, "endpoint_type": ep.type,
+                 "cutoff": frozen["cutoff"], "formula": mdl.formula(frozen),
+                 "features": mdl.model_features(frozen), "cohorts": {}}
+        for i, (name, cd) in enumerate(run.data.items()):
+            lp = run.scores[name][frozen["name"]]
+            target, ok = ev.target_for(cd.clinical, ep)
+            targets[(name, ep.name)] = (target, ok)
+            met, cur = _metrics_one(run, frozen, ep, cd, lp, target, ok, tr_clin, seed=st.seed + i)
+            met["n"] = {"estimate": int(ok.sum()), "ci_low": None, "ci_high": None}
+            entry["cohorts"][name] = met
+            run.curves.setdefault(frozen["name"], {})[name] = cur
+        models[frozen["name"]] = entry
+    run.results["models"] = models
+    run.results["comparisons"] = ev.comparisons(st, run.scores, run.data, targets)
+
+
+def _metrics_one(run, frozen, ep, cd, lp, target, ok, tr_clin, seed) -> tuple[dict, dict]:
+    st = run.study
+    if ep.type == "binary":
+        if len(np.unique(target)) < 2:
+            return {}, {}
+        met, cur = ev.evaluate_binary(target, lp[ok], mdl.probability(frozen, lp[ok]),
+                                      n_boot=st.bootstrap, seed=seed)
+    else:
+        t, e = target["time"], target["event"].astype(float)
+        tt, te = ev.surv_arrays(tr_clin, ep)
+        met, cur = ev.evaluate_survival(t, e, lp[ok], train=(tt, te), horizons=ep.horizons,
+                                        n_boot=min(st.bootstrap, 300), seed=seed)
+    high = lp > frozen["cutoff"]["value"]
+    for sname in frozen["survival_endpoints"]:
+        sep = st.endpoint(sname)
+        t, e = ev.surv_arrays(cd.clinical, sep)
+        good = np.isfinite(t) & np.isfinite(e)
+        m2, c2 = ev.risk_group_analysis(t[good], e[good], high[good])
+        met.update({f"{k}_{sname}": v for k, v in m2.items()})
+        cur[f"km_{sname}"] = c2["km"]
+    return met, cur
+
+
+def _clean(obj):
+    if isinstance(obj, dict):
+        return {str(k): _clean(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_clean(v) for v in obj]
+    if isinstance(obj, (np.floating, float)):
+        return None if not math.isfinite(float(obj)) else float(obj)
+    if isinstance(obj, np.integer):
+        return int(obj)
+    return obj
+
+
+def model_document(run: StudyRun) -> dict:
+    """The frozen model file: feature settings, every model in scoring order, required inputs."""
+    return {
+        "format": MODEL_FORMAT, "version": MODEL_VERSION, "radsig_version": __version__,
+        "study": run.study.name, "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "id_column": run.study.id_column, "feature_settings": run.settings.to_json(),
+        "modalities": sorted({f.split("_", 1)[0] for m in run.frozen for f in mdl.model_features(m)}),
+        "clinical_columns": sorted({c for m in run.frozen for c in mdl.model_columns(m)}),
+        "models": run.frozen,
+        **({"extra_features": run.extra_features} if run.extra_features else {}),
+    }
+
+
+def run_study(study: str | Path | StudySpec, out: str | Path, *, progress: Progress | None = None,
+              extra: dict | None = None) -> StudyRun:
+    """Run a whole study; returns the :class:`StudyRun` (outputs are in ``out``)."""
+    t0 = time.perf_counter()
+    if isinstance(study, StudySpec):
+        spec = study
+        data, settings = load_study_data(spec), load_feature_settings(spec.path(spec.features.settings))
+    else:
+        spec, data, settings = validate(study)
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    run = StudyRun(study=spec, out=out, settings=settings, data=data)
+    if spec.biology is not None:  # immune scores + TME phenotype before modelling (usable as an endpoint)
+        from radsig.study.biology import prepare_biology
+
+        run.biology = prepare_biology(spec, data)
+    run.timings["validate"] = time.perf_counter() - t0
+    _extract(run, progress)
+    run.timings["extract"] = time.perf_counter() - t0 - run.timings["validate"]
+    for step, fn in (("fit", _fit), ("score", _score), ("evaluate", _evaluate)):
+        if progress:
+            progress(step, 0, 1)
+        t1 = time.perf_counter()
+        fn(run)
+        run.timings[step] = time.perf_counter() - t1
+    if run.biology is not None:
+        from radsig.study.biology_analysis import analyse_biology, biology_figures
+
+        t1 = time.perf_counter()
+        run.results["biology"], frames = analyse_biology(run, run.biology)
+        run.biology_figures = biology_figures(frames, out / "figures")
+        run.timings["biology"] = time.perf_counter() - t1
+    run.results.update({"study": spec.name, "radsig_version": __version__, "flow": run.flow,
+                        "feature_settings": {"hash": settings.digest, "extractor": settings.extractor},
+                        **(extra or {})})
+    (out / "model.json").write_text(json.dumps(_clean(model_document(run)), indent=1))
+    from radsig.study.render import render_outputs
+
+    if progress:
+        progress("report", 0, 1)
+    t1 = time.perf_counter()
+    render_outputs(run)
+    run.timings["report"] = time.perf_counter() - t1
+    run.results["timings_s"] = {k: round(v, 2) for k, v in run.timings.items()}
+    (out / "results.json").write_text(json.dumps(_clean(run.results), indent=1))
+    return run
