@@ -68,7 +68,7 @@ def test_extract_end_to_end_with_the_engine(run_cli, tmp_path):
     assert (tmp_path / "f.csv").is_file() and (tmp_path / "f.provenance.json").is_file()
     ref = extract_case(tmp_path / "data" / "p001_img.nii.gz", tmp_path / "data" / "p001_seg.nii.gz",
                        str(params))
-    expected = dict(zip(ref["feature"], ref["value"]))
+    expected = dict(zip(ref["feature"], ref["value"], strict=True))
     got = table.set_index("patient_id").loc["P001"]
     for name in ("stat_mean", "morph_volume", "ih_entropy"):
         if name in expected:
@@ -77,3 +77,41 @@ def test_extract_end_to_end_with_the_engine(run_cli, tmp_path):
     assert second.returncode == 1
     assert "(0 computed, 2 from cache)" in second.stdout
     pd.testing.assert_frame_equal(pd.read_parquet(out), table)
+
+
+@pytest.mark.slow
+def test_ctrl_c_with_a_process_pool_exits_130_and_resumes(tmp_path):
+    """SIGINT mid-run (--jobs 2): exit 130, no table, in-flight cases finish into the cache."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+    from pathlib import Path
+
+    repo = Path(__file__).resolve().parents[2]
+    sys.path.insert(0, str(repo / "tests" / "cohort"))
+    import _radsig_cohort_toy as toy
+
+    from radsig.cohort.cache import CaseCache
+
+    manifest, cache, out = toy.make_cohort(tmp_path, 6), tmp_path / "c", tmp_path / "f.parquet"
+    cmd = [sys.executable, "-m", "radsig", "cohort", "extract", str(manifest), "--params",
+           str(repo / "params" / "ibsi" / "default_ct.yaml"), "--out", str(out), "--cache",
+           str(cache), "--no-progress"]
+    env = dict(os.environ, PYTHONPATH=str(repo / "src"))
+    child = subprocess.Popen([*cmd, "--jobs", "2"], env=env, stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 120
+    while CaseCache(cache).n_entries() < 1 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    child.send_signal(signal.SIGINT)
+    _, err = child.communicate(timeout=120)
+    done = CaseCache(cache).n_entries()
+    if done == 6:
+        pytest.skip("every case finished before the interrupt arrived")
+    assert child.returncode == 130 and "rerun the same command to resume" in err
+    assert not out.exists()
+    resumed = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=300)
+    assert resumed.returncode == 0, resumed.stderr
+    assert f"({6 - done} computed, {done} from cache)" in resumed.stdout

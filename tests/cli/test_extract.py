@@ -164,3 +164,15 @@ def test_malformed_yaml(cli, case_files, tmp_path):
 
 def test_bad_format_option(cli, case_files):
     _one_line_error(cli("extract", *case_files, "--format", "tall"), "--format")
+
+
+def test_roi_name_needs_a_dicom_structure_file(cli, case_files):
+    _one_line_error(cli("extract", *case_files, "--roi", "GTV"),
+                    "msk.nii.gz", "needs an RTSTRUCT or SEG file")
+
+
+def test_everything_resegmented_away(cli, case_files, tmp_path):
+    params = tmp_path / "r.yaml"
+    params.write_text("resegmentation:\n  range: [5000, 6000]\n")
+    _one_line_error(cli("extract", *case_files, "--params", params),
+                    "msk.nii.gz", "no ROI voxel is left after re-segmentation")

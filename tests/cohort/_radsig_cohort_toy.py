@@ -84,3 +84,12 @@ def toy_extract(image, mask, settings=None, *, label=None, roi=None, case=None) 
             ("stat_max", "statistics", "84IY", None, values.max() * scale),
             ("morph_volume", "morphology", "RNU0", None, roi_mask.sum() * voxel)]
     return pd.DataFrame(rows, columns=["feature", "family", "ibsi_code", "aggregation_code", "value"])
+
+
+def crashing_extract(image, mask, settings=None, **kw) -> pd.DataFrame:
+    """Kill the worker process (as a segfault or the OOM killer would) for case p001."""
+    import os
+
+    if "p001_" in str(image):
+        os._exit(3)
+    return toy_extract(image, mask, settings, **kw)

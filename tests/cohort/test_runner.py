@@ -43,7 +43,7 @@ def test_table_matches_direct_extraction(cohort, tmp_path):
     assert list(result.table["patient_id"]) == [c.patient_id for c in man.cases]
     assert list(result.table.columns[:4]) == ["patient_id", "modality", "centre", "age"]
     assert result.feature_columns == ["stat_mean", "stat_max", "morph_volume"]
-    for case, (_, row) in zip(man.cases, result.table.iterrows()):
+    for case, (_, row) in zip(man.cases, result.table.iterrows(), strict=True):
         ref = toy.toy_extract(case.image, case.mask)
         assert row[result.feature_columns].to_numpy(float) == pytest.approx(ref["value"].to_numpy())
     on_disk = pd.read_parquet(tmp_path / "f.parquet")
@@ -137,12 +137,12 @@ def test_keyboard_interrupt_propagates_and_writes_no_table(cohort, tmp_path):
 
 
 def test_sigkill_midway_then_resume_equals_uninterrupted(tmp_path):
-    n = 10
+    n = 8
     manifest = toy.make_cohort(tmp_path, n)
     out, cache = tmp_path / "killed.parquet", tmp_path / "cache"
     env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(SRC), str(HERE)]))
     child = subprocess.Popen([sys.executable, str(HERE / "_run_toy_cohort.py"), str(manifest),
-                              str(out), str(cache), "0.4", "1"], env=env,
+                              str(out), str(cache), "0.25", "1"], env=env,
                              stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     deadline = time.monotonic() + 60
     while CaseCache(cache).n_entries() < 3 and time.monotonic() < deadline:
@@ -153,7 +153,7 @@ def test_sigkill_midway_then_resume_equals_uninterrupted(tmp_path):
     done_before = CaseCache(cache).n_entries()
     assert 3 <= done_before < n
     assert not out.exists() and not list(tmp_path.glob("killed.*"))
-    resumed = _run(manifest, out, cache=cache, settings={"delay": 0.4})
+    resumed = _run(manifest, out, cache=cache, settings={"delay": 0.25})
     assert (resumed.counts["cached"], resumed.counts["computed"]) == (done_before, n - done_before)
     reference = _run(manifest, tmp_path / "ref.parquet", cache=tmp_path / "ref-cache")
     pd.testing.assert_frame_equal(pd.read_parquet(out), pd.read_parquet(tmp_path / "ref.parquet"))
@@ -174,3 +174,46 @@ def test_process_pool_and_dask_give_the_jobs1_table(tmp_path):
                     scheduler=cluster.scheduler_address)
     pd.testing.assert_frame_equal(serial.table, dask.table)
     assert dask.provenance["execution"]["scheduler"].startswith("dask:")
+
+
+@pytest.mark.slow
+def test_a_worker_crash_fails_only_its_case(tmp_path):
+    manifest = toy.make_cohort(tmp_path, 6)
+    result = extract_cohort(manifest, FAST, tmp_path / "f.parquet", jobs=2, progress=False,
+                            extractor=toy.crashing_extract, cache=tmp_path / "c")
+    assert list(result.table["patient_id"]) == ["P000", "P002", "P003", "P004", "P005"]
+    (failure,) = result.failures.to_dict("records")
+    assert (failure["patient_id"], failure["stage"]) == ("P001", "worker")
+    assert "died twice" in failure["message"]
+
+
+def test_progress_reporter_sees_every_case_and_rich_bar_runs(tmp_path, capsys):
+    from radsig.cohort.progress import RichProgress
+
+    manifest = toy.make_cohort(tmp_path, 3)
+
+    class Recorder:
+        def start(self, total, already_failed=0):
+            self.total, self.seen = total, []
+
+        def update(self, record):
+            self.seen.append(record["status"])
+
+        def stop(self):
+            self.stopped = True
+
+    rec = Recorder()
+    _run(manifest, tmp_path / "a.parquet", progress=rec)
+    assert (rec.total, rec.seen, rec.stopped) == (3, ["computed"] * 3, True)
+    _run(manifest, tmp_path / "b.parquet", progress=True)
+    err = capsys.readouterr().err
+    assert "3/3" in err and "0 failed" in err and "3 cached" in err
+    assert isinstance(RichProgress().description, str)
+
+
+def test_bad_scheduler_address_is_a_config_error(cohort, tmp_path):
+    from radsig.exceptions import ConfigError
+
+    with pytest.raises(ConfigError, match="cannot connect to the Dask scheduler"):
+        _run(cohort, tmp_path / "f.parquet", scheduler="nonsense-protocol://nowhere:1")
+    assert not (tmp_path / "f.parquet").exists()

@@ -10,8 +10,14 @@ from scipy import stats
 from scipy.special import expit, logit
 from sklearn.metrics import brier_score_loss
 
-from radsig.evaluate import (brier_score, calibration_curve, calibration_intercept_slope,
-                             hosmer_lemeshow, kaplan_meier, survival_calibration)
+from radsig.evaluate import (
+    brier_score,
+    calibration_curve,
+    calibration_intercept_slope,
+    hosmer_lemeshow,
+    kaplan_meier,
+    survival_calibration,
+)
 from radsig.evaluate._smooth import lowess
 
 

@@ -6,12 +6,15 @@ import numpy as np
 from lifelines.utils import concordance_index as ll_cindex
 from numpy.testing import assert_allclose
 from sklearn.metrics import roc_auc_score
-from sksurv.metrics import (concordance_index_censored, concordance_index_ipcw,
-                            cumulative_dynamic_auc)
+from sksurv.metrics import (
+    concordance_index_censored,
+    concordance_index_ipcw,
+    cumulative_dynamic_auc,
+)
 from sksurv.util import Surv
 
 from radsig.evaluate import concordance_index, time_dependent_auc
-from radsig.evaluate.concordance import _pair_influence
+from radsig.evaluate.concordance import _pair_influence, _td_auc_boot
 
 
 def test_harrell_cindex_against_sksurv_and_lifelines(surv_data):
@@ -58,6 +61,24 @@ def test_td_auc_against_sksurv(surv_data):
     assert_allclose(res.details["mean_auc"], mean_auc, atol=1e-12)
     assert (res.table["ci_low"] < res.table["estimate"]).all()
     assert (res.table["estimate"] < res.table["ci_high"]).all()
+
+
+def test_vectorised_td_auc_bootstrap_matches_sksurv_per_resample(surv_data):
+    """Each bootstrap replicate equals scikit-survival on that resample (ties in time and risk
+    included); resamples without controls at a time are NaN where scikit-survival refuses."""
+    time, event, x = surv_data
+    t, r, e = np.round(time, 2), np.round(x, 1), event.astype(bool)
+    grid = np.r_[np.quantile(t[e], [0.25, 0.5, 0.9]), np.sort(t)[-3]]
+    idx = np.random.default_rng(4).integers(0, t.size, (40, t.size))
+    fast = _td_auc_boot(t, e, r, grid, idx)
+    y = Surv.from_arrays(e, t)
+    for row, i in zip(fast, idx, strict=True):
+        try:
+            ref = cumulative_dynamic_auc(y[i], y[i], r[i], grid)[0]
+        except ValueError:  # time outside this resample's follow-up
+            assert np.isnan(row[-1])
+            ref = np.r_[cumulative_dynamic_auc(y[i], y[i], r[i], grid[:-1])[0], np.nan]
+        assert_allclose(row, ref, atol=1e-12)
 
 
 def test_td_auc_without_censoring_equals_binary_auc(surv_data):

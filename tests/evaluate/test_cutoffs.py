@@ -7,8 +7,7 @@ import pytest
 from numpy.testing import assert_allclose
 from scipy.optimize import brentq
 
-from radsig.evaluate import (maxstat_cutoff, median_cutoff, p_lausen92, p_lausen94,
-                             youden_cutoff)
+from radsig.evaluate import maxstat_cutoff, median_cutoff, p_lausen92, p_lausen94, youden_cutoff
 from radsig.evaluate.cutoffs import logrank_scores
 
 

@@ -6,13 +6,17 @@ from __future__ import annotations
 import time
 
 import numpy as np
-import pytest
 from numpy.testing import assert_allclose
 from scipy import stats
 from sklearn.metrics import roc_auc_score, roc_curve
 
-from radsig.evaluate import (auc_ci, delong_test, delong_test_unpaired, diagnostic_metrics,
-                             roc_curve_ci)
+from radsig.evaluate import (
+    auc_ci,
+    delong_test,
+    delong_test_unpaired,
+    diagnostic_metrics,
+    roc_curve_ci,
+)
 from radsig.evaluate._bootstrap import auc_from_index, resample_indices
 from radsig.evaluate.discrimination import delong_components
 
@@ -42,6 +46,17 @@ def test_delong_variance_closed_form_worked_example():
     z = stats.norm.ppf(0.975)
     assert_allclose(res.ci_low, 5 / 6 - z * np.sqrt(1 / 27))
     assert res.ci_high == 1.0  # clipped at 1
+
+
+def test_delong_logit_interval_is_asymmetric_inside_unit_interval():
+    y = np.array([1, 1, 1, 0, 0, 0])
+    s = np.array([0.9, 0.8, 0.5, 0.7, 0.5, 0.2])
+    res = auc_ci(y, s, logit=True)
+    z = stats.norm.ppf(0.975)
+    half = z * np.sqrt(1 / 27) / (5 / 6 * 1 / 6)
+    assert_allclose([res.ci_low, res.ci_high],
+                    1 / (1 + np.exp(-(np.log(5) + np.array([-half, half])))))
+    assert 0 < res.ci_low < res.estimate < res.ci_high < 1
 
 
 def test_delong_variance_against_bootstrap(binary_data):

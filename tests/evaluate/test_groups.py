@@ -8,8 +8,13 @@ import pytest
 from numpy.testing import assert_allclose
 from scipy import stats
 
-from radsig.evaluate import (correlate_features, correlation, mann_whitney, odds_ratio,
-                             response_by_group)
+from radsig.evaluate import (
+    correlate_features,
+    correlation,
+    mann_whitney,
+    odds_ratio,
+    response_by_group,
+)
 
 
 @pytest.fixture

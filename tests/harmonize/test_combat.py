@@ -55,6 +55,28 @@ def test_combat_against_neurocombat(parametric, atol):
     np.testing.assert_allclose(ours, ref, atol=atol)
 
 
+def test_reference_batch_combat_closed_form():
+    """ref_batch without EB: the reference centre is unchanged; every other centre is
+    standardised (ddof=1) and mapped onto the reference mean and SD (ddof=0).
+
+    (neuroCombat 0.2.12's own ref_batch path fails on NumPy >= 1.24, np.int, so the reference
+    here is the closed form.)"""
+    df, _ = planted(n_per=25, p=6, seed=7)
+    feats = [c for c in df.columns if c.startswith("f")]
+    Y, site = df[feats].to_numpy(), df["site"].to_numpy()
+    ref = Y[site == "A"]
+    expected = np.vstack([ref] + [(Y[site == s] - Y[site == s].mean(0)) / Y[site == s].std(
+        0, ddof=1) * ref.std(0) + ref.mean(0) for s in ("B", "C")])
+    got = ComBat(batch="site", eb=False, ref_batch="A").fit_transform(df[[*feats, "site"]])
+    np.testing.assert_allclose(got, expected, rtol=1e-10, atol=1e-10)
+    eb = ComBat(batch="site", categorical=["sex"], continuous=["age"], ref_batch="A")
+    out = eb.fit_transform(df)
+    np.testing.assert_allclose(out[site == "A"], ref, atol=1e-10)
+    assert centre_spread(out, site) < 0.3 * centre_spread(Y, site)
+    with pytest.raises(StatisticsError, match="ref_batch 'Z' is not a training batch"):
+        ComBat(batch="site", ref_batch="Z").fit(df[[*feats, "site"]])
+
+
 def test_combat_without_eb_equals_closed_form():
     """No EB, no covariates: each centre is standardised (ddof=1), then rescaled to the pooled
     residual SD (ddof=0) and the grand mean."""
@@ -119,3 +141,19 @@ def test_combat_contract_and_errors():
     bad.loc[0, "f0"] = np.nan
     with pytest.raises(StatisticsError, match="NaN"):
         ComBat(batch="site").fit(bad)
+
+
+def test_combat_inside_pipeline_cv_and_model_file(tmp_path):
+    from sklearn.pipeline import Pipeline
+
+    from radsig.models import RadScore, cross_validate_model, load_model, save_model
+
+    df, label = planted(n_per=40, p=12, seed=5)
+    pipe = Pipeline([("combat", ComBat(batch="site", categorical=["sex"], continuous=["age"])),
+                     ("radscore", RadScore(cv=3, n_lambdas=8, random_state=0))])
+    res = cross_validate_model(pipe, df, label, cv=3)  # ComBat refitted in every fold
+    assert res.ci_low <= res.estimate <= res.ci_high and res.estimate > 0.6
+    model = pipe.fit(df, label)
+    again = load_model(save_model(model, tmp_path / "combat.json"))
+    np.testing.assert_array_equal(again.predict_proba(df), model.predict_proba(df))
+    np.testing.assert_array_equal(again[0].gamma_star_, model[0].gamma_star_)

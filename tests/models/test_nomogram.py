@@ -69,6 +69,12 @@ def test_fused_signature_uses_both_blocks():
     assert "deep_0" in fused.score_models_[1].selected_features_
 
 
+def test_pca_score_estimator_checks():
+    from sklearn.utils.estimator_checks import check_estimator
+
+    check_estimator(PCAScore())
+
+
 def test_pca_score_orientation():
     X, lp, rng = _table(seed=3)
     cols = [c for c in X.columns if c.startswith("original")][:5]
@@ -78,5 +84,7 @@ def test_pca_score_orientation():
     pca = PCAScore().fit(Z, y)
     assert np.corrcoef(pca.decision_function(Z), y)[0, 1] > 0.5
     assert pca.explained_variance_ratio_[0] > 0.8
-    with pytest.raises(Exception):
+    from sklearn.exceptions import NotFittedError
+
+    with pytest.raises(NotFittedError):
         PCAScore().decision_function(Z)

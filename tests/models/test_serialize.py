@@ -114,3 +114,15 @@ def test_unsupported_estimator_cannot_be_saved(tmp_path):
     X, y = _data(n=30, p=3)
     with pytest.raises(ModelFileError, match="cannot save a KNeighborsClassifier"):
         save_model(KNeighborsClassifier(3).fit(X, y), tmp_path / "k.json")
+
+
+def test_model_inputs_are_checked_against_the_file(radscore_file):
+    from radsig.models import check_model_inputs
+
+    _, path, X = radscore_file
+    doc = read_model_file(path)
+    check_model_inputs(doc, X.columns, feature_settings_hash="abc123")
+    with pytest.raises(ModelFileError, match="lacks 1 of the 15 features"):
+        check_model_inputs(doc, X.columns[1:])
+    with pytest.raises(ModelFileError, match="settings hash zzz, but the model expects abc123"):
+        check_model_inputs(doc, X.columns, feature_settings_hash="zzz")

@@ -9,8 +9,15 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import roc_auc_score
 from sksurv.util import Surv
 
-from radsig.models import (RadScore, RiskGroups, auc_delong, bootstrap_optimism,
-                           cross_validate_model, risk_group_summary, train_validate)
+from radsig.evaluate import auc_ci
+from radsig.models import (
+    RadScore,
+    RiskGroups,
+    bootstrap_optimism,
+    cross_validate_model,
+    risk_group_summary,
+    train_validate,
+)
 
 
 def _binary(n=150, p=20, seed=0, shift=0.0):
@@ -20,18 +27,17 @@ def _binary(n=150, p=20, seed=0, shift=0.0):
     return X, y.to_numpy()
 
 
-def test_delong_ci_agrees_with_bootstrap():
+def test_metric_with_ci_uses_evaluate_and_handles_constant_scores():
+    from radsig.models import metric_with_ci
+
     rng = np.random.default_rng(1)
     y = rng.integers(0, 2, 200)
     s = y * 0.8 + rng.normal(size=200)
-    ci = auc_delong(y, s)
-    assert ci.estimate == pytest.approx(roc_auc_score(y, s), abs=1e-12)
-    boots = []
-    for _ in range(400):
-        i = rng.integers(0, 200, 200)
-        boots.append(roc_auc_score(y[i], s[i]))
-    lo, hi = np.quantile(boots, [0.025, 0.975])
-    assert abs(ci.ci_low - lo) < 0.03 and abs(ci.ci_high - hi) < 0.03
+    got = metric_with_ci(y, s)
+    assert got == auc_ci(y, s, method="delong")
+    assert got.estimate == pytest.approx(roc_auc_score(y, s), abs=1e-12)
+    flat = metric_with_ci(y, np.zeros(200))
+    assert flat.estimate == 0.5 and np.isnan(flat.ci_low) and flat.method == "constant score"
 
 
 def test_train_internal_external_design():
@@ -65,3 +71,24 @@ def test_risk_groups_cutoff_from_training_only():
     summary = risk_group_summary(rg.predict(X[~tr]), y[~tr])
     assert summary.p_value < 0.05 and summary.hazard_ratio > 1
     assert summary.median_high < summary.median_low
+
+
+def test_risk_group_cutoff_is_written_to_the_model_file(tmp_path):
+    from radsig.models import load_model, read_model_file, save_model
+
+    rng = np.random.default_rng(7)
+    X = pd.DataFrame(rng.normal(size=(80, 5)), columns=[f"f{i}" for i in range(5)])
+    y = Surv.from_arrays(rng.random(80) < 0.8, rng.exponential(np.exp(-X.f0)))
+    rg = RiskGroups(estimator=RadScore(cv=3, n_lambdas=6, random_state=0)).fit(X, y)
+    path = save_model(rg, tmp_path / "rg.json")
+    assert read_model_file(path)["cutoffs"] == {"risk_group": rg.cutoff_}
+    np.testing.assert_array_equal(load_model(path).predict(X), rg.predict(X))
+
+
+def test_optimism_for_survival_c_index():
+    rng = np.random.default_rng(8)
+    X = rng.normal(size=(90, 8))
+    y = Surv.from_arrays(rng.random(90) < 0.8, rng.exponential(np.exp(-X[:, 0])))
+    opt = bootstrap_optimism(RadScore(cv=3, n_lambdas=6, rule="min", random_state=0), X, y,
+                             n_boot=8)
+    assert opt.metric == "c_index" and opt.estimate <= opt.apparent + 1e-12

@@ -74,7 +74,7 @@ def run_column(shared: Path, col: str, cls_group: str) -> dict[str, float]:
         warnings.simplefilter("ignore")
         df = extract_case_pyradiomics(d / f"{case}_image.nrrd", mask,
                                       {"setting": settings, "featureClass": classes}, case=case)
-    return dict(zip(df["feature"], df["value"]))
+    return dict(zip(df["feature"], df["value"], strict=True))
 
 
 def rel_diff(value: float, base: float) -> float:

@@ -1,14 +1,14 @@
 """PyRadiomics' own baselines (5 cases × every configuration column × every class) reproduced.
 
 Rule (upstream ``tests/testUtils.py``): relative difference < 3 %, exact where the baseline is 0.
-We hold most features far tighter: everything except the mesh-based shape features (surface
-area, mesh volume and the two ratios built from them, which depend on the marching-cubes
-triangle table) must agree to 1e-6.
+We hold features far tighter: 1e-6, except the mesh-based shape features (surface area, mesh
+volume and the two ratios built from them) of brain1, whose baseline came from an older
+PyRadiomics mesh; PyRadiomics 3.1.4 itself gives our values there (checked to 1e-12), so those
+are held to 1e-3.
 """
 
 from __future__ import annotations
 
-import ast
 import math
 import sys
 from pathlib import Path
@@ -18,7 +18,14 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 from _baseline import (  # noqa: E402
-    CLASSES, SHARED_DIR, baseline, column_settings, data_dir, rel_diff, run_column, scenarios,
+    CLASSES,
+    SHARED_DIR,
+    baseline,
+    column_settings,
+    data_dir,
+    rel_diff,
+    run_column,
+    scenarios,
 )
 
 from radsig.features.pyradiomics import _texture as T  # noqa: E402
@@ -52,7 +59,8 @@ def test_baseline_column(shared, col, cls):
         diffs[name] = rel_diff(got[name], float(value))
     bad = {k: v for k, v in diffs.items() if v >= 0.03}
     assert not bad, f"{col}: outside PyRadiomics' 3 % rule: {bad}"
-    tight = {k: v for k, v in diffs.items() if k.rsplit("_", 1)[1] not in MESH and v > 1e-6}
+    tight = {k: v for k, v in diffs.items()
+             if v > (1e-3 if k.rsplit("_", 1)[1] in MESH else 1e-6)}
     assert not tight, f"{col}: above 1e-6: {tight}"
 
 
@@ -86,3 +94,15 @@ def test_matrices(shared, case, cls):
 def test_every_class_is_covered(shared):
     covered = {cls for _, cls in scenarios(shared)}
     assert covered == set(CLASSES)
+
+
+def test_packaged_mesh_table_matches_derivation():
+    import json
+
+    from radsig.features.pyradiomics._mesh import TABLE_FILE, derive_table
+
+    stored = json.loads(TABLE_FILE.read_text())
+    derived = derive_table()
+    assert len(stored) == 256
+    for code, (s, d) in enumerate(zip(stored, derived, strict=True)):
+        np.testing.assert_array_equal(np.asarray(s).reshape(-1, 3, 3) / 2, d, err_msg=str(code))

@@ -7,13 +7,20 @@ import pytest
 from sklearn.utils.estimator_checks import check_estimator
 from sksurv.util import Surv
 
-from radsig.select import (CorrelationFilter, MannWhitneyFilter, MRMRSelector,
-                           StabilitySelector, UnivariateCoxFilter)
+from radsig.select import (
+    CorrelationFilter,
+    MannWhitneyFilter,
+    MRMRSelector,
+    StabilitySelector,
+    UnivariateCoxFilter,
+)
 from radsig.select._univariate import cox_score_test
 
 
-@pytest.mark.parametrize("est", [CorrelationFilter(), MannWhitneyFilter(), MRMRSelector(
-    n_features=2)], ids=lambda e: type(e).__name__)
+@pytest.mark.parametrize("est", [
+    CorrelationFilter(), MannWhitneyFilter(), MRMRSelector(n_features=2),
+    StabilitySelector(selector=MannWhitneyFilter(k=2), n_resamples=3, random_state=0)],
+    ids=lambda e: type(e).__name__)
 def test_sklearn_estimator_checks(est):
     check_estimator(est)
 
@@ -29,10 +36,12 @@ _MULTICLASS = ["check_fit_score_takes_y", "check_estimators_overwrite_params",
 def test_lasso_logistic_estimator_checks_except_multiclass():
     """LASSO-logistic is binary by design; the checks that feed it 3-4 classes are expected to
     fail (with radsig's 'exactly two classes' error), every other check must pass."""
+    from radsig.models import RadScore
     from radsig.select import LassoLogisticSelector
 
-    check_estimator(LassoLogisticSelector(cv=2, n_lambdas=3),
-                    expected_failed_checks={c: "binary target only" for c in _MULTICLASS})
+    for est in (LassoLogisticSelector(cv=2, n_lambdas=3), RadScore(cv=2, n_lambdas=3)):
+        check_estimator(est, expected_failed_checks={c: "binary target only"
+                                                     for c in _MULTICLASS})
 
 
 def test_cox_score_test_equals_logrank_against_lifelines():

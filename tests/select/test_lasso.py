@@ -49,3 +49,12 @@ def test_bad_targets_are_named():
     y = Surv.from_arrays(np.zeros(10, bool), np.arange(1.0, 11))
     with pytest.raises(StatisticsError, match="all 10 samples are censored"):
         LassoCoxSelector().fit(X, y)
+
+
+def test_lasso_logistic_selecting_nothing_predicts_the_prevalence():
+    rng = np.random.default_rng(5)
+    X = rng.normal(size=(60, 5))
+    y = (rng.random(60) < 0.25).astype(int)
+    sel = LassoLogisticSelector(n_lambdas=2, lambda_ratio=0.999, random_state=0).fit(X, y)
+    assert not sel.get_support().any()
+    assert sel.intercept_ == pytest.approx(np.log(y.mean() / (1 - y.mean())))

@@ -46,6 +46,7 @@ def init_worker(threads: int) -> None:
     import SimpleITK as sitk
 
     sitk.ProcessObject.SetGlobalDefaultNumberOfThreads(threads)
+    import radsig.features  # noqa: F401 - workers start importing while the parent reads the manifest
 
 
 def _peak_rss_mb() -> float:
@@ -120,12 +121,12 @@ def run_case(task: CaseTask) -> dict:
     dict
         ``status`` (``"computed"``, ``"cached"`` or ``"failed"``), ``row``, ``features``
         (feature → value) and ``warnings`` or ``failure`` (a failure record), the input
-        hashes, the cache key,
-        ``seconds``, ``pid`` and ``peak_rss_mb`` of the worker.
+        hashes, the cache key, ``seconds`` (wall) and ``cpu_seconds`` of the case, ``pid`` and
+        ``peak_rss_mb`` of the worker.
     """
     from radsig.cohort.cache import CaseCache, FileHasher, case_key
 
-    start = time.perf_counter()
+    start, cpu_start = time.perf_counter(), time.process_time()
     case = task.case
     cache = CaseCache(task.cache_root) if task.cache_root else None
     out: dict[str, Any] = {"row": case.row, "pid": os.getpid(), "key": None,
@@ -152,5 +153,6 @@ def run_case(task: CaseTask) -> dict:
         out["status"] = "failed"
         out["failure"] = _fail(case, err, stage, case.image if stage == "extract" else None)
     out["seconds"] = time.perf_counter() - start
+    out["cpu_seconds"] = time.process_time() - cpu_start
     out["peak_rss_mb"] = _peak_rss_mb()
     return out

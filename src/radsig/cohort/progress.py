@@ -20,8 +20,14 @@ class RichProgress:
     def start(self, total: int, already_failed: int = 0) -> None:
         """Show the bar for *total* cases (of which *already_failed* failed at validation)."""
         from rich.console import Console
-        from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn,
-                                   TimeElapsedColumn, TimeRemainingColumn)
+        from rich.progress import (
+            BarColumn,
+            MofNCompleteColumn,
+            Progress,
+            TextColumn,
+            TimeElapsedColumn,
+            TimeRemainingColumn,
+        )
 
         self._failed = already_failed
         self._progress = Progress(

@@ -30,6 +30,9 @@ from radsig.cohort.cache import FileHasher, _digest_text, default_cache_dir
 from radsig.cohort.manifest import Manifest, failure_record, load_manifest
 from radsig.exceptions import ConfigError
 
+#: name of the default per-case function (resolved in the workers, so that with ``jobs > 1``
+#: the parent never pays for importing the feature engine)
+DEFAULT_EXTRACTOR = "radsig.features.extract_case"
 FAILURE_COLUMNS = ["patient_id", "lesion_id", "modality", "row", "input", "stage", "error_type",
                    "message"]
 
@@ -88,7 +91,7 @@ class _InlineExecutor(cf.Executor):
         return future
 
 
-def _executor_name(fn: Callable) -> str:
+def _callable_name(fn: Callable) -> str:
     return f"{getattr(fn, '__module__', '?')}.{getattr(fn, '__qualname__', repr(fn))}"
 
 
@@ -120,13 +123,24 @@ def _resolve_settings(settings: Any, use_engine: bool) -> tuple[Any, str, str | 
     return settings, _settings_hash(settings), source
 
 
+def _connect(address: str):
+    from distributed import Client
+
+    try:
+        return Client(address, timeout="20s")
+    except (OSError, TimeoutError, ValueError) as err:
+        raise ConfigError(f"cannot connect to the Dask scheduler at {address!r} ({err}); "
+                          "check --scheduler (e.g. tcp://host:8786) and that the scheduler "
+                          "is running") from err
+
+
 @contextmanager
 def _backend(jobs: int, scheduler: Any):
     """Yield ``(make_executor, window, label)`` for the chosen back-end."""
     if scheduler is not None:
         from distributed import Client
 
-        client = scheduler if isinstance(scheduler, Client) else Client(scheduler)
+        client = scheduler if isinstance(scheduler, Client) else _connect(scheduler)
         try:
             threads = max(1, sum(client.nthreads().values()))
             yield (lambda: client.get_executor(pure=False)), 2 * threads, f"dask:{client.scheduler.address}"
@@ -151,8 +165,9 @@ def _backend(jobs: int, scheduler: Any):
 def _crash_record(task: CaseTask, err: BaseException) -> dict:
     case = task.case
     if isinstance(err, cf.BrokenExecutor):
-        message = ("the worker process died while running this case (crash or out of memory); "
-                   "rerun to retry, or lower --jobs")
+        message = ("the worker process died twice while running this case (crash or out of "
+                   "memory); rerun to retry, or lower --jobs. A script that calls extract_cohort "
+                   "with jobs > 1 needs an `if __name__ == \"__main__\":` guard")
     else:
         message = f"{type(err).__name__}: {err}"
     return {"row": case.row, "status": "failed", "key": None, "image_hash": None,
@@ -165,31 +180,42 @@ def _crash_record(task: CaseTask, err: BaseException) -> dict:
 
 def _drive(make_executor: Callable[[], cf.Executor], tasks: list[CaseTask], window: int,
            on_record: Callable[[dict], None]) -> None:
-    """Run *tasks* with at most *window* in flight; a broken pool is replaced, its cases retried once."""
+    """Run *tasks* with at most *window* in flight.
+
+    When a worker process dies, the pool is replaced and the cases it had in flight are retried
+    once, each alone (so an innocent case is not blamed for its neighbour); a case that kills
+    its worker again is recorded as a ``worker`` failure.
+    """
     queue = collections.deque((task, 0) for task in tasks)
     executor = make_executor()
     pending: dict[cf.Future, tuple[CaseTask, int]] = {}
     try:
         while queue or pending:
             while queue and len(pending) < window:
+                if queue[0][1] and pending:
+                    break  # a retried case runs alone, so a second crash is its own
                 task, tries = queue.popleft()
                 pending[executor.submit(run_case, task)] = (task, tries)
+                if tries:
+                    break
             done, _ = cf.wait(pending, return_when=cf.FIRST_COMPLETED)
-            broken = False
+            lost: list[tuple[CaseTask, int]] = []
             for future in done:
                 task, tries = pending.pop(future)
                 try:
                     on_record(future.result())
-                except cf.BrokenExecutor as err:
-                    broken = True
-                    queue.append((task, tries + 1)) if tries == 0 else on_record(_crash_record(task, err))
+                except cf.BrokenExecutor:
+                    lost.append((task, tries))
                 except Exception as err:  # noqa: BLE001 - e.g. Dask KilledWorker
                     on_record(_crash_record(task, err))
-            if broken:
-                for task, tries in pending.values():
-                    queue.append((task, tries + 1)) if tries == 0 else on_record(
-                        _crash_record(task, cf.BrokenExecutor()))
+            if lost:  # a worker died: every case in flight is lost with the pool
+                lost += pending.values()
                 pending.clear()
+                for task, tries in lost:
+                    if tries == 0:
+                        queue.append((task, 1))
+                    else:
+                        on_record(_crash_record(task, cf.BrokenExecutor()))
                 executor.shutdown(wait=False, cancel_futures=True)
                 executor = make_executor()
     except BaseException:
@@ -238,7 +264,8 @@ def _inputs(manifest: Manifest, records: dict[int, dict]) -> list[dict]:
                        "label": case.label, "roi": case.roi,
                        "image_blake2b": rec.get("image_hash"), "mask_blake2b": rec.get("mask_hash"),
                        "cache_key": rec.get("key"), "status": rec.get("status", "not run"),
-                       "seconds": rec.get("seconds"), "warnings": rec.get("warnings", [])})
+                       "seconds": rec.get("seconds"), "cpu_seconds": rec.get("cpu_seconds"),
+                       "warnings": rec.get("warnings", [])})
     inputs += [{"row": r, "status": "failed"} for r in sorted(failed_rows)]
     return sorted(inputs, key=lambda x: x["row"])
 
@@ -265,6 +292,27 @@ def _make_reporter(progress: Any):
 
         return RichProgress()
     return progress or None
+
+
+def _run_tasks(tasks: list[CaseTask], jobs: int, scheduler: Any, reporter: Any, *, total: int,
+               already_failed: int) -> tuple[dict[int, dict], str]:
+    """Run every task on the chosen back-end; records keyed by manifest row, and its label."""
+    records: dict[int, dict] = {}
+
+    def on_record(rec: dict) -> None:
+        records[rec["row"]] = rec
+        if reporter:
+            reporter.update(rec)
+
+    with _backend(jobs, scheduler) as (make_executor, window, label):
+        if reporter:
+            reporter.start(total, already_failed=already_failed)
+        try:
+            _drive(make_executor, tasks, window, on_record)
+        finally:
+            if reporter:
+                reporter.stop()
+    return records, label
 
 
 def extract_cohort(manifest: PathLike | pd.DataFrame | Manifest, settings: Any,
@@ -314,28 +362,16 @@ def extract_cohort(manifest: PathLike | pd.DataFrame | Manifest, settings: Any,
     man = manifest if isinstance(manifest, Manifest) else load_manifest(manifest)
     settings, settings_hash, source = _resolve_settings(settings, use_engine=extractor is None)
     paths = output_paths(out, csv=csv)
-    cache_root = None if cache is False else Path(cache if cache not in (None, True)
-                                                  else default_cache_dir(paths["table"]))
-    name = _executor_name(extractor) if extractor else "radsig.features.extract_case"
+    cache_root = None if cache is False else Path(
+        cache if cache not in (None, True) else default_cache_dir(paths["table"])).resolve()
+    name = _callable_name(extractor) if extractor else DEFAULT_EXTRACTOR
+    if name == "radsig.features.extractor.extract_case":
+        name = DEFAULT_EXTRACTOR  # passed explicitly: same cache entries as the default
     tasks = [CaseTask(case=c, settings=settings, settings_hash=settings_hash,
                       cache_root=str(cache_root) if cache_root else None, extractor=extractor,
                       extractor_name=name, version=radsig.__version__) for c in man.cases]
-    records: dict[int, dict] = {}
-    reporter = _make_reporter(progress)
-
-    def on_record(rec: dict) -> None:
-        records[rec["row"]] = rec
-        if reporter:
-            reporter.update(rec)
-
-    with _backend(jobs, scheduler) as (make_executor, window, label):
-        if reporter:
-            reporter.start(len(man.table), already_failed=len(man.failures))
-        try:
-            _drive(make_executor, tasks, window, on_record)
-        finally:
-            if reporter:
-                reporter.stop()
+    records, label = _run_tasks(tasks, jobs, scheduler, _make_reporter(progress),
+                                total=len(man.table), already_failed=len(man.failures))
     if cache_root:
         _atomic.remove_stale_temporaries(cache_root)
     table, feature_columns = _assemble(man, records)

@@ -10,14 +10,26 @@ from __future__ import annotations
 import hashlib
 import json
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from radsig.config.settings import IbsiSettings
 from radsig.exceptions import ConfigError
+
+if TYPE_CHECKING:
+    from radsig.config.settings import IbsiSettings
 
 PYRADIOMICS_KEYS = frozenset({"setting", "imageType", "featureClass", "voxelSetting"})
 
 __all__ = ["load_settings", "settings_hash", "IbsiSettings", "PYRADIOMICS_KEYS"]
+
+
+def __getattr__(name: str):
+    # Lazy (PEP 562): the pydantic model is imported on first use, so PyRadiomics mode
+    # (radsig.config.pyradiomics) starts without pydantic.
+    if name == "IbsiSettings":
+        from radsig.config.settings import IbsiSettings
+
+        return IbsiSettings
+    raise AttributeError(f"module 'radsig.config' has no attribute {name!r}")
 
 
 def _read_yaml(path: Path) -> Any:
@@ -39,6 +51,8 @@ def _read_yaml(path: Path) -> Any:
 
 def _model_for(loc: tuple) -> type | None:
     """The pydantic model class that owns the field path *loc* (None when unknown)."""
+    from radsig.config.settings import IbsiSettings
+
     model: Any = IbsiSettings
     for part in loc:
         field = getattr(model, "model_fields", {}).get(part)
@@ -96,6 +110,8 @@ def load_settings(path_or_dict: str | Path | dict | IbsiSettings | None = None):
         Missing file, malformed YAML, unknown key (named, with the valid ones) or bad value.
     """
     from pydantic import ValidationError
+
+    from radsig.config.settings import IbsiSettings
 
     if path_or_dict is None:
         return IbsiSettings()

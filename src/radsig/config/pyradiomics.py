@@ -254,6 +254,11 @@ def _section(params: dict, key: str, where: str) -> dict:
 
 
 def _check_number(name, value, kind, low, low_excl, high, where):
+    if kind == "float" and isinstance(value, str):  # YAML 'nan' / 'inf' stay strings
+        try:
+            value = float(value)
+        except ValueError:
+            pass
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise ConfigError(f"{where}: '{name}' must be a number, got {value!r}")
     if kind == "int" and float(value) != int(value):
@@ -285,6 +290,11 @@ def _validate_value(name: str, value: Any, spec: tuple, where: str) -> Any:
         if value not in spec[1:]:
             raise ConfigError(f"{where}: '{name}' must be one of {list(spec[1:])}, got {value!r}")
         return value
+    return _validate_named(kind, value, where)
+
+
+def _validate_named(kind: str, value: Any, where: str) -> Any:
+    """Interpolator and wavelet names (checked against SimpleITK's / PyWavelets' lists)."""
     if kind == "interpolator":
         if isinstance(value, int) and value in INTERPOLATOR_CODES:
             return INTERPOLATOR_CODES[value]
@@ -292,14 +302,12 @@ def _validate_value(name: str, value: Any, spec: tuple, where: str) -> Any:
             raise ConfigError(f"{where}: 'interpolator' must be one of {list(INTERPOLATORS)}, "
                               f"got {value!r}")
         return value
-    if kind == "wavelet":
-        import pywt
+    import pywt
 
-        if value not in pywt.wavelist(kind="discrete"):
-            raise ConfigError(f"{where}: 'wavelet' must be a discrete PyWavelets wavelet "
-                              f"(e.g. coif1, db2, haar), got {value!r}")
-        return value
-    raise AssertionError(kind)  # pragma: no cover - schema table is fixed
+    if value not in pywt.wavelist(kind="discrete"):
+        raise ConfigError(f"{where}: 'wavelet' must be a discrete PyWavelets wavelet "
+                          f"(e.g. coif1, db2, haar), got {value!r}")
+    return value
 
 
 def _validate_settings(values: dict, where: str, schema: dict | None = None) -> dict:

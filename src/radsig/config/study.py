@@ -55,13 +55,82 @@ class EndpointSpec(_Strict):
         return self
 
 
+class DeepSpec(_Strict):
+    """Deep features: a CNN on ROI-centred crops, trained on the training cohort only (or a weights file)."""
+
+    modalities: list[str] = Field(default_factory=lambda: ["CT"])
+    method: Literal["self_supervised", "supervised", "weights"] = "self_supervised"
+    weights: Path | None = None
+    endpoint: str | None = None
+    size_mm: float = Field(default=48.0, gt=0)
+    n_voxels: int = Field(default=24, ge=8, le=128)
+    mode: Literal["2.5d", "3d"] = "2.5d"
+    width: int = Field(default=8, ge=2, le=128)
+    n_features: int = Field(default=32, ge=2, le=1024)
+    epochs: int = Field(default=6, ge=1, le=500)
+    batch_size: int = Field(default=32, ge=2)
+
+    @model_validator(mode="after")
+    def _needs(self) -> DeepSpec:
+        if self.method == "weights" and self.weights is None:
+            raise ValueError("deep method 'weights' needs 'weights' (a JSON sidecar written by radsig.deep)")
+        if self.method == "supervised" and not self.endpoint:
+            raise ValueError("deep method 'supervised' needs 'endpoint' (a binary endpoint)")
+        return self
+
+
+class HabitatSpec(_Strict):
+    """Habitat (intratumour-heterogeneity) features, habitats fitted on the training cohort only."""
+
+    modalities: list[str] = Field(default_factory=lambda: ["CT"])
+    k_range: list[int] = Field(default_factory=lambda: [2, 3, 4])
+    method: Literal["kmeans", "gmm"] = "kmeans"
+    n_supervoxels: int = Field(default=8, ge=2, le=100)
+    radius_mm: float = Field(default=3.0, gt=0)
+
+
 class FeatureSpec(_Strict):
-    """Feature settings file (IBSI or PyRadiomics) and which manifest modalities to use."""
+    """Feature settings file (IBSI or PyRadiomics) and which manifest modalities to use.
+
+    ``families``: ``ibsi`` (the settings file), ``deep`` and ``habitat`` (options in ``deep:`` and
+    ``habitat:``). Old study files without ``families`` mean ``[ibsi]``.
+    """
 
     settings: Path
     modalities: list[str] = Field(default_factory=list)
     jobs: int = Field(default=1, ge=1)
     cache: bool = True
+    families: list[Literal["ibsi", "deep", "habitat"]] = Field(default_factory=lambda: ["ibsi"])
+    deep: DeepSpec = Field(default_factory=DeepSpec)
+    habitat: HabitatSpec = Field(default_factory=HabitatSpec)
+
+    @model_validator(mode="after")
+    def _ibsi_first(self) -> FeatureSpec:
+        if "ibsi" not in self.families:
+            raise ValueError("features.families must include 'ibsi' (deep and habitat are added to it)")
+        return self
+
+
+class BiologySpec(_Strict):
+    """Tumour biology linked to the signature: expression matrix, IHC table, immune scores."""
+
+    expression: Path | None = None
+    unit: Literal["tpm", "fpkm", "counts", "log2"] = "tpm"
+    ihc: Path | None = None
+    ihc_columns: list[str] = Field(default_factory=list)
+    gene_sets: Path | None = None
+    scores: list[str] = Field(default_factory=list)
+    score_method: Literal["ssgsea", "mean_z"] = "ssgsea"
+    genes: list[str] = Field(default_factory=list)
+    models: list[str] = Field(default_factory=list)
+    phenotype_score: str | None = None
+    phenotype_column: str = "tme_phenotype"
+
+    @model_validator(mode="after")
+    def _some_input(self) -> BiologySpec:
+        if self.expression is None and self.ihc is None:
+            raise ValueError("biology needs 'expression' and/or 'ihc'")
+        return self
 
 
 class ModelSpec(_Strict):
@@ -82,6 +151,7 @@ class ModelSpec(_Strict):
     correlation_threshold: float = Field(default=0.9, gt=0.0, le=1.0)
     cutoff: Literal["median", "maxstat", "youden"] = "median"
     survival_endpoints: list[str] = Field(default_factory=list)
+    families: list[Literal["ibsi", "deep", "habitat"]] = Field(default_factory=list)
     description: str = ""
 
     @model_validator(mode="after")
@@ -107,6 +177,7 @@ class StudySpec(_Strict):
     models: list[ModelSpec] = Field(min_length=1)
     comparisons: list[tuple[str, str]] = Field(default_factory=list)
     table1: list[str] = Field(default_factory=list)
+    biology: BiologySpec | None = None
     base_dir: Path = Path(".")
 
     @model_validator(mode="after")
@@ -124,6 +195,15 @@ class StudySpec(_Strict):
             seen.add(m.name)
         for a, b in self.comparisons:
             _known("comparisons", [a, b], seen)
+        for m in self.models:
+            absent = [f for f in m.families if f not in self.features.families]
+            if absent:
+                raise ValueError(f"model {m.name!r}: families {absent} are not in features.families "
+                                 f"{self.features.families}")
+        if self.features.deep.endpoint and "deep" in self.features.families:
+            _known("features.deep: endpoint", [self.features.deep.endpoint], endpoints)
+        if self.biology is not None:
+            _known("biology: models", self.biology.models, seen)
         return self
 
     @property

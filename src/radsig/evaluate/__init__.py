@@ -9,19 +9,46 @@ columns ``estimate, ci_low, ci_high, p_value, n``. Bad input raises
 from __future__ import annotations
 
 from radsig.evaluate._results import Estimate, ResultTable, TestResult
-from radsig.evaluate.calibration import (CalibrationCurve, brier_score, calibration_curve,
-                                         calibration_intercept_slope, hosmer_lemeshow,
-                                         survival_calibration)
+from radsig.evaluate.calibration import (
+                                         CalibrationCurve,
+                                         brier_score,
+                                         calibration_curve,
+                                         calibration_intercept_slope,
+                                         hosmer_lemeshow,
+                                         survival_calibration,
+)
 from radsig.evaluate.concordance import concordance_index, time_dependent_auc
-from radsig.evaluate.cutoffs import (Cutoff, maxstat_cutoff, median_cutoff, p_lausen92,
-                                     p_lausen94, youden_cutoff)
-from radsig.evaluate.discrimination import (RocCurve, auc_ci, delong_test, delong_test_unpaired,
-                                            diagnostic_metrics, roc_curve_ci)
-from radsig.evaluate.groups import (correlate_features, correlation, mann_whitney, odds_ratio,
-                                    response_by_group)
+from radsig.evaluate.cutoffs import (
+                                         Cutoff,
+                                         maxstat_cutoff,
+                                         median_cutoff,
+                                         p_lausen92,
+                                         p_lausen94,
+                                         youden_cutoff,
+)
+from radsig.evaluate.discrimination import (
+                                         RocCurve,
+                                         auc_ci,
+                                         delong_test,
+                                         delong_test_unpaired,
+                                         diagnostic_metrics,
+                                         roc_curve_ci,
+)
+from radsig.evaluate.groups import (
+                                         correlate_features,
+                                         correlation,
+                                         mann_whitney,
+                                         odds_ratio,
+                                         response_by_group,
+)
 from radsig.evaluate.reclassification import idi, nri
-from radsig.evaluate.survival import (KaplanMeierResult, cox_hazard_ratios, kaplan_meier,
-                                      logrank_test, number_at_risk)
+from radsig.evaluate.survival import (
+                                         KaplanMeierResult,
+                                         cox_hazard_ratios,
+                                         kaplan_meier,
+                                         logrank_test,
+                                         number_at_risk,
+)
 from radsig.evaluate.utility import DecisionCurve, clinical_impact_curve, decision_curve
 
 __all__ = [

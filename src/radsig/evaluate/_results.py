@@ -21,13 +21,15 @@ SUMMARY_COLUMNS = ["estimate", "ci_low", "ci_high", "p_value", "n"]
 def _plain(value: Any) -> Any:
     """Turn NumPy scalars / arrays / frames into JSON-friendly Python objects."""
     if isinstance(value, pd.DataFrame):
-        return value.to_dict(orient="list")
+        return _plain(value.to_dict(orient="list"))
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
     if isinstance(value, np.ndarray):
-        return value.tolist()
+        return _plain(value.tolist())
     if isinstance(value, np.generic):
         return value.item()
     if isinstance(value, Mapping):
-        return {k: _plain(v) for k, v in value.items()}
+        return {str(k): _plain(v) for k, v in value.items()}
     return value
 
 
@@ -121,7 +123,7 @@ class TestResult(Estimate):
         return out
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class ResultTable:
     """Many estimates at once (HRs of a Cox model, correlations of many features, …).
 

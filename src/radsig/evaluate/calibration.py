@@ -18,8 +18,13 @@ from scipy.special import expit, logit
 from radsig.evaluate._bootstrap import check_n_boot, make_rng, percentile_interval
 from radsig.evaluate._results import Estimate, ResultTable, TestResult
 from radsig.evaluate._smooth import lowess
-from radsig.evaluate._validate import (check_binary, check_level, check_prob,
-                                       check_survival, same_length)
+from radsig.evaluate._validate import (
+    check_binary,
+    check_level,
+    check_prob,
+    check_survival,
+    same_length,
+)
 from radsig.evaluate.survival import kaplan_meier
 from radsig.exceptions import StatisticsError
 
@@ -35,14 +40,31 @@ def _binary_prob(y, prob) -> tuple[np.ndarray, np.ndarray]:
     return yy, pp
 
 
+def _loglik(X: np.ndarray, y: np.ndarray, offset: np.ndarray, beta: np.ndarray) -> float:
+    eta = X @ beta + offset
+    return float(np.sum(y * eta - np.logaddexp(0.0, eta)))
+
+
 def _logistic(X: np.ndarray, y: np.ndarray, offset: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Maximum-likelihood logistic regression with offset; returns (coef, covariance)."""
+    """Maximum-likelihood logistic regression with offset (Newton–Raphson with step halving);
+    returns (coef, covariance)."""
     beta = np.zeros(X.shape[1])
+    ll = _loglik(X, y, offset, beta)
     for _ in range(100):
         p = expit(X @ beta + offset)
         hess = X.T @ (X * (p * (1 - p))[:, None])
-        step = np.linalg.solve(hess, X.T @ (y - p))
-        beta += step
+        try:
+            step = np.linalg.solve(hess, X.T @ (y - p))
+        except np.linalg.LinAlgError as err:
+            raise StatisticsError("the calibration model is singular (predicted probabilities "
+                                  "of exactly 0 or 1 for every patient?); calibration "
+                                  "intercept/slope are undefined.") from err
+        for _ in range(30):  # halve the step until the likelihood does not decrease
+            new_ll = _loglik(X, y, offset, beta + step)
+            if new_ll >= ll - 1e-12:
+                break
+            step /= 2
+        beta, ll = beta + step, new_ll
         if np.max(np.abs(step)) < 1e-10:
             p = expit(X @ beta + offset)
             return beta, np.linalg.inv(X.T @ (X * (p * (1 - p))[:, None]))
@@ -118,7 +140,7 @@ def brier_score(y, prob, *, level: float = 0.95, n_boot: int = 2000,
                     {"scaled": float(1 - sq.mean() / (prev * (1 - prev))), "n_boot": n_boot})
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class CalibrationCurve:
     """Binned observed-vs-predicted table (with Wilson CIs) and a lowess-smoothed curve."""
 

@@ -20,15 +20,14 @@ from scipy import stats
 from sklearn.metrics import roc_curve
 
 from radsig.evaluate._bootstrap import make_rng
-from radsig.evaluate._validate import (check_binary, check_score, check_survival,
-                                       same_length)
+from radsig.evaluate._validate import check_binary, check_score, check_survival, same_length
 from radsig.exceptions import StatisticsError
 
 __all__ = ["maxstat_cutoff", "median_cutoff", "youden_cutoff", "Cutoff", "p_lausen92",
            "p_lausen94", "logrank_scores"]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Cutoff:
     """A cut-off: patients with ``marker > cutoff`` form the high group.
 

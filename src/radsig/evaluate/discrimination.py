@@ -11,13 +11,19 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 from scipy import stats
-from sklearn.metrics import roc_auc_score, roc_curve
+from scipy.special import expit
+from sklearn.metrics import roc_curve
 
-from radsig.evaluate._bootstrap import (auc_from_index, check_n_boot, make_rng,
-                                        percentile_interval, resample_indices,
-                                        rowwise_count_greater)
+from radsig.evaluate._bootstrap import (
+    auc_from_index,
+    check_n_boot,
+    make_rng,
+    percentile_interval,
+    resample_indices,
+    rowwise_count_greater,
+)
 from radsig.evaluate._results import Estimate, ResultTable, TestResult
-from radsig.evaluate._validate import (check_binary, check_level, check_score, same_length)
+from radsig.evaluate._validate import check_binary, check_level, check_score, same_length
 from radsig.exceptions import StatisticsError
 
 __all__ = ["auc_ci", "delong_test", "delong_test_unpaired", "delong_components", "roc_curve_ci",
@@ -57,7 +63,8 @@ def _delong_var(v10: np.ndarray, v01: np.ndarray) -> float:
 
 
 def auc_ci(y, score, *, method: str = "delong", level: float = 0.95, n_boot: int = 2000,
-           stratified: bool = True, seed: int | np.random.Generator | None = None) -> Estimate:
+           stratified: bool = True, logit: bool = False,
+           seed: int | np.random.Generator | None = None) -> Estimate:
     """Area under the ROC curve with a confidence interval.
 
     Parameters
@@ -75,6 +82,9 @@ def auc_ci(y, score, *, method: str = "delong", level: float = 0.95, n_boot: int
         Bootstrap resamples (``method="bootstrap"``).
     stratified : bool
         Resample positives and negatives separately (fixed prevalence), as pROC does.
+    logit : bool
+        DeLong interval on the logit scale, back-transformed (stays inside (0, 1) for small
+        samples or AUCs near 1); default is pROC's ``AUC ± z·SE``.
     seed : int, Generator or None
         Random state of the bootstrap.
 
@@ -95,6 +105,12 @@ def auc_ci(y, score, *, method: str = "delong", level: float = 0.95, n_boot: int
     if method == "delong":
         se = np.sqrt(_delong_var(v10, v01))
         z = stats.norm.ppf(0.5 + level / 2)
+        if logit:
+            a = min(max(auc, 1e-6), 1 - 1e-6)
+            half = z * se / (a * (1 - a))
+            lo, hi = (float(expit(np.log(a / (1 - a)) + s * half)) for s in (-1, 1))
+            return Estimate("AUC", auc, lo, hi, yy.size, "delong-logit", level, float(se),
+                            details)
         lo, hi = max(0.0, auc - z * se), min(1.0, auc + z * se)
         return Estimate("AUC", auc, lo, hi, yy.size, "delong", level, float(se), details)
     if method == "bootstrap":
@@ -162,7 +178,7 @@ def delong_test_unpaired(y_a, score_a, y_b, score_b, *, level: float = 0.95) -> 
                       statistic=float(z), p_value=float(2 * stats.norm.sf(abs(z))))
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class RocCurve:
     """Empirical ROC curve plus a pointwise bootstrap band of sensitivity at fixed FPR."""
 
@@ -256,7 +272,3 @@ def diagnostic_metrics(y, score, cutoff: float, *, method: str = "wilson",
     return ResultTable("Diagnostic metrics", table, method, level,
                        {"cutoff": float(cutoff), "tp": tp, "tn": tn, "fp": fp, "fn": fn})
 
-
-def _auc_check(y: np.ndarray, score: np.ndarray) -> float:
-    """scikit-learn's AUC (used in tests and as a sanity reference)."""
-    return float(roc_auc_score(y, score))

@@ -14,8 +14,14 @@ from scipy import stats
 from scipy.stats.contingency import odds_ratio as _scipy_odds_ratio
 
 from radsig.evaluate._results import Estimate, ResultTable, TestResult
-from radsig.evaluate._validate import (as_1d, check_binary, check_groups, check_level,
-                                       check_score, same_length)
+from radsig.evaluate._validate import (
+    as_1d,
+    check_binary,
+    check_groups,
+    check_level,
+    check_score,
+    same_length,
+)
 from radsig.evaluate.discrimination import auc_ci
 from radsig.exceptions import StatisticsError
 

@@ -10,8 +10,7 @@ import numpy as np
 from scipy import stats
 
 from radsig.evaluate._results import TestResult
-from radsig.evaluate._validate import (as_1d, check_binary, check_level, check_prob,
-                                       same_length)
+from radsig.evaluate._validate import as_1d, check_binary, check_level, check_prob, same_length
 from radsig.exceptions import StatisticsError
 
 __all__ = ["nri", "idi"]
@@ -92,7 +91,7 @@ def idi(y, prob_old, prob_new, *, level: float = 0.95) -> TestResult:
     de, dn = d[yy == 1], d[yy == 0]
     est = de.mean() - dn.mean()
     se = float(np.sqrt(de.var(ddof=1) / de.size + dn.var(ddof=1) / dn.size))
-    if se == 0:
+    if np.ptp(d) <= 1e-12:
         raise StatisticsError("prob_new equals prob_old shifted by a constant for every patient; "
                               "the IDI has no variance to test.")
     zc = stats.norm.ppf(0.5 + level / 2)

@@ -33,7 +33,7 @@ def _label_order(groups: np.ndarray) -> list:
         return list(pd.unique(groups))
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class KaplanMeierResult:
     """Kaplan–Meier curves (one per group) with pointwise CIs and median survival.
 
@@ -139,7 +139,7 @@ def _logrank_parts(y: np.ndarray, g: np.ndarray, labels: list) -> tuple[np.ndarr
     k = len(labels)
     o_e, cov, obs, exp = np.zeros(k), np.zeros((k, k)), np.zeros(k), np.zeros(k)
     present = [lab for lab in labels if (g == lab).any()]
-    if len(present) < 2:
+    if len(present) < 2 or not y["event"].any():  # a stratum without events adds nothing
         return o_e, cov, obs, exp
     codes = np.array([labels.index(v) for v in g])
     _, _, table, c = compare_survival(y, codes, return_stats=True)
@@ -183,7 +183,7 @@ def logrank_test(time, event, groups, *, strata=None, level: float = 0.95) -> Te
     for stratum in pd.unique(s):
         sel = s == stratum
         parts = _logrank_parts(y[sel], g[sel], labels)
-        o_e, cov, obs, exp = (a + b for a, b in zip((o_e, cov, obs, exp), parts))
+        o_e, cov, obs, exp = (a + b for a, b in zip((o_e, cov, obs, exp), parts, strict=True))
     chisq = float(o_e[:-1] @ linalg.pinv(cov[:-1, :-1]) @ o_e[:-1])
     df = k - 1
     est = lo = hi = math.nan

@@ -16,14 +16,13 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from radsig.evaluate._validate import (as_1d, check_binary, check_prob, check_survival,
-                                       same_length)
+from radsig.evaluate._validate import as_1d, check_binary, check_prob, check_survival, same_length
 from radsig.exceptions import StatisticsError
 
 __all__ = ["decision_curve", "DecisionCurve", "clinical_impact_curve"]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class DecisionCurve:
     """Net benefit of the model, treat-all and treat-none over threshold probabilities.
 

@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 
+#: descriptors shared by both families, in IBSI order (suffixes of ``stat_*`` / ``ih_*`` tags)
+SHARED_DESCRIPTORS = ("mean", "var", "skew", "kurt", "median", "min", "p10", "p90", "max", "iqr",
+                      "range", "mad", "rmad", "medad", "cov", "qcod")
+
 
 def moments(x: np.ndarray) -> dict[str, float]:
     """Mean, variance, skewness and excess kurtosis (population definitions, IBSI)."""

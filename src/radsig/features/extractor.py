@@ -17,7 +17,7 @@ import SimpleITK as sitk
 
 from radsig.config import load_settings
 from radsig.config.settings import IbsiSettings
-from radsig.exceptions import FeatureWarning, NonFiniteValueError, RadsigError
+from radsig.exceptions import CaseError, FeatureWarning, NonFiniteValueError, RadsigError
 from radsig.features import registry
 from radsig.preprocess.intensity import discretise, ivh_values
 from radsig.preprocess.pipeline import prepare_arrays, sitk_to_arrays
@@ -32,15 +32,16 @@ def _load_inputs(image, mask, label, roi, case):
     """(image, binary mask, image path) from paths or SimpleITK images."""
     from radsig.io import binarise_mask, read_image, read_mask
 
-    image_path = None
+    image_path = mask_path = None
     if isinstance(image, (str, Path)):
         image_path = str(image)
         image = read_image(image, case=case)
     if isinstance(mask, (str, Path)):
+        mask_path = str(mask)
         mask = read_mask(mask, image, label=label, roi=roi, case=case)
     else:
         mask = binarise_mask(mask, image, label=label, case=case)
-    return image, mask, image_path
+    return image, mask, image_path, mask_path
 
 
 def _family_options(family: str, settings: IbsiSettings) -> dict:
@@ -151,7 +152,7 @@ def extract_case(image, mask, settings=None, *, label: int | None = None,
         from radsig.features.pyradiomics import extract_case_pyradiomics
 
         return extract_case_pyradiomics(image, mask, settings, label=label, roi=roi, case=case)
-    image, mask, image_path = _load_inputs(image, mask, label, roi, case)
+    image, mask, image_path, mask_path = _load_inputs(image, mask, label, roi, case)
     if not isinstance(image, sitk.Image):
         raise TypeError("image must be a path or a SimpleITK image")
     arr, msk, spacing, origin = sitk_to_arrays(image, mask)
@@ -159,11 +160,17 @@ def extract_case(image, mask, settings=None, *, label: int | None = None,
         n_bad = int((~np.isfinite(arr[msk])).sum())
         raise NonFiniteValueError(f"{n_bad} voxel(s) in the ROI are NaN or infinite; fix the "
                                   "image or exclude them from the mask", case=case,
-                                  path=image_path)
+                                  path=image_path, stage="read")
     if settings.input.round_intensities:
         arr = np.rint(arr)
-    prepared = prepare_arrays(arr, msk, spacing, settings, origin=origin,
-                              direction=image.GetDirection(), case=case)
+    try:
+        prepared = prepare_arrays(arr, msk, spacing, settings, origin=origin,
+                                  direction=image.GetDirection(), case=case)
+    except CaseError as err:
+        if err.path:
+            raise
+        path = image_path if isinstance(err, NonFiniteValueError) else mask_path
+        raise type(err)(err.message, case=case, path=path, stage=err.stage) from None
     where = f"case {case}: " if case else (f"{image_path}: " if image_path else "")
     rows, errors = [], {}
     for name, froi in _filtered_rois(prepared, settings).items():

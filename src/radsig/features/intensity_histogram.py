@@ -4,11 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from radsig.features._first_order import describe
+from radsig.features._first_order import SHARED_DESCRIPTORS, describe
 from radsig.preprocess.roi import PreparedRoi
-
-_ORDER = ("mean", "var", "skew", "kurt", "median", "min", "p10", "p90", "max", "iqr",
-          "range", "mad", "rmad", "medad", "cov", "qcod")
 
 
 def _mode(levels: np.ndarray, counts: np.ndarray, mean: float) -> float:
@@ -25,7 +22,7 @@ def compute(roi: PreparedRoi, **options) -> dict[str, float]:
     """
     x = roi.levels[roi.int_mask].astype(np.int64)
     d = describe(x.astype(np.float64))
-    out = {f"ih_{k}": d[k] for k in _ORDER}
+    out = {f"ih_{k}": d[k] for k in SHARED_DESCRIPTORS}
     n_levels = max(int(roi.n_levels), int(x.max()))
     hist = np.bincount(x, minlength=n_levels + 1)[1:].astype(np.float64)
     grey = np.arange(1, n_levels + 1, dtype=np.float64)

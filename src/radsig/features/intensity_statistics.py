@@ -4,11 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from radsig.features._first_order import describe
+from radsig.features._first_order import SHARED_DESCRIPTORS, describe
 from radsig.preprocess.roi import PreparedRoi
-
-_ORDER = ("mean", "var", "skew", "kurt", "median", "min", "p10", "p90", "max", "iqr",
-          "range", "mad", "rmad", "medad", "cov", "qcod")
 
 
 def compute(roi: PreparedRoi, **options) -> dict[str, float]:
@@ -21,7 +18,7 @@ def compute(roi: PreparedRoi, **options) -> dict[str, float]:
     """
     x = roi.image[roi.int_mask].astype(np.float64)
     d = describe(x)
-    out = {f"stat_{k}": d[k] for k in _ORDER}
+    out = {f"stat_{k}": d[k] for k in SHARED_DESCRIPTORS}
     out["stat_energy"] = float(np.sum(x * x))
     out["stat_rms"] = float(np.sqrt(np.mean(x * x)))
     return out

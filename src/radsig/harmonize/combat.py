@@ -15,6 +15,11 @@ Centres never seen in training (``unseen``):
   ``transform`` call (at least 2 rows), with empirical-Bayes shrinkage computed across its
   features, while every training estimate (covariate effects, grand mean, pooled variance)
   stays frozen. This uses the new cohort's features, never its outcomes.
+
+``ref_batch`` gives reference-batch ComBat: one training centre stays as it is and the others
+(and, with ``unseen="adapt"``, new centres) are mapped onto it. The ``"pooled"`` option leaves
+an unseen centre's rows unchanged (identity up to rounding); it exists so that a pipeline can
+still score such rows, and says so rather than pretending to harmonise them.
 """
 
 from __future__ import annotations
@@ -48,6 +53,10 @@ class ComBat(TransformerMixin, BaseEstimator):
         Adjust location only (delta = 1).
     unseen : {"error", "pooled", "adapt"}, default="error"
         What ``transform`` does with a batch not present in training (see module docstring).
+    ref_batch : str or None, default=None
+        Reference-batch ComBat: this training batch is left unchanged and every other batch is
+        mapped onto its mean and variance (grand mean and pooled variance from the reference
+        rows only).
 
     Attributes
     ----------
@@ -63,10 +72,12 @@ class ComBat(TransformerMixin, BaseEstimator):
         "batch": [str, int], "categorical": ["array-like"], "continuous": ["array-like"],
         "parametric": ["boolean"], "eb": ["boolean"], "mean_only": ["boolean"],
         "unseen": [StrOptions({"error", "pooled", "adapt"})],
+        "ref_batch": [str, None],
     }
 
     def __init__(self, *, batch="batch", categorical=(), continuous=(), parametric: bool = True,
-                 eb: bool = True, mean_only: bool = False, unseen: str = "error"):
+                 eb: bool = True, mean_only: bool = False, unseen: str = "error",
+                 ref_batch: str | None = None):
         self.batch = batch
         self.categorical = categorical
         self.continuous = continuous
@@ -74,6 +85,7 @@ class ComBat(TransformerMixin, BaseEstimator):
         self.eb = eb
         self.mean_only = mean_only
         self.unseen = unseen
+        self.ref_batch = ref_batch
 
     # ------------------------------------------------------------------ helpers
     def _split(self, X) -> tuple[np.ndarray, np.ndarray, pd.DataFrame, list]:
@@ -94,7 +106,7 @@ class ComBat(TransformerMixin, BaseEstimator):
 
     def _covariates(self, cov: pd.DataFrame) -> np.ndarray:
         cols = []
-        for c, levels in zip(self.categorical, self.cat_levels_):
+        for c, levels in zip(self.categorical, self.cat_levels_, strict=True):
             v = cov[c].astype(str).to_numpy()
             cols += [(v == lev).astype(float) for lev in levels[1:]]
         cols += [cov[c].to_numpy(dtype=float) for c in self.continuous]
@@ -121,22 +133,35 @@ class ComBat(TransformerMixin, BaseEstimator):
         self.batches_, idx, counts = np.unique(b, return_inverse=True, return_counts=True)
         if len(self.batches_) < 2 or counts.min() < 2:
             raise StatisticsError(f"ComBat needs >= 2 batches with >= 2 samples each; got "
-                                  f"{dict(zip(self.batches_, counts.tolist()))}")
+                                  f"{dict(zip(self.batches_, counts.tolist(), strict=True))}")
         self.cat_levels_ = [np.unique(cov[c].astype(str)) for c in self.categorical]
         C = self._covariates(cov)
         design = np.column_stack([np.eye(len(self.batches_))[idx], C])
         beta = np.linalg.lstsq(design, Y, rcond=None)[0]
         k = len(self.batches_)
-        self.grand_mean_ = (counts / counts.sum()) @ beta[:k]
+        ref = self._ref_index()
+        rows = np.ones(len(Y), bool) if ref is None else idx == ref
+        self.grand_mean_ = (counts / counts.sum()) @ beta[:k] if ref is None else beta[ref]
         self.beta_cov_ = beta[k:]
-        var = ((Y - design @ beta) ** 2).mean(axis=0)
+        var = ((Y[rows] - design[rows] @ beta) ** 2).mean(axis=0)
         self.var_pooled_ = np.where(var > 0, var, 1.0)
         z = (Y - self.grand_mean_ - C @ self.beta_cov_) / np.sqrt(self.var_pooled_)
         post = [self._batch_posteriors(z[idx == i]) for i in range(k)]
         self.gamma_star_ = np.array([p[0] for p in post])
         self.delta_star_ = np.array([p[1] for p in post])
+        if ref is not None:
+            self.gamma_star_[ref], self.delta_star_[ref] = 0.0, 1.0
         self.n_features_in_ = len(feats) + 1 + len(cov.columns)
         return self
+
+    def _ref_index(self) -> int | None:
+        if self.ref_batch is None:
+            return None
+        hit = np.flatnonzero(self.batches_ == str(self.ref_batch))
+        if not hit.size:
+            raise StatisticsError(f"ComBat: ref_batch {self.ref_batch!r} is not a training batch "
+                                  f"(batches: {list(self.batches_)})")
+        return int(hit[0])
 
     def transform(self, X) -> np.ndarray:
         """Harmonise rows with the training estimates; returns the feature columns only."""

@@ -39,7 +39,8 @@ def _is_dicom_file(path: Path) -> bool:
 
 def _read_file(path: Path, *, case: str | None, what: str) -> sitk.Image:
     if not path.exists():
-        raise ImageReadError(f"{what} file not found; check the path", case=case, path=str(path))
+        raise ImageReadError(f"{what} file not found; check the path", case=case, path=str(path),
+                             stage="read")
     try:
         return sitk.ReadImage(str(path))
     except RuntimeError as err:
@@ -48,7 +49,7 @@ def _read_file(path: Path, *, case: str | None, what: str) -> sitk.Image:
         raise ImageReadError(
             f"cannot read {what}: the file is corrupt or not a supported format "
             f"(NIfTI, NRRD, MHA/MHD){'; ' + detail.strip()[:160] if detail else ''}",
-            case=case, path=str(path),
+            case=case, path=str(path), stage="read",
         ) from None
 
 
@@ -78,13 +79,14 @@ def read_image(path: str | Path, *, case: str | None = None) -> sitk.Image:
             from radsig.io.dicom import read_series  # DICOM issue
         except ImportError:
             raise ImageReadError("DICOM input is not available in this version; convert the "
-                                 "series to NIfTI first", case=case, path=str(path)) from None
+                                 "series to NIfTI first", case=case, path=str(path),
+                                 stage="read") from None
         return read_series(path, case=case)
     image = _read_file(path, case=case, what="image")
     if image.GetNumberOfComponentsPerPixel() != 1:
         raise ImageReadError(
             f"image has {image.GetNumberOfComponentsPerPixel()} components per voxel; "
-            "a scalar (grey-level) image is needed", case=case, path=str(path))
+            "a scalar (grey-level) image is needed", case=case, path=str(path), stage="read")
     if image.GetDimension() == 2:
         image = sitk.JoinSeries(image)
     return image
@@ -106,7 +108,7 @@ def check_geometry(reference: sitk.Image, other: sitk.Image, *, case: str | None
     if problems:
         raise GeometryMismatchError(
             "mask and image have different geometry (" + "; ".join(problems)
-            + "); resample the mask onto the image grid", case=case, path=path)
+            + "); resample the mask onto the image grid", case=case, path=path, stage="read")
 
 
 def read_mask(path: str | Path, reference: sitk.Image, *, label: int | None = None,
@@ -143,7 +145,7 @@ def read_mask(path: str | Path, reference: sitk.Image, *, label: int | None = No
     if roi is not None:
         raise LabelNotFoundError(
             f"an ROI name ({roi!r}) needs an RTSTRUCT or SEG file; for a label map use a label",
-            case=case, path=str(path))
+            case=case, path=str(path), stage="read")
     mask = _read_file(path, case=case, what="mask")
     return binarise_mask(mask, reference, label=label, case=case, path=str(path))
 
@@ -168,10 +170,10 @@ def binarise_mask(mask: sitk.Image, reference: sitk.Image, *, label: int | None 
             shown = ", ".join(map(str, present[:20])) or "none"
             raise LabelNotFoundError(
                 f"label {label} is not in the mask (labels present: {shown}); "
-                "pass one of them with --label", case=case, path=path)
+                "pass one of them with --label", case=case, path=path, stage="read")
     if not binary.any():
         raise EmptyMaskError("mask is empty (no non-zero voxel); check the segmentation",
-                             case=case, path=path)
+                             case=case, path=path, stage="read")
     out = sitk.GetImageFromArray(binary.astype(np.uint8))
     out.CopyInformation(reference)
     return out

@@ -2,18 +2,29 @@
 
 from __future__ import annotations
 
-from radsig.models._ci import MetricCI, auc_delong, cindex_bootstrap
 from radsig.models.ensemble import ensemble_members, make_ensemble
 from radsig.models.nomogram import FusedSignature, Nomogram, PCAScore
 from radsig.models.radscore import RadScore, format_formula
-from radsig.models.risk import RiskGroups, RiskGroupSummary, maxstat_cut, risk_group_summary
-from radsig.models.serialize import load_model, read_model_file, save_model
-from radsig.models.validation import (CVResult, OptimismResult, bootstrap_optimism,
-                                      cross_validate_model, metric_with_ci, model_score,
-                                      train_validate)
+from radsig.models.risk import (
+                                RiskGroups,
+                                RiskGroupSummary,
+                                cross_val_risk_groups,
+                                maxstat_cut,
+                                risk_group_summary,
+)
+from radsig.models.serialize import check_model_inputs, load_model, read_model_file, save_model
+from radsig.models.validation import (
+                                CVResult,
+                                OptimismResult,
+                                bootstrap_optimism,
+                                cross_validate_model,
+                                metric_with_ci,
+                                model_score,
+                                train_validate,
+)
 
-__all__ = ["CVResult", "FusedSignature", "MetricCI", "Nomogram", "OptimismResult", "PCAScore",
-           "RadScore", "RiskGroupSummary", "RiskGroups", "auc_delong", "bootstrap_optimism",
-           "cindex_bootstrap", "cross_validate_model", "ensemble_members", "format_formula",
+__all__ = ["CVResult", "FusedSignature", "Nomogram", "OptimismResult", "PCAScore",
+           "RadScore", "RiskGroupSummary", "RiskGroups", "bootstrap_optimism", "check_model_inputs",
+           "cross_val_risk_groups", "cross_validate_model", "ensemble_members", "format_formula",
            "load_model", "make_ensemble", "maxstat_cut", "metric_with_ci", "model_score",
            "read_model_file", "risk_group_summary", "save_model", "train_validate"]

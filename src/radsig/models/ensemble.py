@@ -9,8 +9,12 @@ included, can be written to a JSON model file by :func:`radsig.models.save_model
 from __future__ import annotations
 
 from sklearn.calibration import CalibratedClassifierCV
-from sklearn.ensemble import (GradientBoostingClassifier, RandomForestClassifier,
-                              StackingClassifier, VotingClassifier)
+from sklearn.ensemble import (
+    GradientBoostingClassifier,
+    RandomForestClassifier,
+    StackingClassifier,
+    VotingClassifier,
+)
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler

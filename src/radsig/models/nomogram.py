@@ -11,15 +11,17 @@ cumulative hazard is the Breslow estimator, stored as arrays so the model saves 
 
 from __future__ import annotations
 
+import numbers
 import re
 
 import numpy as np
 import pandas as pd
-from sklearn.base import BaseEstimator, clone
+from sklearn.base import BaseEstimator, TransformerMixin, clone
 from sklearn.decomposition import PCA
 from sklearn.linear_model import LogisticRegression
 from sklearn.preprocessing import StandardScaler
-from sklearn.utils.validation import check_is_fitted
+from sklearn.utils._param_validation import Interval
+from sklearn.utils.validation import check_is_fitted, validate_data
 
 from radsig.exceptions import ConfigError
 from radsig.models.radscore import RadScore, format_formula
@@ -57,8 +59,10 @@ class Nomogram(BaseEstimator):
     clinical : sequence of str, default=()
         Columns that enter the final model as they are (numeric; encode categories first),
         e.g. age, stage, an immune score (CD3/CD8 density).
-    radscore : RadScore or None
-        Template for the score blocks (cloned per block); default ``RadScore(random_state=0)``.
+    radscore : estimator or None
+        Template for the score blocks (cloned and fitted per block on its columns); any
+        estimator with ``decision_function`` works, e.g. a Pipeline of filters ending in a
+        RadScore. Default ``RadScore(random_state=0)``.
 
     Attributes
     ----------
@@ -85,7 +89,7 @@ class Nomogram(BaseEstimator):
         return {name: _columns(X, s) for name, s in spec.items()}
 
     def _design(self, X) -> np.ndarray:
-        cols = [m.decision_function(X[c]) for m, c in zip(self.score_models_, self.block_columns_)]
+        cols = [m.decision_function(X[c]) for m, c in zip(self.score_models_, self.block_columns_, strict=True)]
         cols += [X[c].to_numpy(dtype=float) for c in self.clinical]
         return np.column_stack(cols)
 
@@ -171,7 +175,7 @@ class FusedSignature(Nomogram):
         return {"radiomics": "^(original|wavelet|log)", "deep": "^deep"}
 
 
-class PCAScore(BaseEstimator):
+class PCAScore(TransformerMixin, BaseEstimator):
     """PCA composite score: standardise, project on the first principal component(s).
 
     The sign of each component is fixed in training so that it correlates positively with the
@@ -183,11 +187,16 @@ class PCAScore(BaseEstimator):
     n_components : int, default=1
     """
 
+    _parameter_constraints: dict = {
+        "n_components": [Interval(numbers.Integral, 1, None, closed="left")]}
+
     def __init__(self, *, n_components: int = 1):
         self.n_components = n_components
 
     def fit(self, X, y=None) -> PCAScore:
         """Fit scaler and PCA on training rows; orient the components."""
+        self._validate_params()
+        X = validate_data(self, X, dtype=np.float64)
         self.scaler_ = StandardScaler().fit(X)
         Z = self.scaler_.transform(X)
         self.pca_ = PCA(n_components=self.n_components).fit(Z)
@@ -195,8 +204,11 @@ class PCAScore(BaseEstimator):
         if y is None:
             sign = np.sign(self.pca_.components_.sum(axis=1))
         else:
-            target = (check_survival(y)[0] if is_survival(y) else check_binary(y)).astype(float)
-            sign = np.sign([np.corrcoef(pcs[:, k], target)[0, 1] for k in range(pcs.shape[1])])
+            target = (check_survival(y)[0] if is_survival(y) else
+                      np.unique(np.asarray(y).ravel(), return_inverse=True)[1]).astype(float)
+            with np.errstate(invalid="ignore", divide="ignore"):
+                sign = np.nan_to_num(np.sign([np.corrcoef(pcs[:, k], target)[0, 1]
+                                              for k in range(pcs.shape[1])]))
         self.sign_ = np.where(sign == 0, 1.0, sign)
         self.explained_variance_ratio_ = self.pca_.explained_variance_ratio_
         return self
@@ -204,12 +216,14 @@ class PCAScore(BaseEstimator):
     def transform(self, X) -> np.ndarray:
         """Composite score(s), shape (n_samples, n_components)."""
         check_is_fitted(self, "sign_")
+        X = validate_data(self, X, dtype=np.float64, reset=False)
         return self.pca_.transform(self.scaler_.transform(X)) * self.sign_
 
     def decision_function(self, X) -> np.ndarray:
         """The first composite score."""
         return self.transform(X)[:, 0]
 
-    def fit_transform(self, X, y=None) -> np.ndarray:
-        """Fit, then transform the same rows."""
-        return self.fit(X, y).transform(X)
+    def get_feature_names_out(self, input_features=None) -> np.ndarray:
+        """``pca_score0``, ``pca_score1``…"""
+        check_is_fitted(self, "sign_")
+        return np.asarray([f"pca_score{k}" for k in range(len(self.sign_))], dtype=object)

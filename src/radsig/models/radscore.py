@@ -23,7 +23,7 @@ def format_formula(names, coef, intercept: float, *, label: str = "Rad-score",
                    digits: int = 4) -> str:
     """The linear formula as text, e.g. ``Rad-score = -0.12 + 0.53 × glcm_Idm − 0.08 × age``."""
     parts = [f"{label} = {intercept:.{digits}g}"]
-    for name, c in zip(names, coef):
+    for name, c in zip(names, coef, strict=True):
         sign = "−" if c < 0 else "+"
         parts.append(f" {sign} {abs(c):.{digits}g} × {name}")
     return "".join(parts)

@@ -120,3 +120,24 @@ def risk_group_summary(groups, y) -> RiskGroupSummary:
                             int((g == 0).sum()), float(med[0]), float(med[1]),
                             float(hr["exp(coef)"]), float(hr["exp(coef) lower 95%"]),
                             float(hr["exp(coef) upper 95%"]))
+
+
+def cross_val_risk_groups(estimator, X, y, *, cv: int = 5, random_state=0,
+                          cutoff="median") -> tuple[np.ndarray, RiskGroupSummary]:
+    """Out-of-fold risk groups: each fold's cut-off is learnt on that fold's training rows.
+
+    Returns
+    -------
+    (groups, summary)
+        0/1 group of every sample (assigned while it was held out) and the log-rank / KM / HR
+        summary of those groups.
+    """
+    from sklearn.model_selection import KFold
+
+    y = np.asarray(y)
+    groups = np.zeros(len(y), int)
+    for tr, te in KFold(cv, shuffle=True, random_state=random_state).split(np.zeros(len(y))):
+        take = (lambda idx: X.iloc[idx]) if hasattr(X, "iloc") else (lambda idx: X[idx])  # noqa: E731
+        rg = RiskGroups(estimator=estimator, cutoff=cutoff).fit(take(tr), y[tr])
+        groups[te] = rg.predict(take(te))
+    return groups, risk_group_summary(groups, y)

@@ -39,11 +39,19 @@ _INT_DTYPES = {"int64", "int32", "int8", "uint8", "intp", "uint32", "uint64"}
 
 def _allowed() -> dict[str, type]:
     """The only classes a model file may name (class path → class)."""
-    from sklearn.calibration import CalibratedClassifierCV, _CalibratedClassifier, _SigmoidCalibration
+    from sklearn.calibration import (
+        CalibratedClassifierCV,
+        _CalibratedClassifier,
+        _SigmoidCalibration,
+    )
     from sklearn.decomposition import PCA
     from sklearn.dummy import DummyClassifier
-    from sklearn.ensemble import (GradientBoostingClassifier, RandomForestClassifier,
-                                  StackingClassifier, VotingClassifier)
+    from sklearn.ensemble import (
+        GradientBoostingClassifier,
+        RandomForestClassifier,
+        StackingClassifier,
+        VotingClassifier,
+    )
     from sklearn.impute import SimpleImputer
     from sklearn.linear_model import LogisticRegression
     from sklearn.pipeline import Pipeline
@@ -104,23 +112,38 @@ def _encode_tree(tree) -> dict:
         "values": _encode_array(np.asarray(state["values"]))}}
 
 
+_NOT_SCALAR = object()
+
+
+def _encode_scalar(obj: Any) -> Any:
+    """JSON form of a scalar-like value, or ``_NOT_SCALAR``."""
+    if obj is None or isinstance(obj, (bool, str)):
+        return obj
+    if isinstance(obj, np.bool_):
+        return bool(obj)
+    if isinstance(obj, (int, np.integer)):
+        return int(obj)
+    if isinstance(obj, (float, np.floating)):
+        return float(obj) if np.isfinite(obj) else {"__float__": str(float(obj))}
+    if isinstance(obj, np.dtype):
+        if obj.kind not in "fiub":
+            raise ModelFileError(f"cannot store dtype {obj} in a model file")
+        return {"__dtype__": obj.str}
+    if isinstance(obj, (np.random.RandomState, np.random.Generator)):
+        return None  # only fitting uses it; a loaded model is not refitted with the same stream
+    return _NOT_SCALAR
+
+
 def _encode(obj: Any) -> Any:
     from sklearn.tree._tree import Tree
 
-    if obj is None or isinstance(obj, (bool, str)):
-        return obj
-    if isinstance(obj, (int, np.integer)) and not isinstance(obj, bool):
-        return int(obj)
-    if isinstance(obj, np.bool_):
-        return bool(obj)
-    if isinstance(obj, (float, np.floating)):
-        return float(obj) if np.isfinite(obj) else {"__float__": str(float(obj))}
+    scalar = _encode_scalar(obj)
+    if scalar is not _NOT_SCALAR:
+        return scalar
     if isinstance(obj, np.ndarray):
         return _encode_array(obj)
     if isinstance(obj, Tree):
         return _encode_tree(obj)
-    if isinstance(obj, (np.random.RandomState, np.random.Generator)):
-        return None  # only fitting uses it; a loaded model is not refitted with the same stream
     if isinstance(obj, tuple):
         return {"__tuple__": [_encode(v) for v in obj]}
     if isinstance(obj, pd.DataFrame):
@@ -128,7 +151,7 @@ def _encode(obj: Any) -> Any:
                                   "data": [_encode(obj[c].to_numpy()) for c in obj.columns]}}
     if isinstance(obj, list):
         return [_encode(v) for v in obj]
-    if isinstance(obj, dict) and type(obj) is dict:
+    if type(obj) is dict:
         if not all(isinstance(k, str) for k in obj):
             raise ModelFileError("cannot store a dict with non-string keys in a model file")
         return {"__dict__": {k: _encode(v) for k, v in obj.items()}}
@@ -183,32 +206,47 @@ def _decode_tree(d: dict):
     return tree
 
 
+def _decode_objarray(obj: dict) -> np.ndarray:
+    flat = [_decode(v) for v in obj["__objarray__"]]
+    arr = np.empty(len(flat), dtype=object)
+    arr[:] = flat
+    return arr.reshape(obj["shape"])
+
+
+def _decode_dtype(obj: dict) -> np.dtype:
+    kind = np.dtype(str(obj["__dtype__"]))
+    if kind.kind not in "fiub":
+        raise ModelFileError(f"model file holds unsupported dtype {obj['__dtype__']!r}")
+    return kind
+
+
+def _decode_dataframe(obj: dict) -> pd.DataFrame:
+    cols = [_decode(c) for c in obj["__dataframe__"]["columns"]]
+    data = [_decode(v) for v in obj["__dataframe__"]["data"]]
+    return pd.DataFrame(dict(zip(cols, data, strict=True)), columns=cols)
+
+
+_DECODERS = {
+    "__ndarray__": _decode_array,
+    "__objarray__": _decode_objarray,
+    "__dtype__": _decode_dtype,
+    "__float__": lambda o: float(o["__float__"]),
+    "__dataframe__": _decode_dataframe,
+    "__tuple__": lambda o: tuple(_decode(v) for v in o["__tuple__"]),
+    "__dict__": lambda o: {k: _decode(v) for k, v in o["__dict__"].items()},
+    "__tree__": lambda o: _decode_tree(o["__tree__"]),
+    "__object__": lambda o: _decode_object(o),
+}
+
+
 def _decode(obj: Any) -> Any:
     if isinstance(obj, list):
         return [_decode(v) for v in obj]
     if not isinstance(obj, dict):
         return obj
-    if "__ndarray__" in obj:
-        return _decode_array(obj)
-    if "__objarray__" in obj:
-        flat = [_decode(v) for v in obj["__objarray__"]]
-        arr = np.empty(len(flat), dtype=object)
-        arr[:] = flat
-        return arr.reshape(obj["shape"])
-    if "__float__" in obj:
-        return float(obj["__float__"])
-    if "__dataframe__" in obj:
-        cols = [_decode(c) for c in obj["__dataframe__"]["columns"]]
-        data = [_decode(v) for v in obj["__dataframe__"]["data"]]
-        return pd.DataFrame(dict(zip(cols, data)), columns=cols)
-    if "__tuple__" in obj:
-        return tuple(_decode(v) for v in obj["__tuple__"])
-    if "__dict__" in obj:
-        return {k: _decode(v) for k, v in obj["__dict__"].items()}
-    if "__tree__" in obj:
-        return _decode_tree(obj["__tree__"])
-    if "__object__" in obj:
-        return _decode_object(obj)
+    for marker, decoder in _DECODERS.items():
+        if marker in obj:
+            return decoder(obj)
     raise ModelFileError(f"model file holds an unknown value with keys {sorted(obj)[:5]}")
 
 
@@ -281,13 +319,16 @@ def save_model(model, path, *, feature_settings_hash: str | None = None,
     import radsig
 
     inputs, selected = _features(model)
+    cutoffs = dict(cutoffs or {})
+    if hasattr(model, "cutoff_"):
+        cutoffs.setdefault("risk_group", float(model.cutoff_))
     doc = {"format": FORMAT, "format_version": FORMAT_VERSION,
            "radsig_version": radsig.__version__, "sklearn_version": sklearn.__version__,
            "numpy_version": np.__version__,
            "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
            "feature_settings_hash": feature_settings_hash, "input_features": inputs,
-           "selected_features": selected, "cutoffs": _encode(dict(cutoffs or {})),
-           "metadata": _encode(dict(metadata or {})), "model": _encode(model)}
+           "selected_features": selected, "cutoffs": {str(k): _encode(v) for k, v in cutoffs.items()},
+           "metadata": {str(k): _encode(v) for k, v in (metadata or {}).items()}, "model": _encode(model)}
     doc["checksum"] = _checksum(doc)
     path = Path(path)
     tmp = path.with_name(path.name + ".tmp")
@@ -347,3 +388,35 @@ def _has_tree(obj) -> bool:
     if isinstance(obj, list):
         return any(_has_tree(v) for v in obj)
     return False
+
+
+def check_model_inputs(doc: dict, columns, *, feature_settings_hash: str | None = None,
+                       path=None) -> None:
+    """Check that a table and its extraction settings match what a model file expects.
+
+    Parameters
+    ----------
+    doc : dict
+        The verified file content from :func:`read_model_file`.
+    columns : sequence of str
+        Columns of the table to score.
+    feature_settings_hash : str, optional
+        Hash of the settings the table was extracted with; compared when both are known.
+
+    Raises
+    ------
+    ModelFileError
+        Missing input features, or features extracted with other settings.
+    """
+    where = f"{path}: " if path else ""
+    expected = doc.get("input_features") or []
+    missing = [c for c in expected if c not in set(map(str, columns))]
+    if missing:
+        raise ModelFileError(
+            f"{where}the table lacks {len(missing)} of the {len(expected)} features the model "
+            f"was trained on (e.g. {missing[:3]}); extract them with the model's settings")
+    saved = doc.get("feature_settings_hash")
+    if saved and feature_settings_hash and saved != feature_settings_hash:
+        raise ModelFileError(
+            f"{where}features were extracted with settings hash {feature_settings_hash}, but the "
+            f"model expects {saved}; re-extract with the settings recorded for this model")

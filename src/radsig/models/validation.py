@@ -11,7 +11,7 @@ import numpy as np
 from sklearn.base import clone
 from sklearn.model_selection import KFold, StratifiedKFold
 
-from radsig.models._ci import MetricCI, auc_delong, cindex_bootstrap
+from radsig.evaluate import Estimate, auc_ci, concordance_index
 from radsig.models._metrics import harrell_c, roc_auc
 from radsig.select._target import check_binary, check_survival, is_survival
 
@@ -33,12 +33,23 @@ def _is_survival_model(model) -> bool:
         getattr(model, "steps", [[None, None]])[-1][1], "task_", None) == "survival"
 
 
-def metric_with_ci(y, score, *, n_boot: int = 500, random_state=0) -> MetricCI:
-    """AUC (DeLong CI) for a binary ``y``, Harrell's C (bootstrap CI) for a survival ``y``."""
-    if is_survival(y):
+def metric_with_ci(y, score, *, level: float = 0.95) -> Estimate:
+    """AUC with DeLong CI (binary ``y``) or Harrell's C with its infinitesimal-jackknife CI
+    (survival ``y``), both from :mod:`radsig.evaluate`.
+
+    A constant score (e.g. a LASSO that kept no feature) cannot discriminate: the estimate is
+    0.5 and the interval NaN, with ``method="constant score"``.
+    """
+    score = np.asarray(score, float)
+    survival = is_survival(y)
+    if np.ptp(score) == 0:
+        name = "C-index (Harrell)" if survival else "AUC"
+        return Estimate(name, 0.5, float("nan"), float("nan"), len(score), "constant score",
+                        level)
+    if survival:
         event, time = check_survival(y)
-        return cindex_bootstrap(event, time, score, n_boot=n_boot, random_state=random_state)
-    return auc_delong(check_binary(y), score)
+        return concordance_index(time, event, score, level=level)
+    return auc_ci(check_binary(y), score, method="delong", level=level)
 
 
 def _point(y, score) -> float:
@@ -60,7 +71,7 @@ class CVResult:
     repeats per sample); ``fold_scores`` holds the per-fold metric of every repeat.
     """
 
-    metric: MetricCI
+    metric: Estimate
     fold_scores: np.ndarray
     oof_scores: np.ndarray
     repeat_estimates: np.ndarray = field(default_factory=lambda: np.empty(0))
@@ -78,8 +89,8 @@ class CVResult:
         return self.metric.ci_high
 
 
-def cross_validate_model(estimator, X, y, *, cv: int = 5, repeats: int = 1, random_state=0,
-                         n_boot: int = 500) -> CVResult:
+def cross_validate_model(estimator, X, y, *, cv: int = 5, repeats: int = 1,
+                         random_state=0) -> CVResult:
     """Repeated K-fold CV (stratified for binary outcomes) with every step fitted inside folds.
 
     When the estimator itself tunes hyper-parameters by an inner CV (the LASSO selectors do),
@@ -88,7 +99,7 @@ def cross_validate_model(estimator, X, y, *, cv: int = 5, repeats: int = 1, rand
     Returns
     -------
     CVResult
-        AUC with DeLong CI (binary) or C-index with bootstrap CI (survival), on the out-of-fold
+        AUC with DeLong CI (binary) or C-index with jackknife CI (survival), on the out-of-fold
         scores averaged over repeats, plus per-fold scores.
     """
     y_arr = np.asarray(y)
@@ -108,8 +119,8 @@ def cross_validate_model(estimator, X, y, *, cv: int = 5, repeats: int = 1, rand
             folds.append(_point(y_arr[te], oof[r, te]) if _scorable(y_arr[te]) else np.nan)
         per_repeat.append(_point(y_arr, oof[r]))
     mean_oof = oof.mean(axis=0)
-    return CVResult(metric_with_ci(y_arr, mean_oof, n_boot=n_boot, random_state=random_state),
-                    np.asarray(folds), mean_oof, np.asarray(per_repeat))
+    return CVResult(metric_with_ci(y_arr, mean_oof), np.asarray(folds), mean_oof,
+                    np.asarray(per_repeat))
 
 
 def _scorable(y) -> bool:
@@ -156,8 +167,8 @@ def bootstrap_optimism(estimator, X, y, *, n_boot: int = 100, level: float = 0.9
                           float(lo), float(hi), n_boot)
 
 
-def train_validate(estimator, X_train, y_train, cohorts: dict, *, n_boot: int = 500,
-                   random_state=0) -> tuple[object, dict[str, MetricCI]]:
+def train_validate(estimator, X_train, y_train, cohorts: dict) -> tuple[object,
+                                                                       dict[str, Estimate]]:
     """Fit once on the training cohort, then score it and every other cohort unchanged.
 
     Parameters
@@ -167,13 +178,11 @@ def train_validate(estimator, X_train, y_train, cohorts: dict, *, n_boot: int = 
 
     Returns
     -------
-    (fitted estimator, {"train": MetricCI, name: MetricCI, ...})
+    (fitted estimator, {"train": Estimate, name: Estimate, ...})
     """
     y_train = np.asarray(y_train)
     model = clone(estimator).fit(X_train, y_train)
-    out = {"train": metric_with_ci(y_train, model_score(model, X_train), n_boot=n_boot,
-                                   random_state=random_state)}
+    out = {"train": metric_with_ci(y_train, model_score(model, X_train))}
     for name, (Xc, yc) in cohorts.items():
-        out[name] = metric_with_ci(np.asarray(yc), model_score(model, Xc), n_boot=n_boot,
-                                   random_state=random_state)
+        out[name] = metric_with_ci(np.asarray(yc), model_score(model, Xc))
     return model, out

@@ -206,7 +206,7 @@ def filter_margin(image_types: dict, spacing_zyx, settings: dict | None = None) 
         kw = dict(settings or {})
         kw.update(custom or {})
         if name == "LoG" and kw.get("sigma"):
-            margin = np.maximum(margin, np.ceil(6 * max(kw["sigma"]) / sp))
+            margin = np.maximum(margin, np.ceil(10 * max(kw["sigma"]) / sp))  # IIR tail < 1e-6
         elif name == "Wavelet":
             import pywt
 

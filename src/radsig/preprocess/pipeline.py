@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 import SimpleITK as sitk
 
-from radsig.exceptions import EmptyMaskError
+from radsig.exceptions import EmptyMaskError, NonFiniteValueError
 from radsig.preprocess.intensity import discretise, ivh_values, resegment
 from radsig.preprocess.resample import Grid, aligned_grid, resample, roi_window, sub_grid
 from radsig.preprocess.roi import PreparedRoi
@@ -115,7 +115,8 @@ def prepare_arrays(image: np.ndarray, mask: np.ndarray, spacing: tuple[float, ..
     case : str, optional
         Case identifier for error messages.
     """
-    diagnostics = {f"img_dim_{n}_init_img": float(s) for n, s in zip("zyx", image.shape, strict=False)}
+    diagnostics = {f"img_dim_{n}_init_img": float(s)
+                   for n, s in zip("zyx", image.shape, strict=True)}
     diagnostics.update(_mask_stats("int", "init_roi", image, mask))
     diagnostics.update(_mask_stats("morph", "init_roi", image, mask))
     img, morph, grid = _crop_and_resample(image, mask, spacing, settings)
@@ -124,14 +125,20 @@ def prepare_arrays(image: np.ndarray, mask: np.ndarray, spacing: tuple[float, ..
     if not morph.any():
         raise EmptyMaskError("the ROI vanished after interpolation (it is smaller than the "
                              "partial-volume threshold allows); lower interpolation."
-                             "mask_threshold or use a finer spacing", case=case)
+                             "mask_threshold or use a finer spacing", case=case,
+                             stage="preprocess")
+    if not np.isfinite(img[morph]).all():
+        raise NonFiniteValueError("NaN or infinite intensities next to the ROI reach it through "
+                                  "interpolation; fix the image or turn interpolation off",
+                                  case=case, stage="preprocess")
     diagnostics.update(_mask_stats("int", "interp_roi", img, morph))
     diagnostics.update(_mask_stats("morph", "interp_roi", img, morph))
     reseg = settings.resegmentation
     int_mask = resegment(img, morph, reseg.range, reseg.outlier_sigma)
     if not int_mask.any():
         raise EmptyMaskError(f"no ROI voxel is left after re-segmentation (range {reseg.range},"
-                             f" outlier_sigma {reseg.outlier_sigma}); widen the range", case=case)
+                             f" outlier_sigma {reseg.outlier_sigma}); widen the range", case=case,
+                             stage="preprocess")
     diagnostics.update(_mask_stats("int", "reseg_roi", img, int_mask))
     diagnostics.update(_mask_stats("morph", "reseg_roi", img, morph))
     values = img[int_mask]

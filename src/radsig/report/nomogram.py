@@ -51,9 +51,10 @@ def nomogram_scales(model) -> NomogramScales:
                           float(np.sum(span) * 100.0 / widest))
 
 
-def _axis(ax, y, label, pos, ticks, fmt="{:g}"):
-    ax.plot([min(pos), max(pos)], [y, y], color="black", lw=1)
-    for p, t in zip(pos, ticks):
+def _axis(ax, y, label, pos, ticks, fmt="{:g}", extent=None):
+    lo, hi = extent if extent is not None else (min(pos), max(pos))
+    ax.plot([lo, hi], [y, y], color="black", lw=1)
+    for p, t in zip(pos, ticks, strict=True):
         ax.plot([p, p], [y, y + 0.12], color="black", lw=1)
         ax.text(p, y + 0.18, fmt.format(t), ha="center", va="bottom", fontsize=7)
     ax.text(-3, y, label, ha="right", va="center", fontsize=8)
@@ -91,12 +92,14 @@ def plot_nomogram(model, *, times=None, time_labels=None, probabilities=None, ax
     _axis(ax, y, "Points", np.arange(0, 101, 10), np.arange(0, 101, 10))
     for j, name in enumerate(sc.predictors):
         y -= 1
-        ticks = MaxNLocator(6).tick_values(*sc.ranges[j])
+        length = abs(sc.points_per_unit[j]) * (sc.ranges[j, 1] - sc.ranges[j, 0])
+        ticks = MaxNLocator(int(np.clip(length // 8, 1, 6))).tick_values(*sc.ranges[j])
         ticks = ticks[(ticks >= sc.ranges[j, 0]) & (ticks <= sc.ranges[j, 1])]
-        vals = np.zeros((len(ticks), len(sc.predictors)))
+        vals = np.zeros((len(ticks) + 2, len(sc.predictors)))
         vals[:] = np.where(sc.coef >= 0, sc.ranges[:, 0], sc.ranges[:, 1])
-        vals[:, j] = ticks
-        _axis(ax, y, name, sc.points(vals)[:, j], ticks)
+        vals[:, j] = np.r_[ticks, sc.ranges[j]]
+        pts = sc.points(vals)[:, j]
+        _axis(ax, y, name, pts[:-2], ticks, extent=(pts[-2:].min(), pts[-2:].max()))
     y -= 1
     scale = 100.0 / sc.max_total
     tot_ticks = MaxNLocator(8).tick_values(0, sc.max_total)

@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
-from radsig.select.filters import (CorrelationFilter, MannWhitneyFilter, UnivariateCoxFilter,
-                                   VarianceFilter, relevance)
+from radsig.select.filters import (
+                                   CorrelationFilter,
+                                   MannWhitneyFilter,
+                                   UnivariateCoxFilter,
+                                   VarianceFilter,
+                                   relevance,
+)
 from radsig.select.icc import ICCFilter, icc, icc_table
 from radsig.select.lasso import LassoCoxSelector, LassoLogisticSelector, choose_index
 from radsig.select.mrmr import MRMRSelector

@@ -159,6 +159,9 @@ class LassoLogisticSelector(_LassoBase):
         self.C_ = float(self.Cs_[self.index_])
         self.coef_ = model.coef_.ravel().copy()
         self.intercept_ = float(model.intercept_[0])
+        if not self.coef_.any():  # liblinear also shrinks the intercept: use the prevalence
+            prevalence = float(np.clip(y01.mean(), 1e-6, 1 - 1e-6))
+            self.intercept_ = float(np.log(prevalence / (1 - prevalence)))
         return self
 
 

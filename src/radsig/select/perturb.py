@@ -98,7 +98,7 @@ def perturbation_features(image, mask, settings=None, *, n: int = 5, seed: int =
         mask = mask if hasattr(mask, "GetSize") else read_mask(mask, image, case=case)
     extract = extractor or (lambda im, ma, s: features.extract_case(im, ma, s, case=case))
     to_wide = getattr(features, "to_wide", None) or (
-        lambda df: dict(zip(df["feature"], df["value"])))
+        lambda df: dict(zip(df["feature"], df["value"], strict=True)))
     rng = np.random.default_rng(seed)
     rows = []
     for r in range(n + 1):

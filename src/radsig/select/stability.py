@@ -62,18 +62,31 @@ class StabilitySelector(SelectorMixin, BaseEstimator):
     def fit(self, X, y) -> StabilitySelector:
         """Count how often each feature is selected across subsamples of the training rows."""
         self._validate_params()
-        X = validate_data(self, X, dtype=np.float64)
+        X = validate_data(self, X, dtype=np.float64, ensure_min_samples=2)
         y = np.asarray(y)
         rng = check_random_state(self.random_state)
-        m = max(2, int(round(self.sample_fraction * X.shape[0])))
+        m = min(X.shape[0], max(2, int(round(self.sample_fraction * X.shape[0]))))
         base = self._base(y)
+        # classification targets: stratified subsamples so every class is present
+        strata = None if is_survival(y) else y
         counts = np.zeros(X.shape[1])
         for _ in range(self.n_resamples):
-            rows = rng.choice(X.shape[0], m, replace=False)
+            rows = self._draw(X.shape[0], m, strata, rng)
             counts += clone(base).fit(X[rows], y[rows]).get_support()
         self.frequencies_ = counts / self.n_resamples
         self.support_ = self.frequencies_ >= self.threshold
         return self
+
+    @staticmethod
+    def _draw(n: int, m: int, strata, rng) -> np.ndarray:
+        if strata is None or m >= n:
+            return rng.choice(n, m, replace=False)
+        rows = []
+        for c in np.unique(strata):
+            idx = np.flatnonzero(strata == c)
+            k = max(1, int(round(m * len(idx) / n)))
+            rows.append(rng.choice(idx, min(k, len(idx)), replace=False))
+        return np.concatenate(rows)
 
     def _get_support_mask(self) -> np.ndarray:
         check_is_fitted(self, "support_")

@@ -123,7 +123,10 @@ def load_study_data(study: StudySpec) -> dict[str, CohortData]:
         if gone:
             problems.append(f"cohort {c.name!r} clinical table: column(s) {gone} used by models/table1 "
                             f"are missing; has {list(clin.columns)}")
+        derived = {study.biology.phenotype_column} if study.biology is not None else set()
         for ep in study.endpoints:
+            if ep.type == "binary" and ep.column in derived:
+                continue  # added by the biology section (radsig.study.biology) before modelling
             _check_endpoint(c.name, c.role, clin, ep, problems)
         out[c.name] = CohortData(c.name, c.role, man, clin)
     if problems:

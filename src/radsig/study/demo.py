@@ -25,6 +25,9 @@ def run_demo(out: str | Path, *, n: int = 320, seed: int = 20240601, negative_co
         data, n=n, seed=seed, negative_control=negative_control,
         progress=(lambda d, t: progress("generate cohort", d, t)) if progress else None,
     )
+    from radsig.synth.biology import make_demo_biology
+
+    make_demo_biology(data, cohort.clinical, seed=seed)  # expression matrix + CD3/CD8 IHC table
     study_file, settings = demo_files()
     shutil.copyfile(study_file, data / "study.yaml")
     shutil.copyfile(settings, data / "features.yaml")

@@ -71,6 +71,11 @@ def predict(model_path: str | Path, *, manifest: str | Path | None = None, image
     man = man[man["modality"].isin(doc["modalities"])]
     settings = FeatureSettings.from_json(doc["feature_settings"])
     feats, fails = extract_manifest(man, settings, id_column=idc, progress=progress, stage="features")
+    if doc.get("extra_features"):  # deep / habitat families, with the files saved next to model.json
+        from radsig.study import extra_features as xf
+
+        extra, xfails = xf.extract_extra_direct(doc["extra_features"], man, Path(model_path).parent, id_column=idc)
+        feats, fails = xf.merge(feats, extra), pd.concat([fails, xfails], ignore_index=True)
     if len(fails):
         raise ConfigError("feature extraction failed:\n  " + "\n  ".join(fails["error"].astype(str)))
     missing = [f for m in doc["models"] for f in mdl.model_features(m) if f not in feats.columns]

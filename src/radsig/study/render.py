@@ -121,6 +121,13 @@ def _flow(run) -> dict:
     return flow
 
 
+def _families(run) -> dict[str, int]:
+    from radsig.study.extra_features import family_counts
+
+    cols = {c for df in run.features.values() for c in df.columns}
+    return family_counts(sorted(cols))
+
+
 def render_outputs(run) -> None:
     """Write figures (PNG + SVG), Table 1 (CSV) and ``report.html`` into ``run.out``."""
     st = run.study
@@ -133,6 +140,9 @@ def render_outputs(run) -> None:
     present -= {k for k in ("roc", "calibration", "dca", "survival", "tdauc", "nomogram") if not figs[k]}
     if not run.results.get("comparisons"):
         present.discard("comparisons")
+    sections = SECTIONS
+    if run.results.get("biology"):
+        sections = SECTIONS[:-2] + (("biology", "Tumour biology"),) + SECTIONS[-2:]
     frozen_by_name = {m["name"]: m for m in run.frozen}
     context = {
         "study": st, "version": __version__,
@@ -140,7 +150,7 @@ def render_outputs(run) -> None:
         "settings_hash": run.settings.digest, "extractor": run.settings.extractor,
         "settings_text": yaml.safe_dump(run.settings.raw, sort_keys=False, default_flow_style=None),
         "extractor_stats": "radsig.evaluate" if stats._evaluate() else "stand-in statistics",
-        "notes": run.results.get("notes", []), "sections": SECTIONS,
+        "notes": run.results.get("notes", []), "sections": sections,
         "flow": _flow(run), "failures": [f"{n}: {r}" for n, df in run.failures.items()
                                          for r in df.get("error", [])][:20],
         "binary_endpoints": [e.name for e in st.endpoints if e.type == "binary"],
@@ -154,5 +164,7 @@ def render_outputs(run) -> None:
         "comparisons": run.results.get("comparisons", []), "survival_rows": _survival_rows(run),
         "figures": figs, "checklist": checklist_rows(present),
         "timings": run.timings,
+        "biology": run.results.get("biology"), "biology_figures": run.biology_figures,
+        "feature_families": _families(run),
     }
     render_report(context, run.report_path)

@@ -42,6 +42,9 @@ class StudyRun:
     results: dict = field(default_factory=dict)
     curves: dict = field(default_factory=dict)
     timings: dict[str, float] = field(default_factory=dict)
+    extra_features: dict = field(default_factory=dict)
+    biology: object = None
+    biology_figures: list = field(default_factory=list)
 
     @property
     def report_path(self) -> Path:
@@ -60,6 +63,7 @@ def _extract(run: StudyRun, progress: Progress | None) -> None:
     fdir = run.out / "features"
     fdir.mkdir(parents=True, exist_ok=True)
     cache = fdir / "cache" if run.study.features.cache else None
+    run.extra_features = _fit_extra_families(run, progress)
     for name, cd in run.data.items():
         if run.settings.extractor == "radsig.features":
             wide, fails = extract_with_cohort_engine(
@@ -68,6 +72,8 @@ def _extract(run: StudyRun, progress: Progress | None) -> None:
         else:
             wide, fails = extract_manifest(cd.manifest, run.settings, id_column=run.study.id_column,
                                            cache_dir=cache, progress=progress, stage=f"features {name}")
+        if run.extra_features:
+            wide, fails = _extract_extra_families(run, name, cd, wide, fails, cache, progress)
         wide.to_csv(fdir / f"{name}_features.csv")
         fails.to_csv(fdir / f"{name}_failures.csv", index=False)
         run.failures[name] = fails
@@ -78,6 +84,27 @@ def _extract(run: StudyRun, progress: Progress | None) -> None:
         cd.clinical = cd.clinical.loc[keep]
         run.flow[name] = {"role": cd.role, "clinical_rows": n_clin, "with_images": n_img,
                           "extraction_failed": len(failed), "analysed": len(keep)}
+
+
+def _fit_extra_families(run: StudyRun, progress: Progress | None) -> dict:
+    """Deep / habitat families (``features.families``): fitted on the training cohort only."""
+    from radsig.study import extra_features as xf
+
+    st = run.study
+    if set(st.features.families) <= {"ibsi"}:
+        return {}
+    tr = run.data[st.training.name]
+    ibsi = run.settings.raw if run.settings.extractor == "radsig.features" else None
+    return xf.fit_extra(st, tr.manifest, tr.clinical, run.out, ibsi, progress)
+
+
+def _extract_extra_families(run: StudyRun, name: str, cd: CohortData, wide, fails, cache, progress):
+    from radsig.study import extra_features as xf
+
+    extra, xfails = xf.extract_extra(run.extra_features, cd.manifest, run.out, name,
+                                     id_column=run.study.id_column, jobs=run.study.features.jobs,
+                                     cache=cache, progress=progress)
+    return xf.merge(wide, extra), pd.concat([fails, xfails], ignore_index=True)
 
 
 def _fit(run: StudyRun) -> None:
@@ -91,6 +118,10 @@ def _fit(run: StudyRun) -> None:
         f_ok, c_ok = feats[ok], clin[ok]
         s_ok = {k: v[ok] for k, v in train_scores.items()}
         use_mods = [m.upper() for m in spec.modalities] or mods
+        if run.extra_features:
+            from radsig.study.extra_features import select_families
+
+            f_ok = select_families(f_ok, spec.families)
         if spec.kind == "radiomics":
             frozen = mdl.fit_radiomics(spec, ep, f_ok, target, modalities=use_mods, seed=st.seed)
         elif spec.kind == "ensemble":
@@ -206,6 +237,7 @@ def model_document(run: StudyRun) -> dict:
         "modalities": sorted({f.split("_", 1)[0] for m in run.frozen for f in mdl.model_features(m)}),
         "clinical_columns": sorted({c for m in run.frozen for c in mdl.model_columns(m)}),
         "models": run.frozen,
+        **({"extra_features": run.extra_features} if run.extra_features else {}),
     }
 
 
@@ -221,6 +253,10 @@ def run_study(study: str | Path | StudySpec, out: str | Path, *, progress: Progr
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     run = StudyRun(study=spec, out=out, settings=settings, data=data)
+    if spec.biology is not None:  # immune scores + TME phenotype before modelling (usable as an endpoint)
+        from radsig.study.biology import prepare_biology
+
+        run.biology = prepare_biology(spec, data)
     run.timings["validate"] = time.perf_counter() - t0
     _extract(run, progress)
     run.timings["extract"] = time.perf_counter() - t0 - run.timings["validate"]
@@ -230,6 +266,13 @@ def run_study(study: str | Path | StudySpec, out: str | Path, *, progress: Progr
         t1 = time.perf_counter()
         fn(run)
         run.timings[step] = time.perf_counter() - t1
+    if run.biology is not None:
+        from radsig.study.biology_analysis import analyse_biology, biology_figures
+
+        t1 = time.perf_counter()
+        run.results["biology"], frames = analyse_biology(run, run.biology)
+        run.biology_figures = biology_figures(frames, out / "figures")
+        run.timings["biology"] = time.perf_counter() - t1
     run.results.update({"study": spec.name, "radsig_version": __version__, "flow": run.flow,
                         "feature_settings": {"hash": settings.digest, "extractor": settings.extractor},
                         **(extra or {})})

@@ -13,19 +13,24 @@ import warnings
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 import SimpleITK as sitk
 
 from radsig.config.pyradiomics import PyRadiomicsSettings, load_pyradiomics_settings
 from radsig.exceptions import (
-    CaseError, FeatureWarning, GeometryMismatchError, ImageReadError, NonFiniteValueError,
+    CaseError,
+    FeatureWarning,
+    GeometryMismatchError,
+    ImageReadError,
+    NonFiniteValueError,
 )
 from radsig.features.pyradiomics import _preprocess as P
 from radsig.features.pyradiomics import _texture as T
 from radsig.features.pyradiomics._firstorder_shape import (
-    firstorder_features, shape2d_features, shape_features,
+    firstorder_features,
+    shape2d_features,
+    shape_features,
 )
-from radsig.features.pyradiomics._matrices import discretize
+from radsig.features.pyradiomics._matrices import Context, discretize
 from radsig.preprocess.filters import filter_margin, iter_filters
 
 COLUMNS = ["feature", "family", "ibsi_code", "aggregation_code", "value"]
@@ -41,9 +46,9 @@ def _read(path, *, case=None) -> sitk.Image:
                              case=case, path=str(path)) from exc
 
 
-def _region_for(info: sitk.ImageFileReader, mask: sitk.Image, label: int, margin_mm: np.ndarray):
+def _region_for(info: sitk.ImageFileReader, mask: sitk.Image, bb: np.ndarray,
+                margin_mm: np.ndarray):
     """Index and size (x, y, z) of the image region covering the ROI box plus *margin_mm*."""
-    bb = P._shape_bbox(mask, label)
     nd = mask.GetDimension()
     corners = []
     for cx in (bb[0] - 0.5, bb[0] + bb[nd] - 0.5):
@@ -62,13 +67,14 @@ def _region_for(info: sitk.ImageFileReader, mask: sitk.Image, label: int, margin
 
 
 def load_case(image, mask, s: dict, margin_mm: np.ndarray, case=None):
-    """Image (possibly only the needed region) and UInt32 mask as SimpleITK images."""
+    """Image (possibly only the needed region), mask and the label's bounding box."""
     mask_img = _read(mask, case=case) if isinstance(mask, (str, Path)) else mask
-    mask_img = P.select_mask(mask_img, int(s["label"]), int(s.get("label_channel", 0)), case=case)
+    mask_img, bb = P.select_mask(mask_img, int(s["label"]), int(s.get("label_channel", 0)),
+                                 case=case)
     if not isinstance(image, (str, Path)):
-        return image, mask_img
+        return image, mask_img, bb
     if s.get("normalize"):  # whole-image statistics: the whole image is needed
-        return _read(image, case=case), mask_img
+        return _read(image, case=case), mask_img, bb
     reader = sitk.ImageFileReader()
     reader.SetFileName(str(image))
     try:
@@ -77,12 +83,12 @@ def load_case(image, mask, s: dict, margin_mm: np.ndarray, case=None):
         raise ImageReadError(f"cannot read image header: {exc}", case=case,
                              path=str(image)) from exc
     if reader.GetDimension() != 3 or reader.GetNumberOfComponents() != 1:
-        return _read(image, case=case), mask_img
-    index, size = _region_for(reader, mask_img, int(s["label"]), margin_mm)
+        return _read(image, case=case), mask_img, bb
+    index, size = _region_for(reader, mask_img, bb, margin_mm)
     reader.SetExtractIndex(index)
     reader.SetExtractSize(size)
     try:
-        return reader.Execute(), mask_img
+        return reader.Execute(), mask_img, bb
     except RuntimeError as exc:
         raise ImageReadError(f"cannot read image: {exc}", case=case, path=str(image)) from exc
 
@@ -100,7 +106,8 @@ def _margin_mm(settings: PyRadiomicsSettings, mask_spacing) -> np.ndarray:
     return (np.maximum(fm, pad) + 1) * sp
 
 
-def _prepare(image: sitk.Image, mask: sitk.Image, settings: PyRadiomicsSettings, case=None):
+def _prepare(image: sitk.Image, mask: sitk.Image, settings: PyRadiomicsSettings, case=None,
+             bb=None):
     """PyRadiomics' loadImage + geometry check; returns the working image and mask."""
     s = settings.setting
     label = int(s["label"])
@@ -108,8 +115,9 @@ def _prepare(image: sitk.Image, mask: sitk.Image, settings: PyRadiomicsSettings,
         image = P.normalize_image(image, s.get("normalizeScale", 1), s.get("removeOutliers"))
     if s.get("interpolator") and s.get("resampledPixelSpacing") is not None:
         return P.resample(image, mask, s["resampledPixelSpacing"], s["interpolator"], label,
-                          int(s.get("padDistance", 5)), case=case), True
-    if not P.same_geometry(image, mask):
+                          int(s.get("padDistance", 5)), case=case, bb=bb), True
+    same = P.same_geometry(image, mask)
+    if not same:
         inside_region = _mask_in_region(image, mask)
         if inside_region is not None:
             mask = inside_region
@@ -120,7 +128,11 @@ def _prepare(image: sitk.Image, mask: sitk.Image, settings: PyRadiomicsSettings,
                 f"image and mask grids differ (image size {image.GetSize()}, spacing "
                 f"{image.GetSpacing()}; mask size {mask.GetSize()}, spacing {mask.GetSpacing()}); "
                 "set 'correctMask: true' to resample the mask onto the image", case=case)
-    bbox = P.bounding_box(mask, label)
+    if bb is not None and same:
+        bbox = np.empty(6, dtype=int)
+        bbox[0::2], bbox[1::2] = bb[:3], bb[:3] + bb[3:] - 1
+    else:
+        bbox = P.bounding_box(mask, label)
     if s.get("preCrop"):
         return P.crop(image, mask, bbox, int(s.get("padDistance", 5))), True
     margin = filter_margin(settings.image_types, image.GetSpacing()[::-1], s)[::-1]
@@ -186,20 +198,21 @@ def _image_rows(prefix, arr, mask, kw, spacing_zyx, classes, case):
     if values.dtype.kind == "f" and not np.all(np.isfinite(values)):
         raise NonFiniteValueError(f"{prefix} image has NaN/inf inside the ROI", case=case)
     q, _ = discretize(arr, mask, kw.get("binWidth", 25), kw.get("binCount"))
+    ctx = Context(q, max(kw.get("distances") or [1]))  # shared by the texture matrices
     rows = []
     for cls, names in classes.items():
         if cls == "firstorder":
-            fn = lambda: firstorder_features(values, q[mask], spacing_zyx,  # noqa: E731
-                                             kw.get("voxelArrayShift", 0), names)
+            fn = lambda names=names: firstorder_features(  # noqa: E731
+                values, q[mask], spacing_zyx, kw.get("voxelArrayShift", 0), names)
         else:
-            fn = lambda cls=cls, names=names: TEXTURE[cls](q, kw, spacing_zyx, names)  # noqa: E731
+            fn = lambda cls=cls, names=names: TEXTURE[cls](q, kw, spacing_zyx, names,  # noqa: E731
+                                                            ctx=ctx)
         vals = _safe(fn, f"{prefix} {cls}", case)
         rows += _rows(prefix, cls, vals or dict.fromkeys(names, np.nan))
     return rows
 
 
-def extract_case_pyradiomics(image, mask, settings, *, label=None, roi=None, case=None
-                             ) -> pd.DataFrame:
+def extract_case_pyradiomics(image, mask, settings, *, label=None, roi=None, case=None):
     """Features of one case with PyRadiomics' conventions and names (long format).
 
     Parameters
@@ -232,19 +245,27 @@ def extract_case_pyradiomics(image, mask, settings, *, label=None, roi=None, cas
     if roi is not None:
         image, mask = _roi_mask(image, mask, roi, case)
         s["label"] = 1
+    rows = extract_rows(image, mask, settings, case=case)
+    import pandas as pd
+
+    return pd.DataFrame(rows, columns=COLUMNS)
+
+
+def extract_rows(image, mask, settings: PyRadiomicsSettings, *, case=None) -> list[tuple]:
+    """The rows of :func:`extract_case_pyradiomics` as tuples (no pandas needed)."""
+    s = settings.setting
     if s.get("geometryTolerance") is not None:
         sitk.ProcessObject.SetGlobalDefaultCoordinateTolerance(s["geometryTolerance"])
         sitk.ProcessObject.SetGlobalDefaultDirectionTolerance(s["geometryTolerance"])
     mask_sp = _spacing_of(mask, case)
-    image_img, mask_img = load_case(image, mask, s, _margin_mm(settings, mask_sp), case)
+    image_img, mask_img, bb = load_case(image, mask, s, _margin_mm(settings, mask_sp), case)
     diag = {}
     if settings.diagnostics:
         from radsig.features.pyradiomics._diagnostics import original_info
 
         diag.update(original_info(image_img, mask_img, settings, image, mask))
-    (image_img, mask_img), _ = _prepare(image_img, mask_img, settings, case)
-    rows = compute_features(image_img, mask_img, settings, case=case, diagnostics=diag)
-    return pd.DataFrame(rows, columns=COLUMNS)
+    (image_img, mask_img), _ = _prepare(image_img, mask_img, settings, case, bb)
+    return compute_features(image_img, mask_img, settings, case=case, diagnostics=diag)
 
 
 def _spacing_of(mask, case):
@@ -271,9 +292,9 @@ def prepare_case(image, mask, settings, *, case=None):
     bounding box, the spacing (z, y, x) and the settings dict. For tests and inspection."""
     settings = load_pyradiomics_settings(settings)
     s = settings.setting
-    image_img, mask_img = load_case(image, mask, s, _margin_mm(settings, _spacing_of(mask, case)),
-                                    case)
-    (image_img, mask_img), _ = _prepare(image_img, mask_img, settings, case)
+    image_img, mask_img, bb = load_case(image, mask, s,
+                                        _margin_mm(settings, _spacing_of(mask, case)), case)
+    (image_img, mask_img), _ = _prepare(image_img, mask_img, settings, case, bb)
     img_arr = sitk.GetArrayFromImage(image_img)
     mask_arr = sitk.GetArrayViewFromImage(mask_img) == int(s["label"])
     min_dims, min_size = int(s.get("minimumROIDimensions", 2)), s.get("minimumROISize")

@@ -3,8 +3,7 @@
 First order: intensities inside the ROI (``voxelArrayShift`` added for Energy, TotalEnergy and
 RootMeanSquared), population moments (kurtosis not excess), NumPy's linear percentiles; Entropy and
 Uniformity on the discretised histogram. Shape: a marching-cubes surface of the 1-voxel-padded
-mask (scikit-image, Lorensen's table, vertices at edge midpoints) gives the mesh volume, the
-surface area and the maximum diameters between mesh vertices (searched on the convex hull, which
+mask, triangulated like PyRadiomics (``_mesh``), gives the mesh volume, the surface area and the maximum diameters between mesh vertices (searched on the convex hull, which
 holds every farthest pair); axis lengths come from the eigenvalues of the voxel-coordinate
 covariance.
 """
@@ -61,65 +60,95 @@ def _eigen(coords: np.ndarray, spacing) -> np.ndarray:
 
 
 def _row_extremes(points: np.ndarray) -> np.ndarray:
-    """Per distinct first coordinate, the points with the smallest and largest second one.
+    """Per distinct leading coordinates, the points with the smallest and largest last one.
 
-    Every farthest pair of a planar point set lies on its convex hull, whose vertices are among
-    these row extremes; this shrinks thousands of mesh vertices to a few hundred candidates.
+    A point strictly inside a line segment of the set is no vertex of its convex hull, and every
+    farthest pair is a pair of hull vertices: only line extremes can take part.
     """
     if len(points) < 3:
         return points
-    order = np.lexsort((points[:, 1], points[:, 0]))
+    order = np.lexsort(points.T[::-1])
     p = points[order]
-    first = np.r_[True, p[1:, 0] != p[:-1, 0]]
-    last = np.r_[p[1:, 0] != p[:-1, 0], True]
-    return p[first | last]
+    lead = p[:, :-1]
+    new = np.r_[True, (lead[1:] != lead[:-1]).any(1)]
+    last = np.r_[new[1:], True]
+    return p[new | last]
 
 
 def _pairwise_max(pts: np.ndarray) -> float:
-    best = 0.0
-    for start in range(0, len(pts), 1024):
-        d = ((pts[start:start + 1024, None, :] - pts[None, :, :]) ** 2).sum(-1)
-        best = max(best, float(d.max()))
-    return float(np.sqrt(best))
+    """Largest pairwise distance; points too close to the centre to beat a known pair are skipped."""
+    if len(pts) < 2:
+        return 0.0
+    centre = pts.mean(0)
+    r = np.sqrt(((pts - centre) ** 2).sum(1))
+    a = pts[np.argmax(r)]  # double sweep: a good lower bound
+    b = pts[np.argmax(((pts - a) ** 2).sum(1))]
+    best2 = float(((a - b) ** 2).sum())
+    keep = r >= np.sqrt(best2) - r.max() - 1e-9
+    cand = pts[keep]
+    for start in range(0, len(cand), 1024):
+        d = ((cand[start:start + 1024, None, :] - cand[None, :, :]) ** 2).sum(-1)
+        best2 = max(best2, float(d.max()))
+    return float(np.sqrt(best2))
 
 
 def _max_dist(points: np.ndarray) -> float:
-    """Largest pairwise distance between 3D points, searched among convex-hull vertices."""
-    if len(points) < 2:
-        return 0.0
-    from scipy.spatial import ConvexHull, QhullError
-
-    try:
-        pts = points[ConvexHull(points).vertices]
-    except (QhullError, ValueError):  # flat point set: its hull is planar, use all points
-        pts = np.unique(points, axis=0)
-    return _pairwise_max(pts)
+    """Largest pairwise distance between 3D points."""
+    cand = points
+    for axis in range(3):  # hull vertices are extremes of their line along every axis
+        cand = _row_extremes(np.roll(cand, -axis - 1, axis=1))
+        cand = np.roll(cand, axis + 1, axis=1)
+    return _pairwise_max(cand)
 
 
 def _plane_max(verts: np.ndarray, axis: int) -> float:
-    """Largest distance between vertices sharing the same coordinate along *axis*."""
+    """Largest distance between vertices sharing the same coordinate along *axis*.
+
+    Candidates are reduced to row and column extremes per plane; a per-plane lower bound (two
+    farthest-point sweeps) then discards points, and whole planes, that cannot beat the best
+    bound (|p - q| <= |p - c| + |q - c|); the rest are compared exhaustively, all planes at once
+    in NaN-padded blocks.
+    """
     others = [a for a in range(3) if a != axis]
-    key = np.round(verts[:, axis], 6)
-    order = np.lexsort((verts[:, others[1]], verts[:, others[0]], key))
-    key, v = key[order], verts[order][:, others]
-    splits = np.flatnonzero(np.diff(key)) + 1
-    best = 0.0
-    for grp in np.split(v, splits):
-        if len(grp) > 1:
-            best = max(best, _pairwise_max(_row_extremes(grp)))
-    return best
+    pts = _row_extremes(verts[:, [axis] + others])  # extremes per (plane, row)
+    pts = _row_extremes(pts[:, [0, 2, 1]])  # and per (plane, column); sorted by plane
+    if len(pts) < 2:
+        return 0.0
+    _, start, counts = np.unique(pts[:, 0], return_index=True, return_counts=True)
+    group = np.repeat(np.arange(len(counts)), counts)
+    xy = pts[:, 1:]
+    centre = np.stack([np.bincount(group, weights=xy[:, k]) for k in range(2)], 1) / counts[:, None]
+    r = np.sqrt(((xy - centre[group]) ** 2).sum(1))
+    rmax = np.maximum.reduceat(r, start)
+    far = start + np.array([np.argmax(seg) for seg in np.split(r, start[1:])])
+    d_far = np.sqrt(((xy - xy[far][group]) ** 2).sum(1))
+    bound = np.maximum.reduceat(d_far, start)  # a real pair distance in each plane
+    best_all = bound.max()
+    keep = (r >= bound[group] - rmax[group] - 1e-9) & (2 * rmax[group] >= best_all - 1e-9)
+    xy, group = xy[keep], group[keep]
+    if len(xy) < 2:
+        return float(best_all)
+    uniq, inv, counts = np.unique(group, return_inverse=True, return_counts=True)
+    start = np.r_[0, np.cumsum(counts)[:-1]]
+    width = int(counts.max())
+    block = np.full((len(uniq), width, 2), np.nan)
+    block[inv, np.arange(len(xy)) - start[inv]] = xy
+    best = float(best_all) ** 2
+    step = max(1, int(4e6 // (width * width)))
+    for lo in range(0, len(uniq), step):
+        b = block[lo:lo + step]
+        d = ((b[:, :, None, :] - b[:, None, :, :]) ** 2).sum(-1)
+        if np.isfinite(d).any():
+            best = max(best, float(np.nanmax(d)))
+    return float(np.sqrt(best))
 
 
 def shape_features(mask: np.ndarray, spacing_zyx, names) -> dict[str, float]:
     """3D shape features of a boolean (z, y, x) mask (cropped to its bounding box)."""
-    from skimage.measure import marching_cubes
+    from radsig.features.pyradiomics._mesh import mesh_surface
 
     sp = np.asarray(spacing_zyx, dtype=float)
-    m = np.pad(mask, 1).astype(np.float32)
-    verts, faces, _, _ = marching_cubes(m, 0.5, spacing=tuple(sp), method="lorensen")
-    a, b, c = verts[faces[:, 0]], verts[faces[:, 1]], verts[faces[:, 2]]
-    area = 0.5 * np.linalg.norm(np.cross(b - a, c - a), axis=1).sum()
-    volume = abs(np.einsum("ij,ij->i", a, np.cross(b, c)).sum() / 6.0)
+    area, volume, verts = mesh_surface(mask, sp)
     coords = np.argwhere(mask)
     ev = _eigen(coords, sp)
     n_vox = len(coords)
@@ -167,7 +196,7 @@ def shape2d_features(mask2d: np.ndarray, spacing_yx, names) -> dict[str, float]:
         "MeshSurface": lambda: surface, "PixelSurface": lambda: len(coords) * sp.prod(),
         "Perimeter": lambda: perimeter, "PerimeterSurfaceRatio": lambda: perimeter / surface,
         "Sphericity": lambda: sph, "SphericalDisproportion": lambda: 1 / sph,
-        "MaximumDiameter": lambda: _pairwise_max(_row_extremes(verts)) if len(verts) > 1 else 0.0,
+        "MaximumDiameter": lambda: _pairwise_max(_row_extremes(verts)),
         "MajorAxisLength": lambda: np.sqrt(ev[1]) * 4, "MinorAxisLength": lambda: np.sqrt(ev[0]) * 4,
         "Elongation": lambda: np.sqrt(ev[0] / ev[1]),
     }

@@ -13,7 +13,6 @@ to reproduce PyRadiomics' matrices exactly.
 from __future__ import annotations
 
 import numpy as np
-from scipy import ndimage
 
 __all__ = ["bin_edges", "discretize", "angles", "glcm", "glrlm", "glszm", "gldm", "ngtdm"]
 
@@ -62,104 +61,141 @@ def angles(shape, distances=(1,), force2d: bool = False, force2d_dim: int = 0) -
     return np.array(uniq, dtype=np.int64).reshape(-1, 3)
 
 
-def _padded(q: np.ndarray, pad: int):
-    p = np.pad(q, pad)
-    strides = np.array([p.shape[1] * p.shape[2], p.shape[2], 1], dtype=np.int64)
-    flat = p.ravel()
-    inside = np.flatnonzero(flat)
-    return flat, inside, strides
+class Context:
+    """One discretised ROI, zero-padded and flattened once, with neighbour look-ups cached.
+
+    GLCM, GLRLM, GLDM and NGTDM of the same image share it: the ROI's flat indices are found
+    once and each neighbour offset is gathered once however many matrices use it.
+    """
+
+    def __init__(self, q: np.ndarray, pad: int = 1) -> None:
+        p = np.pad(q.astype(np.int32, copy=False), max(int(pad), 1))
+        self.shape = p.shape
+        self.strides = np.array([p.shape[1] * p.shape[2], p.shape[2], 1], dtype=np.int64)
+        self.flat = p.ravel()
+        self.idx = np.flatnonzero(self.flat)
+        self.g = self.flat[self.idx]
+        self.nr = int(max(q.shape))
+        self._cache: dict[tuple, np.ndarray] = {}
+
+    def neighbours(self, off) -> np.ndarray:
+        """Grey levels at ``v + off`` for every ROI voxel ``v`` (0 outside the ROI)."""
+        key = tuple(int(v) for v in off)
+        if key not in self._cache:
+            self._cache[key] = self.flat[self.idx + int(np.dot(key, self.strides))]
+        return self._cache[key]
 
 
-def glcm(q: np.ndarray, ng: int, dirs: np.ndarray) -> np.ndarray:
+def _context(q, pad):
+    return q if isinstance(q, Context) else Context(q, pad)
+
+
+def glcm(q, ng: int, dirs: np.ndarray) -> np.ndarray:
     """Co-occurrence counts (Ng, Ng, n_dirs), not symmetrised: [i, j, a] = (i at v, j at v+a)."""
-    pad = int(np.abs(dirs).max()) if len(dirs) else 1
-    flat, idx, strides = _padded(q, pad)
-    src = flat[idx] - 1
+    ctx = _context(q, int(np.abs(dirs).max()) if len(dirs) else 1)
+    src = ctx.g - 1
     out = np.empty((ng, ng, len(dirs)))
     for a, off in enumerate(dirs):
-        nb = flat[idx + int(off @ strides)]
+        nb = ctx.neighbours(off)
         ok = nb > 0
         out[:, :, a] = np.bincount(src[ok] * ng + nb[ok] - 1, minlength=ng * ng).reshape(ng, ng)
     return out
 
 
-def glrlm(q: np.ndarray, ng: int, dirs: np.ndarray) -> np.ndarray:
-    """Run-length counts (Ng, Nr, n_dirs) with Nr = max(q.shape), as PyRadiomics sizes it."""
-    nr = int(max(q.shape))
-    flat, idx, strides = _padded(q, 1)
-    coords = np.stack(np.unravel_index(idx, tuple(s + 2 for s in q.shape)), 1)
+def glrlm(q, ng: int, dirs: np.ndarray) -> np.ndarray:
+    """Run-length counts (Ng, Nr, n_dirs) with Nr = max(ROI shape), as PyRadiomics sizes it.
+
+    In the zero-padded volume flattened in C order, a direction is a constant flat step ``s``
+    (positive for every direction used), so the strided view ``flat.reshape(-1, s).T`` lays each
+    line of the volume along a row, separated by padding zeros: runs are then plain runs of equal
+    non-zero values in that row-major sequence.
+    """
+    ctx = _context(q, 1)
+    nr = int(max(q.shape)) if not isinstance(q, Context) else ctx.nr
+    flat = ctx.flat
     out = np.zeros((ng, nr, len(dirs)))
     for a, off in enumerate(dirs):
-        step = int(off @ strides)
-        g = flat[idx]
-        starts = flat[idx - step] != g
-        ends = flat[idx + step] != g
-        axis = int(np.flatnonzero(off)[0])
-        t = coords[:, axis] * off[axis]  # position along the direction
-        base = coords - t[:, None] * off[None, :]
-        key = np.ravel_multi_index((base + nr + 2).T, (3 * nr + 6,) * 3)
-        s_ord = np.lexsort((t[starts], key[starts]))
-        e_ord = np.lexsort((t[ends], key[ends]))
-        length = t[ends][e_ord] - t[starts][s_ord] + 1
-        lev = g[starts][s_ord] - 1
-        out[:, :, a] = np.bincount(lev * nr + length - 1, minlength=ng * nr).reshape(ng, nr)
+        step = int(off @ ctx.strides)
+        n = -(-flat.size // step) * step
+        seq = np.zeros(n, dtype=flat.dtype)
+        seq[:flat.size] = flat
+        seq = seq.reshape(-1, step).T.ravel()
+        change = np.flatnonzero(np.diff(seq)) + 1
+        starts = np.r_[0, change]
+        lengths = np.diff(np.r_[starts, seq.size])
+        values = seq[starts]
+        keep = values > 0
+        out[:, :, a] = np.bincount((values[keep] - 1) * nr + lengths[keep] - 1,
+                                   minlength=ng * nr).reshape(ng, nr)
     return out
 
 
-def _structure(force2d: bool, force2d_dim: int) -> np.ndarray:
-    st = np.ones((3, 3, 3), dtype=bool)
-    if force2d:
-        sl = [slice(None)] * 3
-        sl[force2d_dim] = [0, 2]
-        st[tuple(sl)] = False
-    return st
+def glszm(q: np.ndarray, ng: int, force2d=False, force2d_dim=0, compact: bool = False):
+    """Size-zone counts (Ng, Ns) with Ns = number of ROI voxels; 26- (or in-plane 8-) connected.
 
+    With ``compact``, returns ``(counts, sizes)``: only the zone sizes that occur, as columns
+    (what the features use; avoids an Ng × Ns array for large ROIs).
 
-def glszm(q: np.ndarray, ng: int, force2d=False, force2d_dim=0) -> np.ndarray:
-    """Size-zone counts (Ng, Ns) with Ns = number of ROI voxels; 26- (or in-plane 8-) connected."""
+    SimpleITK's scalar connected components (neighbours joined when their grey levels are equal)
+    labels every zone in one pass; with force2D, zero planes are interleaved along the fixed axis
+    so that zones cannot cross slices.
+    """
+    import SimpleITK as sitk
+
     ns = int(np.count_nonzero(q))
-    st = _structure(force2d, force2d_dim)
-    out = np.zeros((ng, ns))
-    objects = ndimage.find_objects(q)
-    for lev, box in enumerate(objects, start=1):
-        if box is None:
-            continue
-        labels, n = ndimage.label(q[box] == lev, structure=st)
-        if n == 0:
-            continue
-        sizes = np.bincount(labels.ravel())[1:]
-        out[lev - 1] = np.bincount(sizes - 1, minlength=ns)[:ns]
-    return out
+    work = q.astype(np.int32)
+    if force2d:
+        shape = list(work.shape)
+        shape[force2d_dim] = 2 * shape[force2d_dim] - 1
+        spread = np.zeros(shape, dtype=np.int32)
+        sl = [slice(None)] * 3
+        sl[force2d_dim] = slice(None, None, 2)
+        spread[tuple(sl)] = work
+        work = spread
+    f = sitk.ScalarConnectedComponentImageFilter()
+    f.SetDistanceThreshold(0.0)
+    f.SetFullyConnected(True)
+    labels = sitk.GetArrayFromImage(f.Execute(sitk.GetImageFromArray(work)))
+    inside = work > 0
+    lab = labels[inside].astype(np.int64)
+    sizes = np.bincount(lab)
+    level = np.zeros(sizes.size, dtype=np.int64)
+    level[lab] = work[inside]
+    zones = np.flatnonzero((sizes > 0) & (level > 0))
+    if compact:
+        present, col = np.unique(sizes[zones], return_inverse=True)
+        out = np.bincount((level[zones] - 1) * len(present) + col, minlength=ng * len(present))
+        return out.reshape(ng, len(present)).astype(float), present.astype(float)
+    out = np.bincount((level[zones] - 1) * ns + sizes[zones] - 1, minlength=ng * ns)
+    return out.reshape(ng, ns).astype(float)
 
 
 def _neighbour_dirs(dirs: np.ndarray) -> np.ndarray:
     return np.concatenate([dirs, -dirs]) if len(dirs) else dirs
 
 
-def gldm(q: np.ndarray, ng: int, dirs: np.ndarray, alpha: int = 0) -> np.ndarray:
+def gldm(q, ng: int, dirs: np.ndarray, alpha: int = 0) -> np.ndarray:
     """Dependence counts (Ng, n_neighbours + 1): dependents within ``alpha`` grey levels, + 1."""
     both = _neighbour_dirs(dirs)
-    pad = int(np.abs(both).max()) if len(both) else 1
-    flat, idx, strides = _padded(q, pad)
-    g = flat[idx]
-    dep = np.zeros(len(idx), dtype=np.int64)
+    ctx = _context(q, int(np.abs(both).max()) if len(both) else 1)
+    g = ctx.g
+    dep = np.zeros(len(g), dtype=np.int64)
     for off in both:
-        nb = flat[idx + int(off @ strides)]
+        nb = ctx.neighbours(off)
         dep += (nb > 0) & (np.abs(nb - g) <= alpha)
     width = len(both) + 1
     return np.bincount((g - 1) * width + dep, minlength=ng * width).reshape(ng, width).astype(float)
 
 
-def ngtdm(q: np.ndarray, ng: int, dirs: np.ndarray) -> np.ndarray:
+def ngtdm(q, ng: int, dirs: np.ndarray) -> np.ndarray:
     """(Ng, 3): [n_i, s_i, i] over voxels that have at least one ROI neighbour."""
     both = _neighbour_dirs(dirs)
-    pad = int(np.abs(both).max()) if len(both) else 1
-    flat, idx, strides = _padded(q, pad)
-    g = flat[idx]
-    total = np.zeros(len(idx))
-    count = np.zeros(len(idx))
+    ctx = _context(q, int(np.abs(both).max()) if len(both) else 1)
+    g = ctx.g
+    total = np.zeros(len(g))
+    count = np.zeros(len(g))
     for off in both:
-        nb = flat[idx + int(off @ strides)]
+        nb = ctx.neighbours(off)
         total += nb
         count += nb > 0
     ok = count > 0

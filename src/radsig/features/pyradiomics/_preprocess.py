@@ -13,33 +13,56 @@ import numpy as np
 import SimpleITK as sitk
 
 from radsig.exceptions import (
-    EmptyMaskError, GeometryMismatchError, LabelNotFoundError,
+    EmptyMaskError,
+    GeometryMismatchError,
+    LabelNotFoundError,
 )
 
 __all__ = ["select_mask", "normalize_image", "resample", "bounding_box", "crop", "check_mask",
            "resegment", "correct_mask"]
 
 
-def select_mask(mask: sitk.Image, label: int, label_channel: int = 0, *, case=None) -> sitk.Image:
-    """The mask as UInt32 (a vector segmentation reduced to ``label_channel``); checks the label."""
+def select_mask(mask: sitk.Image, label: int, label_channel: int = 0, *, case=None):
+    """The mask (a vector segmentation reduced to ``label_channel``; non-integer types cast to
+    UInt32 like PyRadiomics) and the label's bounding box (lower x, y, z, size x, y, z)."""
     if mask.GetNumberOfComponentsPerPixel() > 1:
         n = mask.GetNumberOfComponentsPerPixel()
         if label_channel >= n:
             raise LabelNotFoundError(f"label_channel {label_channel} requested but the "
                                      f"segmentation holds {n} channels", case=case)
         mask = sitk.VectorIndexSelectionCast(mask, int(label_channel))
-    mask = sitk.Cast(mask, sitk.sitkUInt32)
     arr = sitk.GetArrayViewFromImage(mask)
-    if (arr == label).any():
-        return mask
+    if arr.dtype.kind not in "iub":
+        mask = sitk.Cast(mask, sitk.sitkUInt32)
+        arr = sitk.GetArrayViewFromImage(mask)
+    roi = arr == label
+    if roi.any():
+        return mask, _bbox_of(roi)
     labels = np.unique(arr)
     if labels.size == 1 and labels[0] == 0:
         raise EmptyMaskError("the mask is empty (no voxel is segmented)", case=case)
-    if label not in labels:
-        raise LabelNotFoundError(f"label {label} is not in the mask; labels present: "
-                                 f"{labels[labels != 0].tolist()}; set 'label' accordingly",
-                                 case=case)
-    return mask
+    raise LabelNotFoundError(f"label {label} is not in the mask; labels present: "
+                             f"{labels[labels != 0].tolist()}; set 'label' accordingly", case=case)
+
+
+def _bbox_of(roi: np.ndarray) -> np.ndarray:
+    """(lower x, y, z, size x, y, z) of a non-empty boolean (z, y, x) array."""
+    if roi.ndim == 3:  # find the slab first (contiguous reduction), then search only there
+        zs = np.flatnonzero(roi.reshape(roi.shape[0], -1).any(1))
+        slab = roi[zs[0]:zs[-1] + 1]
+        ys = np.flatnonzero(slab.any(axis=(0, 2)))
+        xs = np.flatnonzero(slab[:, ys[0]:ys[-1] + 1].any(axis=(0, 1)))
+        lo = np.array([xs[0], ys[0], zs[0]])
+        hi = np.array([xs[-1], ys[-1], zs[-1]])
+        return np.concatenate([lo, hi - lo + 1])
+    lo, hi = [], []
+    for axis in range(roi.ndim):
+        other = tuple(a for a in range(roi.ndim) if a != axis)
+        idx = np.flatnonzero(roi.any(axis=other))
+        lo.append(idx[0])
+        hi.append(idx[-1])
+    lo, hi = np.array(lo[::-1]), np.array(hi[::-1])
+    return np.concatenate([lo, hi - lo + 1])
 
 
 def normalize_image(image: sitk.Image, scale: float = 1, outliers: float | None = None
@@ -60,14 +83,7 @@ def _shape_bbox(mask: sitk.Image, label: int) -> np.ndarray:
     arr = sitk.GetArrayViewFromImage(mask) == label
     if not arr.any():
         raise LabelNotFoundError(f"label {label} is not in the mask")
-    lo, hi = [], []
-    for axis in range(arr.ndim):
-        other = tuple(a for a in range(arr.ndim) if a != axis)
-        idx = np.flatnonzero(arr.any(axis=other))
-        lo.append(idx[0])
-        hi.append(idx[-1])
-    lo, hi = np.array(lo[::-1]), np.array(hi[::-1])
-    return np.concatenate([lo, hi - lo + 1])
+    return _bbox_of(arr)
 
 
 def bounding_box(mask: sitk.Image, label: int) -> np.ndarray:
@@ -91,8 +107,9 @@ def crop(image: sitk.Image, mask: sitk.Image | None, bbox: np.ndarray, pad: int 
     return out_image, out_mask
 
 
-def _check_roi_inside(image: sitk.Image, mask: sitk.Image, label: int, case=None) -> np.ndarray:
-    bb = _shape_bbox(mask, label)
+def _check_roi_inside(image: sitk.Image, mask: sitk.Image, label: int, case=None,
+                      bb=None) -> np.ndarray:
+    bb = _shape_bbox(mask, label) if bb is None else bb
     nd = mask.GetDimension()
     lo = mask.TransformContinuousIndexToPhysicalPoint([float(v) for v in bb[:nd] - 0.5])
     hi = mask.TransformContinuousIndexToPhysicalPoint([float(v) for v in bb[:nd] + bb[nd:] - 0.5])
@@ -124,7 +141,7 @@ def same_geometry(a: sitk.Image, b: sitk.Image, tol: float = 1e-6) -> bool:
 
 
 def resample(image: sitk.Image, mask: sitk.Image, spacing, interpolator: str, label: int,
-             pad: int, case=None):
+             pad: int, case=None, bb=None):
     """Resample image and mask onto PyRadiomics' cropped grid of the new *spacing*."""
     mask_spacing = np.array(mask.GetSpacing())
     nd = len(mask_spacing)
@@ -133,7 +150,7 @@ def resample(image: sitk.Image, mask: sitk.Image, spacing, interpolator: str, la
         raise GeometryMismatchError(f"resampledPixelSpacing has {spacing.size} values but the "
                                     f"mask is {nd}-D", case=case)
     spacing = np.where(spacing == 0, mask_spacing, spacing)
-    bb = _check_roi_inside(image, mask, label, case)
+    bb = _check_roi_inside(image, mask, label, case, bb)
     spacing = np.where(bb[nd:] != 1, spacing, mask_spacing)
     if np.allclose(np.array(image.GetSpacing()), spacing):
         mask = sitk.Resample(mask, image, sitk.Transform(), sitk.sitkNearestNeighbor, 0,

@@ -21,8 +21,8 @@ __all__ = ["prepare_levels", "glcm_matrix", "glcm_features", "glrlm_matrix", "gl
 
 def prepare_levels(q: np.ndarray):
     """(grey levels present, Ng = highest level)."""
-    levels = np.unique(q[q > 0])
-    return levels, int(levels.max())
+    present = np.flatnonzero(np.bincount(q.ravel())[1:]) + 1
+    return present, int(present[-1])
 
 
 def _log2(p):
@@ -50,11 +50,11 @@ def _weights(dirs, spacing_zyx, norm, glrlm=False):
 
 
 # ---------------------------------------------------------------- GLCM
-def glcm_matrix(q, s, spacing_zyx):
+def glcm_matrix(q, s, spacing_zyx, ctx=None):
     """Normalised GLCM (Ng', Ng', n_angles) restricted to present levels, and the levels."""
     levels, ng = prepare_levels(q)
     dirs = _dirs(q, s)
-    p = M.glcm(q, ng, dirs)[levels - 1][:, levels - 1]
+    p = M.glcm(q if ctx is None else ctx, ng, dirs)[levels - 1][:, levels - 1]
     if s.get("symmetricalGLCM", True):
         p = p + p.transpose(1, 0, 2)
     norm = s.get("weightingNorm")
@@ -68,8 +68,8 @@ def glcm_matrix(q, s, spacing_zyx):
     return p, levels, ng
 
 
-def glcm_features(q, s, spacing_zyx, names):
-    p, levels, ng = glcm_matrix(q, s, spacing_zyx)
+def glcm_features(q, s, spacing_zyx, names, ctx=None):
+    p, levels, ng = glcm_matrix(q, s, spacing_zyx, ctx)
     g = levels.astype(float)
     i, j = g[:, None, None], g[None, :, None]
     px, py = p.sum(1, keepdims=True), p.sum(0, keepdims=True)
@@ -149,24 +149,35 @@ def _imc2(p, px, py, hxy):
 
 
 def _mcc(p, px, py):
+    """Maximal correlation coefficient: sqrt of the 2nd largest eigenvalue of Q.
+
+    Q_ij = sum_k p_ik p_jk / (px_i py_k) equals D^-1/2 (A A^T) D^1/2 with
+    A = diag(px)^-1/2 p diag(py)^-1/2, so its eigenvalues are the squared singular values of A
+    (for a symmetric GLCM, the squared eigenvalues of the symmetric A). PyRadiomics adds
+    machine epsilon to px·py, a relative change below 1e-6 that is left out here.
+    """
     if p.shape[0] < 2:
         return 1.0
-    vals = []
-    for a in range(p.shape[2]):
-        pa = p[:, :, a]
-        if np.isnan(pa).any():
-            continue
-        q = (pa / (px[:, 0, a][:, None] * py[0, :, a][None, :] + EPS)) @ pa.T
-        ev = np.sort(np.linalg.eigvals(q))
-        vals.append(np.sqrt(ev[-2]))
-    return float(np.real(np.nanmean(vals)))
+    ok = ~np.isnan(p).any((0, 1))
+    if not ok.any():
+        return float("nan")
+    pa = np.moveaxis(p[:, :, ok], 2, 0)  # (angles, Ng, Ng)
+    sx = np.sqrt(px[:, 0, :][:, ok].T)[:, :, None]  # (angles, Ng, 1)
+    sy = np.sqrt(py[0, :, :][:, ok].T)[:, None, :]  # (angles, 1, Ng)
+    den = sx * sy
+    a = np.divide(pa, den, out=np.zeros_like(pa), where=den > 0)  # empty rows/cols stay 0
+    if np.allclose(pa, np.swapaxes(pa, 1, 2)):
+        ev = np.sort(np.linalg.eigvalsh(a) ** 2, axis=1)
+    else:
+        ev = np.sort(np.linalg.svd(a, compute_uv=False) ** 2, axis=1)
+    return float(np.mean(np.sqrt(ev[:, -2])))
 
 
 # ---------------------------------------------------------------- GLRLM
-def glrlm_matrix(q, s, spacing_zyx):
+def glrlm_matrix(q, s, spacing_zyx, ctx=None):
     levels, ng = prepare_levels(q)
     dirs = _dirs(q, s, bidir_distances=False)
-    p = M.glrlm(q, ng, dirs)[levels - 1]
+    p = M.glrlm(q if ctx is None else ctx, ng, dirs)[levels - 1]
     norm = s.get("weightingNorm")
     if norm is not None:
         p = (p * _weights(dirs, spacing_zyx, norm, glrlm=True)[None, None, :]).sum(2, keepdims=True)
@@ -216,8 +227,8 @@ _GLRLM_NAMES = {
     "LongRunHighGrayLevelEmphasis": "LHGLE"}
 
 
-def glrlm_features(q, s, spacing_zyx, names):
-    p, levels, jvec, nr = glrlm_matrix(q, s, spacing_zyx)
+def glrlm_features(q, s, spacing_zyx, names, ctx=None):
+    p, levels, jvec, nr = glrlm_matrix(q, s, spacing_zyx, ctx)
     np_total = (p.sum(0) * jvec[:, None]).sum(0)
     want = {n: _GLRLM_NAMES[n] for n in names}
     return _zone_like(p, levels.astype(float), jvec, nr, np_total, want, "run")
@@ -236,12 +247,12 @@ _GLSZM_NAMES = {
 
 def glszm_matrix(q, s):
     levels, ng = prepare_levels(q)
-    p = M.glszm(q, ng, s.get("force2D", False), s.get("force2Ddimension", 0))[levels - 1]
-    keep = p.sum(0) > 0
-    return p[:, keep], levels, np.flatnonzero(keep) + 1.0
+    p, sizes = M.glszm(q, ng, s.get("force2D", False), s.get("force2Ddimension", 0),
+                       compact=True)
+    return p[levels - 1], levels, sizes
 
 
-def glszm_features(q, s, spacing_zyx, names):
+def glszm_features(q, s, spacing_zyx, names, ctx=None):
     p, levels, jvec = glszm_matrix(q, s)
     nz = max(p.sum(), 1)
     np_total = max((p.sum(0) * jvec).sum(), 1)
@@ -261,30 +272,30 @@ _GLDM_NAMES = {
     "LargeDependenceHighGrayLevelEmphasis": "LHGLE"}
 
 
-def gldm_matrix(q, s):
+def gldm_matrix(q, s, ctx=None):
     levels, ng = prepare_levels(q)
     dirs = _dirs(q, s)
-    p = M.gldm(q, ng, dirs, int(s.get("gldm_a", 0)))[levels - 1]
+    p = M.gldm(q if ctx is None else ctx, ng, dirs, int(s.get("gldm_a", 0)))[levels - 1]
     keep = p.sum(0) > 0
     return p[:, keep], levels, np.flatnonzero(keep) + 1.0
 
 
-def gldm_features(q, s, spacing_zyx, names):
-    p, levels, jvec = gldm_matrix(q, s)
+def gldm_features(q, s, spacing_zyx, names, ctx=None):
+    p, levels, jvec = gldm_matrix(q, s, ctx)
     nz = max(p.sum(), 1)
     want = {n: _GLDM_NAMES[n] for n in names}
     return _zone_like(p, levels.astype(float), jvec, nz, None, want, "dep")
 
 
 # ---------------------------------------------------------------- NGTDM
-def ngtdm_matrix(q, s):
+def ngtdm_matrix(q, s, ctx=None):
     levels, ng = prepare_levels(q)
-    p = M.ngtdm(q, ng, _dirs(q, s))
+    p = M.ngtdm(q if ctx is None else ctx, ng, _dirs(q, s))
     return p[p[:, 0] > 0]
 
 
-def ngtdm_features(q, s, spacing_zyx, names):
-    p = ngtdm_matrix(q, s)
+def ngtdm_features(q, s, spacing_zyx, names, ctx=None):
+    p = ngtdm_matrix(q, s, ctx)
     n_vp = p[:, 0].sum()
     pi, si, iv = p[:, 0] / n_vp, p[:, 1], p[:, 2]
     ngp = int((p[:, 0] > 0).sum())

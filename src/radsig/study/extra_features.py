@@ -1,0 +1,202 @@
+"""Deep and habitat feature families in a study: fit on training only, extract every cohort.
+
+``features.families`` in the study file adds ``deep`` (a CNN on ROI-centred crops, trained on
+the training cohort's crops or loaded from a weights file) and ``habitat`` (voxel habitats
+fitted on the training tumours) to the IBSI features. Both are fitted before any other cohort
+is touched, then every cohort goes through :func:`radsig.cohort.extract_cohort` (cache, resume,
+workers) with the families' per-case extractors. Their columns are ``<MODALITY>_deep_NNN`` and
+``<MODALITY>_hab…`` / ``<MODALITY>_ith_…`` next to the IBSI ``<MODALITY>_<feature>`` columns.
+
+What was fitted is written next to ``model.json`` (``deep_<MOD>/deep_weights.{npz,json}``,
+``habitat_<MOD>.json``) and described in the model file's ``extra_features`` entry, which
+``radsig predict`` reads to recompute the same features for new patients.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from radsig.exceptions import ConfigError, RadsigError
+
+Progress = Callable[[str, int, int], None]
+FAMILIES = ("ibsi", "deep", "habitat")
+
+
+def family_of(column: str) -> str:
+    """Feature family of a wide-table column ``<MODALITY>_<feature>``."""
+    rest = column.split("_", 1)[1] if "_" in column else column
+    if rest.startswith("deep_"):
+        return "deep"
+    if rest.startswith(("hab", "ith_")):
+        return "habitat"
+    return "ibsi"
+
+
+def select_families(feats: pd.DataFrame, families: list[str] | None) -> pd.DataFrame:
+    """Columns of *feats* in *families* (empty/None = handcrafted IBSI only)."""
+    fams = set(families or ["ibsi"])
+    return feats[[c for c in feats.columns if family_of(c) in fams]]
+
+
+def _rows(manifest: pd.DataFrame, id_column: str, modality: str) -> pd.DataFrame:
+    man = manifest[manifest["modality"].astype(str).str.upper() == modality.upper()]
+    man = man.rename(columns={id_column: "patient_id"})
+    return man[[c for c in man.columns if c in ("patient_id", "image", "mask", "label", "modality")]]
+
+
+# --------------------------------------------------------------------------- fitting (training only)
+def fit_extra(study, train_manifest: pd.DataFrame, train_clinical: pd.DataFrame, out: Path,
+              ibsi_raw: dict | None, progress: Progress | None = None) -> dict:
+    """Train the deep network(s) / fit the habitats on the training cohort; returns the model-file entry.
+
+    Paths in the entry are relative to *out* (the folder of ``model.json``).
+    """
+    spec = study.features
+    doc: dict = {}
+    if "deep" in spec.families:
+        doc["deep"] = {m.upper(): _fit_deep(study, _rows(train_manifest, study.id_column, m), train_clinical,
+                                            out, m.upper(), progress) for m in spec.deep.modalities}
+    if "habitat" in spec.families:
+        doc["habitat"] = {m.upper(): _fit_habitat(study, _rows(train_manifest, study.id_column, m), out,
+                                                  m.upper(), ibsi_raw, progress) for m in spec.habitat.modalities}
+    return doc
+
+
+def _fit_deep(study, rows: pd.DataFrame, clinical: pd.DataFrame, out: Path, mod: str,
+              progress: Progress | None) -> dict:
+    from radsig.deep.cohort import deep_settings, train_deep_model
+    from radsig.deep.crops import CropSpec
+
+    d = study.features.deep
+    folder = out / f"deep_{mod}"
+    if rows.empty:
+        raise ConfigError(f"features.deep: the training cohort has no {mod} images")
+    if d.method == "weights":
+        src = study.path(d.weights).with_suffix(".json")
+        folder.mkdir(parents=True, exist_ok=True)
+        for suffix in (".json", ".npz"):
+            if not src.with_suffix(suffix).is_file():
+                raise ConfigError(f"features.deep.weights: {src.with_suffix(suffix)} not found")
+            shutil.copyfile(src.with_suffix(suffix), folder / f"deep_weights{suffix}")
+        wjson = folder / "deep_weights.json"
+    else:
+        y = None
+        if d.method == "supervised":
+            from radsig.study.data import binary_target
+
+            y = binary_target(clinical.reindex(rows["patient_id"].astype(str)), study.endpoint(d.endpoint))
+            keep = y.notna().to_numpy()
+            rows, y = rows[keep], y.to_numpy()[keep].astype(int)
+        crop = CropSpec(size_mm=d.size_mm, n_voxels=d.n_voxels, modality=mod, mode=d.mode)
+        backbone = {"dims": 2 if d.mode == "2.5d" else 3, "in_channels": 3, "width": d.width,
+                    "n_features": d.n_features}
+        cb = (lambda e, _loss: progress(f"deep training {mod}", e, d.epochs)) if progress else None
+        wjson = train_deep_model(rows, folder, spec=crop, backbone=backbone, method=d.method, y=y,
+                                 epochs=d.epochs, batch_size=d.batch_size, seed=study.seed, progress=cb)
+    return {"weights": str(Path(wjson).relative_to(out)), "sha256": deep_settings(wjson)["sha256"],
+            "method": d.method}
+
+
+def _fit_habitat(study, rows: pd.DataFrame, out: Path, mod: str, ibsi_raw: dict | None,
+                 progress: Progress | None) -> dict:
+    from radsig.habitat.cohort import fit_habitat_model
+
+    h = study.features.habitat
+    if rows.empty:
+        raise ConfigError(f"features.habitat: the training cohort has no {mod} images")
+    if progress:
+        progress(f"habitat fit {mod}", 0, 1)
+    model = fit_habitat_model(rows, radius_mm=h.radius_mm, k_range=tuple(h.k_range), method=h.method,
+                              n_supervoxels=h.n_supervoxels, random_state=study.seed)
+    if progress:
+        progress(f"habitat fit {mod}", 1, 1)
+    entry = {"model": model, "ibsi": ibsi_raw, "maps": f"habitat_maps/{mod}"}
+    (out / f"habitat_{mod}.json").write_text(json.dumps(model, indent=1))
+    return entry
+
+
+# --------------------------------------------------------------------------- extraction (any cohort)
+def _family_settings(doc: dict, out: Path, *, maps: bool) -> list[tuple[str, str, Callable, dict]]:
+    from radsig.deep.cohort import deep_extractor
+    from radsig.habitat.cohort import habitat_extractor, habitat_settings
+
+    jobs = []
+    for mod, entry in doc.get("deep", {}).items():
+        wjson = (out / entry["weights"]).resolve()
+        if not wjson.is_file():
+            raise ConfigError(f"deep weights {wjson} not found (they are written next to model.json)")
+        jobs.append(("deep", mod, deep_extractor, {"weights": str(wjson), "sha256": entry["sha256"]}))
+    for mod, entry in doc.get("habitat", {}).items():
+        settings = habitat_settings(entry["model"], ibsi=entry.get("ibsi"),
+                                    maps_dir=(out / entry["maps"]) if maps else None)
+        jobs.append(("habitat", mod, habitat_extractor, settings))
+    return jobs
+
+
+def extract_extra(doc: dict, manifest: pd.DataFrame, out: Path, name: str, *, id_column: str,
+                  jobs: int = 1, cache: Path | None = None,
+                  progress: Progress | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Deep/habitat features of one cohort via the cohort engine → (wide table, failures)."""
+    from radsig.cohort import extract_cohort
+    from radsig.study.extraction import _CohortProgress
+
+    tables, fails = [], []
+    for family, mod, extractor, settings in _family_settings(doc, out, maps=True):
+        rows = _rows(manifest, id_column, mod)
+        if rows.empty:
+            continue
+        res = extract_cohort(rows, settings, out / "features" / f"{name}_{family}_{mod}.parquet",
+                             extractor=extractor, jobs=jobs, cache=cache if cache is not None else False,
+                             progress=_CohortProgress(progress, f"{family} {name} {mod}"))
+        t = res.table.set_index(res.table["patient_id"].astype(str))[res.feature_columns].astype(float)
+        tables.append(t.add_prefix(f"{mod}_"))
+        f = res.failures
+        fails.append(pd.DataFrame({id_column: f["patient_id"].astype(str).tolist(),
+                                   "modality": f["modality"].tolist(),
+                                   "error": [f"{family}: {a}: {b}" for a, b in zip(f["error_type"], f["message"])]}))
+    wide = pd.concat(tables, axis=1) if tables else pd.DataFrame()
+    wide.index.name = id_column
+    failures = pd.concat(fails, ignore_index=True) if fails else pd.DataFrame(columns=[id_column, "modality", "error"])
+    return wide, failures
+
+
+def extract_extra_direct(doc: dict, manifest: pd.DataFrame, model_dir: Path, *,
+                         id_column: str) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Same features for ``radsig predict``: the same per-case extractors, called in this process."""
+    rows: dict[str, dict[str, float]] = {}
+    fails = []
+    for family, mod, extractor, settings in _family_settings(doc, model_dir, maps=False):
+        for rec in _rows(manifest, id_column, mod).to_dict("records"):
+            pid = str(rec["patient_id"])
+            label = rec.get("label")
+            label = None if label is None or pd.isna(label) else int(label)
+            try:
+                long = extractor(rec["image"], rec["mask"], settings, label=label, case=pid)
+            except RadsigError as err:
+                fails.append({id_column: pid, "modality": mod, "error": f"{family}: {err}"})
+                continue
+            rows.setdefault(pid, {}).update({f"{mod}_{k}": float(v) for k, v in zip(long["feature"], long["value"])})
+    wide = pd.DataFrame.from_dict(rows, orient="index")
+    wide.index.name = id_column
+    return wide, pd.DataFrame(fails, columns=[id_column, "modality", "error"])
+
+
+def merge(wide: pd.DataFrame, extra: pd.DataFrame) -> pd.DataFrame:
+    """IBSI table joined with the deep/habitat table (patients missing a family get NaN there)."""
+    if extra is None or extra.empty:
+        return wide
+    out = wide.join(extra, how="left")
+    out.index.name = wide.index.name
+    return out
+
+
+def family_counts(columns) -> dict[str, int]:
+    """Number of feature columns per family (for the report)."""
+    fams = [family_of(c) for c in columns]
+    return {f: int(np.sum([x == f for x in fams])) for f in FAMILIES if f in fams}
