@@ -7,6 +7,7 @@ These draw from precomputed curve data so the numbers in a figure are the number
 from __future__ import annotations
 
 import matplotlib
+import matplotlib.ticker
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
@@ -130,13 +131,17 @@ def tdauc_figure(curves: dict, model: str, cohorts: list[str], unit: str):
 
 def forest_figure(rows: list[tuple[str, dict]], xlabel: str = "hazard ratio (95% CI)"):
     """Forest plot of estimates with CIs on a log axis."""
-    fig, ax = plt.subplots(figsize=(6, 0.35 * len(rows) + 1.2))
+    fig, ax = plt.subplots(figsize=(6, max(3.0, 0.35 * len(rows) + 1.2)))
     for i, (label, r) in enumerate(rows):
         ax.errorbar(r["estimate"], i, xerr=[[r["estimate"] - r["ci_low"]], [r["ci_high"] - r["estimate"]]],
                     fmt="s", color="black", capsize=3)
     ax.axvline(1.0, ls=":", color="grey")
     ax.set_yticks(range(len(rows)), [lab for lab, _ in rows], fontsize=7)
     ax.set_xscale("log")
+    ticks = [t for t in (0.1, 0.25, 0.5, 1, 2, 4, 10)
+             if min(r["ci_low"] for _, r in rows) / 2 <= t <= max(r["ci_high"] for _, r in rows) * 2]
+    ax.set_xticks(ticks, [f"{t:g}" for t in ticks])
+    ax.xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
     ax.set_xlabel(xlabel)
     ax.invert_yaxis()
     _layout(fig, left=0.42)

@@ -11,7 +11,7 @@ from radsig import __version__
 from radsig.report.checklist import checklist_rows
 from radsig.report.html import _ci, render_report
 from radsig.report.tables import table1
-from radsig.study import plots
+from radsig.study import plots, stats
 
 SECTIONS = (
     ("study", "Study design"), ("endpoints", "Endpoints"), ("flow", "Cohort flow"),
@@ -99,7 +99,7 @@ def _performance(run) -> list[dict]:
         for k in keys:
             vals = {c: _ci(met.get(k), 3 if k == "brier" else 2) for c, met in m["cohorts"].items()}
             label = METRIC_LABELS.get(k, k.replace("td_auc_", "td-AUC at "))
-            rows.append({"model": name, "endpoint": m["endpoint"], "metric": label, "values": vals})
+            rows.append({"model": name, "endpoint": m["endpoint"], "metric": label, "cells": vals})
     return rows
 
 
@@ -144,12 +144,18 @@ def render_outputs(run) -> None:
     if run.results.get("biology"):
         sections = SECTIONS[:-2] + (("biology", "Tumour biology"),) + SECTIONS[-2:]
     frozen_by_name = {m["name"]: m for m in run.frozen}
+    from radsig.study.analyses import report_rows
+
+    analyses = report_rows(run.results.get("analyses", []))
+    if analyses:
+        sections = sections[:-2] + (("analyses", "Associations, response by group, biology"),) + sections[-2:]
     context = {
         "study": st, "version": __version__,
         "created": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
         "settings_hash": run.settings.digest, "extractor": run.settings.extractor,
-        "settings_text": yaml.safe_dump(run.settings.raw, sort_keys=False),
-        "notes": run.results.get("notes", []), "sections": sections,
+        "settings_text": yaml.safe_dump(run.settings.raw, sort_keys=False, default_flow_style=None),
+        "extractor_stats": "radsig.evaluate" if stats._evaluate() else "stand-in statistics",
+        "notes": run.results.get("notes", []), "sections": sections, "analyses": analyses,
         "flow": _flow(run), "failures": [f"{n}: {r}" for n, df in run.failures.items()
                                          for r in df.get("error", [])][:20],
         "binary_endpoints": [e.name for e in st.endpoints if e.type == "binary"],
