@@ -156,6 +156,7 @@ def extract_extra(doc: dict, manifest: pd.DataFrame, out: Path, name: str, *, id
                              extractor=extractor, jobs=jobs, cache=cache if cache is not None else False,
                              progress=_CohortProgress(progress, f"{family} {name} {mod}"))
         t = res.table.set_index(res.table["patient_id"].astype(str))[res.feature_columns].astype(float)
+        t = t.groupby(level=0, sort=False).mean()  # several lesions of a patient: mean (like `lesions: mean`)
         tables.append(t.add_prefix(f"{mod}_"))
         f = res.failures
         fails.append(pd.DataFrame({id_column: f["patient_id"].astype(str).tolist(),
