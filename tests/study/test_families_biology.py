@@ -18,7 +18,9 @@ def _results(folder):
 
 def _pair(res, score, marker):
     rows = res["biology"]["correlations_validation"]
-    return next(r for r in rows if r["score"] == score and r["marker"] == marker)
+    hits = [r for r in rows if r["score"] == score and r["marker"] == marker]
+    assert hits, (sorted({r["marker"] for r in rows}), res["biology"]["messages"])
+    return hits[0]
 
 
 def test_fused_deep_habitat_signatures_with_cis(demo_dir):
