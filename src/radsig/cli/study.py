@@ -93,6 +93,28 @@ def demo(
     _summary(run, started)
 
 
+def example(
+    design: str = typer.Argument(..., help="mcrc_petct, crlm_ct_survival, nsclc_pdl1, npc_ihc or hcc_habitat_ensemble."),
+    out: Path = typer.Option(..., "--out", "-o", help="Output folder."),
+    n_scale: float = typer.Option(1.0, "--n-scale", help="Fraction of the published cohort sizes (0-1]."),
+    seed: int = typer.Option(20240611, "--seed", help="Random seed of the synthetic cohort."),
+    negative_control: bool = typer.Option(
+        False, "--negative-control", help="Images carry no outcome information (AUC/C-index should be ≈ 0.5)."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bars."),
+) -> None:
+    """Generate a published design's synthetic cohort and run its study file (examples/<design>.yaml)."""
+    from radsig.study.examples import run_example
+
+    started = time.perf_counter()
+    kw = dict(n_scale=n_scale, seed=seed, negative_control=negative_control)
+    if quiet:
+        run = run_example(design, out, **kw)
+    else:
+        with _Progress() as progress:
+            run = run_example(design, out, progress=progress, **kw)
+    _summary(run, started)
+
+
 def predict(
     model: Path = typer.Argument(..., help="model.json written by `radsig study`."),
     image: Optional[Path] = typer.Argument(None, help="Image file (single-modality models)."),
@@ -130,5 +152,6 @@ def register(app: typer.Typer) -> None:
     """Add this module's commands to *app*."""
     app.command("study")(study)
     app.command("demo")(demo)
+    app.command("example")(example)
     app.command("predict")(predict)
     app.command("validate-study")(validate_study)

@@ -14,6 +14,7 @@ from typing import Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from radsig.config.analyses import AnalysisSpec, LesionSpec
 from radsig.exceptions import ConfigError
 
 Role = Literal["training", "internal", "external", "immunotherapy", "other"]
@@ -65,6 +66,8 @@ class DeepSpec(_Strict):
     size_mm: float = Field(default=48.0, gt=0)
     n_voxels: int = Field(default=24, ge=8, le=128)
     mode: Literal["2.5d", "3d"] = "2.5d"
+    window: tuple[float, float] = (-200.0, 300.0)
+    suv_max: float = Field(default=15.0, gt=0)
     width: int = Field(default=8, ge=2, le=128)
     n_features: int = Field(default=32, ge=2, le=1024)
     epochs: int = Field(default=6, ge=1, le=500)
@@ -147,6 +150,7 @@ class ModelSpec(_Strict):
     covariates: list[str] = Field(default_factory=list)
     include: list[str] = Field(default_factory=list)
     modalities: list[str] = Field(default_factory=list)
+    score: Literal["lasso", "pca"] = "lasso"
     max_features: int = Field(default=8, ge=1, le=100)
     correlation_threshold: float = Field(default=0.9, gt=0.0, le=1.0)
     cutoff: Literal["median", "maxstat", "youden"] = "median"
@@ -171,6 +175,8 @@ class StudySpec(_Strict):
     id_column: str = "patient_id"
     seed: int = 0
     bootstrap: int = Field(default=500, ge=50, le=10000)
+    lesions: LesionSpec | None = None
+    analyses: list[AnalysisSpec] = Field(default_factory=list)
     features: FeatureSpec
     cohorts: list[CohortSpec] = Field(min_length=1)
     endpoints: list[EndpointSpec] = Field(min_length=1)
@@ -195,6 +201,9 @@ class StudySpec(_Strict):
             seen.add(m.name)
         for a, b in self.comparisons:
             _known("comparisons", [a, b], seen)
+        for an in self.analyses:
+            _known(f"analysis {an.name!r}: model", [an.model], seen)
+            _known(f"analysis {an.name!r}: endpoint", [an.endpoint] if an.endpoint else [], endpoints)
         for m in self.models:
             absent = [f for f in m.families if f not in self.features.families]
             if absent:

@@ -93,7 +93,8 @@ def _fit_deep(study, rows: pd.DataFrame, clinical: pd.DataFrame, out: Path, mod:
             y = binary_target(clinical.reindex(rows["patient_id"].astype(str)), study.endpoint(d.endpoint))
             keep = y.notna().to_numpy()
             rows, y = rows[keep], y.to_numpy()[keep].astype(int)
-        crop = CropSpec(size_mm=d.size_mm, n_voxels=d.n_voxels, modality=mod, mode=d.mode)
+        crop = CropSpec(size_mm=d.size_mm, n_voxels=d.n_voxels, modality=mod, mode=d.mode,
+                        window=tuple(d.window), suv_max=d.suv_max)
         backbone = {"dims": 2 if d.mode == "2.5d" else 3, "in_channels": 3, "width": d.width,
                     "n_features": d.n_features}
         cb = (lambda e, _loss: progress(f"deep training {mod}", e, d.epochs)) if progress else None

@@ -182,6 +182,8 @@ def fit_radiomics(spec: ModelSpec, ep: EndpointSpec, feats: pd.DataFrame, target
         raise StatisticsError(f"model {spec.name!r}: no usable feature (all constant or missing)")
     X = _design(terms, feats, None, {})
     keep = _screen(X, target, ep, spec.correlation_threshold)
+    if spec.score == "pca":
+        return _pca_score(spec, ep, X, terms, keep, target)
     _, coef = _lasso(X[:, keep], target, ep, seed)
     nz = [k for k in np.argsort(-np.abs(coef)) if coef[k] != 0][: spec.max_features] or [0]
     chosen = [keep[k] for k in nz]
@@ -193,6 +195,26 @@ def fit_radiomics(spec: ModelSpec, ep: EndpointSpec, feats: pd.DataFrame, target
         out_terms.append({**terms[idx], "coef": float(c)})
     return {"name": spec.name, "kind": "radiomics", "link": _link(ep), "intercept": float(intercept),
             "terms": out_terms, "n_candidates": len(terms), "n_screened": len(keep)}
+
+
+def _pca_score(spec: ModelSpec, ep: EndpointSpec, X: np.ndarray, terms: list[dict], keep: list[int],
+               target) -> dict:
+    """Composite score = first principal component of the screened features (training only),
+    signed to rise with the endpoint, then calibrated by a one-variable logistic / Cox fit."""
+    chosen = keep[: spec.max_features]
+    Z = X[:, chosen]
+    _, _, vt = np.linalg.svd(Z - Z.mean(axis=0), full_matrices=False)
+    load = vt[0]
+    pc1 = Z @ load
+    ref = target if ep.type == "binary" else -target["time"] * target["event"]
+    if stats.spearmanr(pc1, ref).statistic < 0:
+        load, pc1 = -load, -pc1
+    intercept, slope = _fit_glm(pc1[:, None], target, ep, penalty=0.5)
+    out_terms = [{**terms[i], "coef": float(slope[0] * w)} for i, w in zip(chosen, load)]
+    return {"name": spec.name, "kind": "radiomics", "link": _link(ep), "intercept": float(intercept),
+            "terms": out_terms, "n_candidates": len(terms), "n_screened": len(keep),
+            "score": "pca", "pc1_loadings": {terms[i]["name"]: float(w) for i, w in zip(chosen, load)},
+            "pc1_slope": float(slope[0])}
 
 
 def fit_linear(spec: ModelSpec, ep: EndpointSpec, feats, clin: pd.DataFrame, target,

@@ -144,13 +144,18 @@ def render_outputs(run) -> None:
     if run.results.get("biology"):
         sections = SECTIONS[:-2] + (("biology", "Tumour biology"),) + SECTIONS[-2:]
     frozen_by_name = {m["name"]: m for m in run.frozen}
+    from radsig.study.analyses import report_rows
+
+    analyses = report_rows(run.results.get("analyses", []))
+    if analyses:
+        sections = sections[:-2] + (("analyses", "Associations, response by group, biology"),) + sections[-2:]
     context = {
         "study": st, "version": __version__,
         "created": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
         "settings_hash": run.settings.digest, "extractor": run.settings.extractor,
         "settings_text": yaml.safe_dump(run.settings.raw, sort_keys=False, default_flow_style=None),
         "extractor_stats": "radsig.evaluate" if stats._evaluate() else "stand-in statistics",
-        "notes": run.results.get("notes", []), "sections": sections,
+        "notes": run.results.get("notes", []), "sections": sections, "analyses": analyses,
         "flow": _flow(run), "failures": [f"{n}: {r}" for n, df in run.failures.items()
                                          for r in df.get("error", [])][:20],
         "binary_endpoints": [e.name for e in st.endpoints if e.type == "binary"],

@@ -15,7 +15,9 @@ import pandas as pd
 
 from radsig import __version__
 from radsig.config.study import StudySpec, load_study
+from radsig.exceptions import ConfigError
 from radsig.study import evaluation as ev
+from radsig.study import lesions
 from radsig.study import modelling as mdl
 from radsig.study.data import CohortData, load_study_data
 from radsig.study.extraction import (
@@ -58,9 +60,23 @@ class StudyRun:
 def validate(study_path: str | Path) -> tuple[StudySpec, dict[str, CohortData], FeatureSettings]:
     """Check the study file, every path and column, and the feature settings — no extraction."""
     study = load_study(study_path)
+    _check_extra_paths(study)
     data = load_study_data(study)
     settings = load_feature_settings(study.path(study.features.settings))
     return study, data, settings
+
+
+def _check_extra_paths(study: StudySpec) -> None:
+    """Files named by the deep / biology sections exist (before any work)."""
+    named = []
+    if "deep" in study.features.families and study.features.deep.weights is not None:
+        named.append(("features.deep.weights", study.features.deep.weights))
+    if study.biology is not None:
+        named += [(f"biology.{k}", getattr(study.biology, k)) for k in ("expression", "ihc", "gene_sets")
+                  if getattr(study.biology, k) is not None]
+    gone = [f"{key}: file not found: {study.path(p)}" for key, p in named if not study.path(p).is_file()]
+    if gone:
+        raise ConfigError("the study's data does not match the study file:\n  - " + "\n  - ".join(gone))
 
 
 def _extract(run: StudyRun, progress: Progress | None) -> None:
@@ -69,13 +85,19 @@ def _extract(run: StudyRun, progress: Progress | None) -> None:
     cache = fdir / "cache" if run.study.features.cache else None
     run.extra_features = _fit_extra_families(run, progress)
     for name, cd in run.data.items():
+        manifest = cd.manifest
+        if run.study.lesions is not None:  # one row per lesion → extracted per lesion, aggregated below
+            manifest = lesions.split_lesions(manifest, run.study.id_column, run.study.lesions.column)
         if run.settings.extractor == "radsig.features":
             wide, fails = extract_with_cohort_engine(
-                cd.manifest, run.settings, fdir / f"{name}_cases.parquet", id_column=run.study.id_column,
+                manifest, run.settings, fdir / f"{name}_cases.parquet", id_column=run.study.id_column,
                 jobs=run.study.features.jobs, cache=cache, progress=progress, stage=f"features {name}")
         else:
-            wide, fails = extract_manifest(cd.manifest, run.settings, id_column=run.study.id_column,
+            wide, fails = extract_manifest(manifest, run.settings, id_column=run.study.id_column,
                                            cache_dir=cache, progress=progress, stage=f"features {name}")
+        if run.study.lesions is not None:
+            wide = lesions.aggregate_wide(wide, manifest, run.study.id_column, run.study.lesions.aggregate)
+            fails = lesions.patient_failures(fails, run.study.id_column)
         if run.extra_features:
             wide, fails = _extract_extra_families(run, name, cd, wide, fails, cache, progress)
         wide.to_csv(fdir / f"{name}_features.csv")
@@ -270,6 +292,10 @@ def run_study(study: str | Path | StudySpec, out: str | Path, *, progress: Progr
         t1 = time.perf_counter()
         fn(run)
         run.timings[step] = time.perf_counter() - t1
+    if spec.analyses:  # extra tables of the study file's ``analyses:`` (correlations, ORR by group…)
+        from radsig.study.analyses import run_analyses
+
+        run.results["analyses"] = run_analyses(run)
     if run.biology is not None:
         from radsig.study.biology_analysis import analyse_biology, biology_figures
 

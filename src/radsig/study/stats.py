@@ -187,9 +187,14 @@ def hazard_ratio(time, event, covariate) -> dict:
 
     df = pd.DataFrame({"t": np.asarray(time, float), "e": np.asarray(event, int),
                        "x": np.asarray(covariate, float)})
+    from lifelines.exceptions import ConvergenceError
+
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        cph = CoxPHFitter().fit(df, "t", "e")
+        try:
+            cph = CoxPHFitter().fit(df, "t", "e")
+        except ConvergenceError:  # e.g. no event in one group (monotone likelihood): small ridge
+            cph = CoxPHFitter(penalizer=0.1).fit(df, "t", "e")
     s = cph.summary.loc["x"]
     return _res(s["exp(coef)"], s["exp(coef) lower 95%"], s["exp(coef) upper 95%"],
                 statistic=s["z"], p_value=s["p"])
