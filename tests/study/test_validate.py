@@ -20,7 +20,7 @@ from radsig.synth.biology import make_demo_biology
 def cohort_dir(tmp_path_factory):
     root = tmp_path_factory.mktemp("study_data")
     cohort = make_demo_cohort(root, n=48, seed=11)
-    make_demo_biology(root, cohort.clinical, seed=11)  # files named by the demo study's biology section
+    make_demo_biology(root, cohort.clinical, seed=11)  # the demo study's expression + IHC inputs
     study, settings = demo_files()
     shutil.copyfile(settings, root / "features.yaml")
     return root

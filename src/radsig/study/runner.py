@@ -20,8 +20,12 @@ from radsig.study import evaluation as ev
 from radsig.study import lesions
 from radsig.study import modelling as mdl
 from radsig.study.data import CohortData, load_study_data
-from radsig.study.extraction import (FeatureSettings, extract_manifest, extract_with_cohort_engine,
-                                     load_feature_settings)
+from radsig.study.extraction import (
+    FeatureSettings,
+    extract_manifest,
+    extract_with_cohort_engine,
+    load_feature_settings,
+)
 
 Progress = Callable[[str, int, int], None]
 MODEL_FORMAT = "radsig-study-model"
