@@ -161,7 +161,7 @@ def extract_extra(doc: dict, manifest: pd.DataFrame, out: Path, name: str, *, id
         f = res.failures
         fails.append(pd.DataFrame({id_column: f["patient_id"].astype(str).tolist(),
                                    "modality": f["modality"].tolist(),
-                                   "error": [f"{family}: {a}: {b}" for a, b in zip(f["error_type"], f["message"])]}))
+                                   "error": [f"{family}: {a}: {b}" for a, b in zip(f["error_type"], f["message"], strict=False)]}))
     wide = pd.concat(tables, axis=1) if tables else pd.DataFrame()
     wide.index.name = id_column
     failures = pd.concat(fails, ignore_index=True) if fails else pd.DataFrame(columns=[id_column, "modality", "error"])
@@ -183,7 +183,7 @@ def extract_extra_direct(doc: dict, manifest: pd.DataFrame, model_dir: Path, *,
             except RadsigError as err:
                 fails.append({id_column: pid, "modality": mod, "error": f"{family}: {err}"})
                 continue
-            rows.setdefault(pid, {}).update({f"{mod}_{k}": float(v) for k, v in zip(long["feature"], long["value"])})
+            rows.setdefault(pid, {}).update({f"{mod}_{k}": float(v) for k, v in zip(long["feature"], long["value"], strict=False)})
     wide = pd.DataFrame.from_dict(rows, orient="index")
     wide.index.name = id_column
     return wide, pd.DataFrame(fails, columns=[id_column, "modality", "error"])
