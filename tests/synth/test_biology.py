@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pytest
 from scipy import stats
 
 from radsig.biology import immune_gene_sets, read_expression, ssgsea
 from radsig.synth.biology import make_demo_biology
 
 
+@pytest.mark.slow  # ≈ 20 s on a loaded 2-core machine (ssGSEA over 120 samples, file writing)
 def test_expression_and_ihc_follow_phenotype(tmp_path):
     rng = np.random.default_rng(3)
     n = 120
