@@ -199,3 +199,17 @@ def test_cli_errors_are_one_line(run_cli, sts, tmp_path):
     assert "ROI 'Liver' not found" in res.stderr and "GTV_Edema" in res.stderr
     res = run_cli("dicom", "ls", tmp_path / "nothing-here")
     assert res.returncode == 2 and "folder not found" in res.stderr
+
+
+def test_gantry_tilt_detected_and_reported(sts, tmp_path):
+    """Shift each slice's position along y as a tilted gantry does: the tilt is measured and warned."""
+    src = sorted((sts / "STS_002" / "CT" / "dicom" / "image").iterdir())
+    for p in src:
+        ds = pydicom.dcmread(p)
+        x, y, z = (float(v) for v in ds.ImagePositionPatient)
+        ds.ImagePositionPatient = [x, y + 0.2 * (z - (-629.04)), z]  # tan(tilt) = 0.2 → 11.3°
+        ds.save_as(tmp_path / p.name)
+    series = scan_dicom(tmp_path).series[0]
+    assert series.gantry_tilt_deg == pytest.approx(np.degrees(np.arctan(0.2)), abs=0.1)
+    with pytest.warns(Warning, match="gantry tilt of 11.3 degrees"):
+        read_series(tmp_path)

@@ -106,3 +106,34 @@ def test_packaged_mesh_table_matches_derivation():
     assert len(stored) == 256
     for code, (s, d) in enumerate(zip(stored, derived, strict=True)):
         np.testing.assert_array_equal(np.asarray(s).reshape(-1, 3, 3) / 2, d, err_msg=str(code))
+
+
+def _zone_labels_scipy(work):
+    """Reference: label each grey level separately with SciPy (26-connectivity)."""
+    from scipy import ndimage
+
+    labels = np.zeros(work.shape, dtype=np.int64)
+    offset = 0
+    for lev in np.unique(work[work > 0]):
+        lab, n = ndimage.label(work == lev, structure=np.ones((3, 3, 3), dtype=bool))
+        labels[lab > 0] = lab[lab > 0] + offset
+        offset += n
+    return labels
+
+
+def test_zone_labelling_matches_per_level_reference():
+    """GLSZM zones from SimpleITK's one-pass labelling equal SciPy's per-level labelling."""
+    from collections import Counter
+
+    from radsig.features.pyradiomics import _matrices as M
+
+    rng = np.random.default_rng(7)
+    for _ in range(10):
+        work = rng.integers(0, 5, size=(9, 10, 11)).astype(np.int32)
+        inside = work > 0
+        zones = []
+        for labels in (M._zone_labels_itk(work), _zone_labels_scipy(work)):
+            ids, first = np.unique(labels[inside], return_index=True)
+            sizes = np.bincount(labels[inside])[ids]
+            zones.append(Counter(zip(sizes.tolist(), work[inside][first].tolist(), strict=True)))
+        assert zones[0] == zones[1]

@@ -130,3 +130,65 @@ def test_cli_extract_with_pyradiomics_params(shared, run_cli):
     base = pd.read_csv(d / "baseline" / "baseline_glcm.csv", index_col=0)["brain1"]
     for name in ("original_glcm_JointEnergy", "original_glcm_Contrast", "original_glcm_Idmn"):
         assert values[name] == pytest.approx(float(base[name]), rel=1e-6)
+
+
+def test_2d_image_is_extracted_in_plane(shared):
+    """A 2-D slice gives the features of the same slice in 3-D with force2D (TotalEnergy then
+    uses the pixel area, as PyRadiomics does for 2-D images)."""
+    import SimpleITK as sitk
+
+    from radsig.features.pyradiomics import extract_case_pyradiomics
+
+    d = shared / "realdata" / "pyradiomics"
+    image, mask = sitk.ReadImage(str(d / "brain2_image.nrrd")), sitk.ReadImage(
+        str(d / "brain2_label.nrrd"))
+    classes = {"featureClass": {"firstorder": None, "glcm": None, "glszm": None,
+                                "shape2D": None}}
+    flat = extract_case_pyradiomics(image[:, :, 8], mask[:, :, 8], classes)
+    arr = sitk.GetArrayFromImage(mask)
+    one = np.zeros_like(arr)
+    one[8] = arr[8]
+    one_img = sitk.GetImageFromArray(one)
+    one_img.CopyInformation(mask)
+    vol = extract_case_pyradiomics(image, one_img, dict(classes, setting={"force2D": True}))
+    a = dict(zip(flat["feature"], flat["value"], strict=True))
+    b = dict(zip(vol["feature"], vol["value"], strict=True))
+    assert set(a) == set(b) and "original_shape2D_Perimeter" in a
+    for name, value in a.items():
+        if name.endswith("TotalEnergy"):
+            sx, sy = image.GetSpacing()[:2]
+            assert value == pytest.approx(a["original_firstorder_Energy"] * sx * sy)
+        else:
+            assert value == pytest.approx(b[name], rel=1e-9, abs=1e-12), name
+
+
+def test_glrlm_drops_directions_whose_lines_hold_one_roi_voxel():
+    """PyRadiomics zeroes a direction when no line along it crosses two ROI voxels."""
+    from radsig.features.pyradiomics import _matrices as M
+
+    q = np.zeros((1, 3, 3), dtype=np.int64)
+    q[0, 0, 0] = q[0, 1, 1] = q[0, 2, 0] = 1  # each row (x line) holds one voxel
+    dirs = np.array([[0, 0, 1], [0, 1, 0], [0, 1, 1], [0, 1, -1]])
+    p = M.glrlm(q, 1, dirs)
+    totals = p.sum((0, 1))
+    assert totals[0] == 0  # along x every line holds at most one ROI voxel
+    assert totals[1] == 3  # along y: column 0 holds two separate voxels, column 1 one
+    assert p[0, 1, 2] == 1 and p[0, 1, 3] == 1  # both diagonals join two voxels in one run
+
+
+def test_rescaled_filters_use_the_whole_image_maximum(shared):
+    """Without resampling PyRadiomics filters the uncropped image, so 'square' is rescaled by the
+    whole image's max |x|; radsig reads the whole image in that case."""
+    import SimpleITK as sitk
+
+    from radsig.features.pyradiomics import extract_case_pyradiomics
+
+    d = shared / "realdata" / "pyradiomics"
+    image = sitk.GetArrayFromImage(sitk.ReadImage(str(d / "breast1_image.nrrd"))).astype(float)
+    mask = sitk.GetArrayFromImage(sitk.ReadImage(str(d / "breast1_label.nrrd"))) == 1
+    df = extract_case_pyradiomics(d / "breast1_image.nrrd", d / "breast1_label.nrrd",
+                                  {"imageType": {"Square": {}},
+                                   "featureClass": {"firstorder": ["Maximum"]}})
+    got = float(df.set_index("feature").loc["square_firstorder_Maximum", "value"])
+    roi_peak = np.abs(image[mask]).max()
+    assert got == pytest.approx(roi_peak ** 2 / np.abs(image).max(), rel=1e-12)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import shutil
 import subprocess
 from html.parser import HTMLParser
-from pathlib import Path
 
 import pytest
 
@@ -98,8 +97,17 @@ def test_every_section_filled(parsed):
     assert c.sections["checklist"]["rows"] > 20
 
 
-def test_report_contents(parsed):
+def test_report_contents(parsed, demo_dir):
+    import json
+
     html, _ = parsed
+    res = json.loads((demo_dir / "results.json").read_text())
+    for model, cohort in (("radiomics", "external"), ("combined", "internal")):
+        auc = res["models"][model]["cohorts"][cohort]["auc"]
+        cell = f"{auc['estimate']:.2f} ({auc['ci_low']:.2f}–{auc['ci_high']:.2f})"
+        assert cell in html, cell
+    c = res["models"]["radiomics_os"]["cohorts"]["external"]["c_index"]
+    assert f"{c['estimate']:.2f} ({c['ci_low']:.2f}–{c['ci_high']:.2f})" in html
     for text in ("Rad-score", "DeLong", "log-rank", "Kruskal", "TRIPOD+AI", "CLEAR", "external", "HR"):
         assert text in html, text
 

@@ -13,12 +13,14 @@ from radsig.exceptions import ConfigError
 from radsig.study.demo import demo_files
 from radsig.study.runner import run_study, validate
 from radsig.synth import make_demo_cohort
+from radsig.synth.biology import make_demo_biology
 
 
 @pytest.fixture(scope="module")
 def cohort_dir(tmp_path_factory):
     root = tmp_path_factory.mktemp("study_data")
-    make_demo_cohort(root, n=48, seed=11)
+    cohort = make_demo_cohort(root, n=48, seed=11)
+    make_demo_biology(root, cohort.clinical, seed=11)  # the demo study's expression + IHC inputs
     study, settings = demo_files()
     shutil.copyfile(settings, root / "features.yaml")
     return root

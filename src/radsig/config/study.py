@@ -66,6 +66,8 @@ class DeepSpec(_Strict):
     size_mm: float = Field(default=48.0, gt=0)
     n_voxels: int = Field(default=24, ge=8, le=128)
     mode: Literal["2.5d", "3d"] = "2.5d"
+    window: tuple[float, float] = (-200.0, 300.0)
+    suv_max: float = Field(default=15.0, gt=0)
     width: int = Field(default=8, ge=2, le=128)
     n_features: int = Field(default=32, ge=2, le=1024)
     epochs: int = Field(default=6, ge=1, le=500)

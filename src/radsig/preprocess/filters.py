@@ -94,29 +94,31 @@ def _wavelet(image, spacing, kw) -> Iterator[tuple[str, np.ndarray]]:
     yield f"{prefix}-{'L' * len(axes)}", np.ascontiguousarray(data[back])
 
 
-def _square(image):
+def _peak(im, peak):
+    return float(np.abs(im).max()) if peak is None else float(peak)
+
+
+def _square(image, peak=None):
     im = image.astype(np.float64)
-    return (im / np.sqrt(np.abs(im).max())) ** 2
+    return (im / np.sqrt(_peak(im, peak))) ** 2
 
 
-def _squareroot(image):
+def _squareroot(image, peak=None):
     im = image.astype(np.float64)
-    c = np.abs(im).max()
-    return np.sign(im) * np.sqrt(np.abs(im) * c)
+    return np.sign(im) * np.sqrt(np.abs(im) * _peak(im, peak))
 
 
-def _logarithm(image):
+def _logarithm(image, peak=None):
     im = image.astype(np.float64)
-    peak = np.abs(im).max()
+    top = np.log1p(_peak(im, peak))  # the largest |log| over the reference image
     out = np.sign(im) * np.log1p(np.abs(im))
-    top = np.abs(out).max()
-    return out * (peak / top) if top != 0 else out
+    return out * (_peak(im, peak) / top) if top != 0 else out
 
 
-def _exponential(image):
+def _exponential(image, peak=None):
     im = image.astype(np.float64)
-    peak = np.abs(im).max()
-    return np.exp(np.log(peak) / peak * im)
+    p = _peak(im, peak)
+    return np.exp(np.log(p) / p * im)
 
 
 def _gradient(image, spacing, kw):
@@ -139,15 +141,15 @@ def _lbp2d(image, kw):
     return np.moveaxis(arr, 0, axis)
 
 
-def _simple(image, spacing, name, kw):
+def _simple(image, spacing, name, kw, peak=None):
     if name == "Square":
-        return "square", _square(image)
+        return "square", _square(image, peak)
     if name == "SquareRoot":
-        return "squareroot", _squareroot(image)
+        return "squareroot", _squareroot(image, peak)
     if name == "Logarithm":
-        return "logarithm", _logarithm(image)
+        return "logarithm", _logarithm(image, peak)
     if name == "Exponential":
-        return "exponential", _exponential(image)
+        return "exponential", _exponential(image, peak)
     if name == "Gradient":
         return "gradient", _gradient(image, spacing, kw)
     if name == "LBP2D":
@@ -156,11 +158,14 @@ def _simple(image, spacing, name, kw):
 
 
 def iter_filters(image: np.ndarray, spacing, image_types: dict, *, mask: np.ndarray | None = None,
-                 settings: dict | None = None) -> Iterator[tuple[str, np.ndarray, dict]]:
+                 settings: dict | None = None, peak: float | None = None
+                 ) -> Iterator[tuple[str, np.ndarray, dict]]:
     """Yield ``(name, array, settings)`` one derived image at a time (low peak memory).
 
     *settings* are global settings that each image type's own dict overrides (PyRadiomics'
-    layout); the yielded dict is the merged one.
+    layout); the yielded dict is the merged one. *peak* is the maximum |intensity| that square,
+    square root, logarithm and exponential rescale by (PyRadiomics takes it over the whole image
+    it filters); by default that of *image*.
     """
     for type_name, custom in image_types.items():
         kw = dict(settings or {})
@@ -181,12 +186,13 @@ def iter_filters(image: np.ndarray, spacing, image_types: dict, *, mask: np.ndar
             for name, arr in lbp3d(image, mask, kw):
                 yield name, arr, kw
         else:
-            name, arr = _simple(image, spacing, type_name, kw)
+            name, arr = _simple(image, spacing, type_name, kw, peak)
             yield name, arr, kw
 
 
 def apply_filters(image: np.ndarray, spacing, image_types: dict, *,
-                  mask: np.ndarray | None = None) -> dict[str, np.ndarray]:
+                  mask: np.ndarray | None = None, peak: float | None = None
+                  ) -> dict[str, np.ndarray]:
     """All derived images of *image* (z, y, x; *spacing* (z, y, x) mm), keyed by PyRadiomics prefix.
 
     Examples
@@ -195,7 +201,8 @@ def apply_filters(image: np.ndarray, spacing, image_types: dict, *,
     >>> sorted(out)
     ['log-sigma-1-0-mm-3D', 'original']
     """
-    return {name: arr for name, arr, _ in iter_filters(image, spacing, image_types, mask=mask)}
+    return {name: arr for name, arr, _ in iter_filters(image, spacing, image_types, mask=mask,
+                                                       peak=peak)}
 
 
 def filter_margin(image_types: dict, spacing_zyx, settings: dict | None = None) -> np.ndarray:

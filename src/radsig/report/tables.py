@@ -28,7 +28,7 @@ def table1(clinical: dict[str, pd.DataFrame], variables: list[str]) -> pd.DataFr
             groups = [pd.to_numeric(v, errors="coerce").dropna() for v in cols.values()]
             p = stats.kruskal(*groups).pvalue if sum(len(g) > 0 for g in groups) > 1 else np.nan
             row = {"variable": var, "level": "median [IQR]", "test": "Kruskal–Wallis", "p_value": p}
-            for c, g in zip(cols, groups):
+            for c, g in zip(cols, groups, strict=False):
                 q1, q2, q3 = np.percentile(g, [25, 50, 75]) if len(g) else (np.nan,) * 3
                 row[c] = f"{q2:.1f} [{q1:.1f}–{q3:.1f}]"
             rows.append(row)

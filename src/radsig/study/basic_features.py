@@ -48,8 +48,8 @@ def _glcm(arr: np.ndarray, roi: np.ndarray, n_bins: int) -> dict[str, float]:
     mat = np.zeros((n_bins, n_bins))
     shape = np.array(arr.shape)
     for d in _DIRECTIONS:
-        a_sl = tuple(slice(max(0, -k), s - max(0, k)) for k, s in zip(d, shape))
-        b_sl = tuple(slice(max(0, k), s - max(0, -k)) for k, s in zip(d, shape))
+        a_sl = tuple(slice(max(0, -k), s - max(0, k)) for k, s in zip(d, shape, strict=False))
+        b_sl = tuple(slice(max(0, k), s - max(0, -k)) for k, s in zip(d, shape, strict=False))
         both = roi[a_sl] & roi[b_sl]
         idx = q[a_sl][both] * n_bins + q[b_sl][both]
         mat += np.bincount(idx, minlength=n_bins * n_bins).reshape(n_bins, n_bins)

@@ -51,7 +51,13 @@ def _drop_non_numeric(raw: pd.DataFrame, messages: list[str], source: str) -> pd
         genes = [str(g) for g in raw.index[bad.to_numpy()]]
         messages.append(f"{source}: {len(genes)} gene(s) with non-numeric values left out: "
                         f"{', '.join(genes[:10])}{'…' if len(genes) > 10 else ''}")
-    return raw.loc[~bad.to_numpy()]
+    raw = raw.loc[~bad.to_numpy()]
+    empty = raw.isna().any(axis=1)
+    if empty.any():
+        genes = [str(g) for g in raw.index[empty.to_numpy()]]
+        messages.append(f"{source}: {len(genes)} gene(s) with missing values left out: "
+                        f"{', '.join(genes[:10])}{'…' if len(genes) > 10 else ''}")
+    return raw.loc[~empty.to_numpy()]
 
 
 def _match(samples, patients: list[str], what: str, messages: list[str]) -> tuple[dict[str, str], dict]:

@@ -146,7 +146,7 @@ def biology_figures(frames: dict, folder) -> list[dict]:
     groups = frames.get("groups") or {}
     if groups:
         fig, axes = plt.subplots(1, len(groups), figsize=(3.4 * len(groups), 3.2), squeeze=False)
-        for ax, (label, frame) in zip(axes[0], groups.items()):
+        for ax, (label, frame) in zip(axes[0], groups.items(), strict=False):
             levels = sorted(frame["group"].unique(), key=str)
             ax.boxplot([frame.loc[frame["group"] == g, "score"] for g in levels], tick_labels=levels)
             ax.set_title(label, fontsize=8)

@@ -93,7 +93,8 @@ def _fit_deep(study, rows: pd.DataFrame, clinical: pd.DataFrame, out: Path, mod:
             y = binary_target(clinical.reindex(rows["patient_id"].astype(str)), study.endpoint(d.endpoint))
             keep = y.notna().to_numpy()
             rows, y = rows[keep], y.to_numpy()[keep].astype(int)
-        crop = CropSpec(size_mm=d.size_mm, n_voxels=d.n_voxels, modality=mod, mode=d.mode)
+        crop = CropSpec(size_mm=d.size_mm, n_voxels=d.n_voxels, modality=mod, mode=d.mode,
+                        window=tuple(d.window), suv_max=d.suv_max)
         backbone = {"dims": 2 if d.mode == "2.5d" else 3, "in_channels": 3, "width": d.width,
                     "n_features": d.n_features}
         cb = (lambda e, _loss: progress(f"deep training {mod}", e, d.epochs)) if progress else None
@@ -155,11 +156,12 @@ def extract_extra(doc: dict, manifest: pd.DataFrame, out: Path, name: str, *, id
                              extractor=extractor, jobs=jobs, cache=cache if cache is not None else False,
                              progress=_CohortProgress(progress, f"{family} {name} {mod}"))
         t = res.table.set_index(res.table["patient_id"].astype(str))[res.feature_columns].astype(float)
+        t = t.groupby(level=0, sort=False).mean()  # several lesions of a patient: mean (like `lesions: mean`)
         tables.append(t.add_prefix(f"{mod}_"))
         f = res.failures
         fails.append(pd.DataFrame({id_column: f["patient_id"].astype(str).tolist(),
                                    "modality": f["modality"].tolist(),
-                                   "error": [f"{family}: {a}: {b}" for a, b in zip(f["error_type"], f["message"])]}))
+                                   "error": [f"{family}: {a}: {b}" for a, b in zip(f["error_type"], f["message"], strict=False)]}))
     wide = pd.concat(tables, axis=1) if tables else pd.DataFrame()
     wide.index.name = id_column
     failures = pd.concat(fails, ignore_index=True) if fails else pd.DataFrame(columns=[id_column, "modality", "error"])
@@ -181,7 +183,7 @@ def extract_extra_direct(doc: dict, manifest: pd.DataFrame, model_dir: Path, *,
             except RadsigError as err:
                 fails.append({id_column: pid, "modality": mod, "error": f"{family}: {err}"})
                 continue
-            rows.setdefault(pid, {}).update({f"{mod}_{k}": float(v) for k, v in zip(long["feature"], long["value"])})
+            rows.setdefault(pid, {}).update({f"{mod}_{k}": float(v) for k, v in zip(long["feature"], long["value"], strict=False)})
     wide = pd.DataFrame.from_dict(rows, orient="index")
     wide.index.name = id_column
     return wide, pd.DataFrame(fails, columns=[id_column, "modality", "error"])

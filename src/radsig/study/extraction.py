@@ -96,7 +96,7 @@ def extract_one(image: str | Path, mask: str | Path, settings: FeatureSettings, 
     else:
         raise ModelFileError(f"unknown feature extractor {settings.extractor!r}; "
                              "expected 'basic' or 'radsig.features'")
-    return {str(k): float(v) for k, v in zip(long["feature"], long["value"])}
+    return {str(k): float(v) for k, v in zip(long["feature"], long["value"], strict=False)}
 
 
 def _cache_key(image: Path, mask: Path, label, settings: FeatureSettings) -> str:
@@ -181,7 +181,7 @@ def extract_with_cohort_engine(manifest: pd.DataFrame, settings: FeatureSettings
     failures = pd.DataFrame({
         id_column: fails["patient_id"].astype(str).tolist(),
         "modality": fails["modality"].tolist(),
-        "error": [f"{t}: {m}" for t, m in zip(fails["error_type"], fails["message"])],
+        "error": [f"{t}: {m}" for t, m in zip(fails["error_type"], fails["message"], strict=False)],
     }, columns=[id_column, "modality", "error"])
     return wide, failures
 

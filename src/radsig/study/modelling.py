@@ -191,7 +191,7 @@ def fit_radiomics(spec: ModelSpec, ep: EndpointSpec, feats: pd.DataFrame, target
     # (un-shrunk coefficients and a proper intercept, so probabilities are calibrated).
     intercept, sub = _fit_glm(X[:, chosen], target, ep, penalty=0.5)
     out_terms = []
-    for idx, c in zip(chosen, sub):
+    for idx, c in zip(chosen, sub, strict=False):
         out_terms.append({**terms[idx], "coef": float(c)})
     return {"name": spec.name, "kind": "radiomics", "link": _link(ep), "intercept": float(intercept),
             "terms": out_terms, "n_candidates": len(terms), "n_screened": len(keep)}
@@ -226,7 +226,7 @@ def fit_linear(spec: ModelSpec, ep: EndpointSpec, feats, clin: pd.DataFrame, tar
     X = _design(terms, feats, clin, scores)
     intercept, coef = _fit_glm(X, target, ep)
     return {"name": spec.name, "kind": spec.kind, "link": _link(ep), "intercept": intercept,
-            "terms": [{**t, "coef": float(c)} for t, c in zip(terms, coef)]}
+            "terms": [{**t, "coef": float(c)} for t, c in zip(terms, coef, strict=False)]}
 
 
 def fit_ensemble(spec: ModelSpec, ep: EndpointSpec, feats, target, *, modalities: list[str],

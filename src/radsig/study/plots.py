@@ -7,6 +7,7 @@ These draw from precomputed curve data so the numbers in a figure are the number
 from __future__ import annotations
 
 import matplotlib
+import matplotlib.ticker
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
@@ -32,7 +33,7 @@ def _grid(n: int, size: float = 3.4):
 def roc_figure(curves: dict, results: dict, models: list[str], cohorts: list[str]):
     """ROC of each model per cohort, AUC (95% CI) in the legend."""
     fig, axes = _grid(len(cohorts))
-    for ax, c in zip(axes, cohorts):
+    for ax, c in zip(axes, cohorts, strict=False):
         for k, m in enumerate(models):
             cur = curves.get(m, {}).get(c, {}).get("roc")
             if not cur:
@@ -50,11 +51,11 @@ def roc_figure(curves: dict, results: dict, models: list[str], cohorts: list[str
 def calibration_figure(curves: dict, models: list[str], cohorts: list[str]):
     """Observed vs predicted probability by quantile group."""
     fig, axes = _grid(len(cohorts))
-    for ax, c in zip(axes, cohorts):
+    for ax, c in zip(axes, cohorts, strict=False):
         for k, m in enumerate(models):
             cur = curves.get(m, {}).get(c, {}).get("calibration")
             if cur:
-                pred, obs, _ = zip(*cur)
+                pred, obs, _ = zip(*cur, strict=False)
                 ax.plot(pred, obs, marker="o", color=COLORS[k % 10], label=m)
         ax.plot([0, 1], [0, 1], ls=":", color="grey")
         ax.set(title=c, xlabel="predicted probability", ylabel="observed proportion", xlim=(0, 1), ylim=(0, 1))
@@ -66,7 +67,7 @@ def calibration_figure(curves: dict, models: list[str], cohorts: list[str]):
 def dca_figure(curves: dict, models: list[str], cohorts: list[str]):
     """Decision curves: net benefit of each model, treat all, treat none."""
     fig, axes = _grid(len(cohorts))
-    for ax, c in zip(axes, cohorts):
+    for ax, c in zip(axes, cohorts, strict=False):
         ref = None
         for k, m in enumerate(models):
             cur = curves.get(m, {}).get(c, {}).get("dca")
@@ -87,7 +88,7 @@ def dca_figure(curves: dict, models: list[str], cohorts: list[str]):
 def km_figure(curves: dict, results: dict, model: str, endpoint: str, cohorts: list[str], unit: str):
     """Kaplan–Meier by risk group per cohort with numbers at risk, log-rank p and HR."""
     fig, axes = _grid(len(cohorts), size=3.8)
-    for ax, c in zip(axes, cohorts):
+    for ax, c in zip(axes, cohorts, strict=False):
         km = curves.get(model, {}).get(c, {}).get(f"km_{endpoint}", {})
         for k, (g, cur) in enumerate(sorted(km.items())):
             col = ("tab:blue", "tab:red")[k % 2]
@@ -130,13 +131,17 @@ def tdauc_figure(curves: dict, model: str, cohorts: list[str], unit: str):
 
 def forest_figure(rows: list[tuple[str, dict]], xlabel: str = "hazard ratio (95% CI)"):
     """Forest plot of estimates with CIs on a log axis."""
-    fig, ax = plt.subplots(figsize=(6, 0.35 * len(rows) + 1.2))
-    for i, (label, r) in enumerate(rows):
+    fig, ax = plt.subplots(figsize=(6, max(3.0, 0.35 * len(rows) + 1.2)))
+    for i, (_label, r) in enumerate(rows):
         ax.errorbar(r["estimate"], i, xerr=[[r["estimate"] - r["ci_low"]], [r["ci_high"] - r["estimate"]]],
                     fmt="s", color="black", capsize=3)
     ax.axvline(1.0, ls=":", color="grey")
     ax.set_yticks(range(len(rows)), [lab for lab, _ in rows], fontsize=7)
     ax.set_xscale("log")
+    ticks = [t for t in (0.1, 0.25, 0.5, 1, 2, 4, 10)
+             if min(r["ci_low"] for _, r in rows) / 2 <= t <= max(r["ci_high"] for _, r in rows) * 2]
+    ax.set_xticks(ticks, [f"{t:g}" for t in ticks])
+    ax.xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
     ax.set_xlabel(xlabel)
     ax.invert_yaxis()
     _layout(fig, left=0.42)
@@ -172,7 +177,7 @@ def nomogram_figure(model: dict, train_values: dict[str, np.ndarray]):
     ax.text(-2, 0, "Points", ha="right", va="center", fontsize=8)
     for x in range(0, 101, 10):
         ax.text(x, 0.25, str(x), ha="center", fontsize=6)
-    for i, (t, (lo, hi, span)) in enumerate(zip(terms, spans), start=1):
+    for i, (t, (lo, hi, span)) in enumerate(zip(terms, spans, strict=False), start=1):
         ax.hlines(i, 0, span * scale, color="tab:blue", lw=3)
         left, right = (lo, hi) if t["coef"] >= 0 else (hi, lo)
         ax.text(0, i + 0.25, f"{left:.3g}", fontsize=6)

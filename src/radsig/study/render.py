@@ -11,7 +11,7 @@ from radsig import __version__
 from radsig.report.checklist import checklist_rows
 from radsig.report.html import _ci, render_report
 from radsig.report.tables import table1
-from radsig.study import plots
+from radsig.study import plots, stats
 
 SECTIONS = (
     ("study", "Study design"), ("endpoints", "Endpoints"), ("flow", "Cohort flow"),
@@ -99,7 +99,7 @@ def _performance(run) -> list[dict]:
         for k in keys:
             vals = {c: _ci(met.get(k), 3 if k == "brier" else 2) for c, met in m["cohorts"].items()}
             label = METRIC_LABELS.get(k, k.replace("td_auc_", "td-AUC at "))
-            rows.append({"model": name, "endpoint": m["endpoint"], "metric": label, "values": vals})
+            rows.append({"model": name, "endpoint": m["endpoint"], "metric": label, "cells": vals})
     return rows
 
 
@@ -153,7 +153,8 @@ def render_outputs(run) -> None:
         "study": st, "version": __version__,
         "created": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
         "settings_hash": run.settings.digest, "extractor": run.settings.extractor,
-        "settings_text": yaml.safe_dump(run.settings.raw, sort_keys=False),
+        "settings_text": yaml.safe_dump(run.settings.raw, sort_keys=False, default_flow_style=None),
+        "extractor_stats": "radsig.evaluate" if stats._evaluate() else "stand-in statistics",
         "notes": run.results.get("notes", []), "sections": sections, "analyses": analyses,
         "flow": _flow(run), "failures": [f"{n}: {r}" for n, df in run.failures.items()
                                          for r in df.get("error", [])][:20],

@@ -15,12 +15,17 @@ import pandas as pd
 
 from radsig import __version__
 from radsig.config.study import StudySpec, load_study
+from radsig.exceptions import ConfigError
 from radsig.study import evaluation as ev
 from radsig.study import lesions
 from radsig.study import modelling as mdl
 from radsig.study.data import CohortData, load_study_data
-from radsig.study.extraction import (FeatureSettings, extract_manifest, extract_with_cohort_engine,
-                                     load_feature_settings)
+from radsig.study.extraction import (
+    FeatureSettings,
+    extract_manifest,
+    extract_with_cohort_engine,
+    load_feature_settings,
+)
 
 Progress = Callable[[str, int, int], None]
 MODEL_FORMAT = "radsig-study-model"
@@ -55,9 +60,23 @@ class StudyRun:
 def validate(study_path: str | Path) -> tuple[StudySpec, dict[str, CohortData], FeatureSettings]:
     """Check the study file, every path and column, and the feature settings — no extraction."""
     study = load_study(study_path)
+    _check_extra_paths(study)
     data = load_study_data(study)
     settings = load_feature_settings(study.path(study.features.settings))
     return study, data, settings
+
+
+def _check_extra_paths(study: StudySpec) -> None:
+    """Files named by the deep / biology sections exist (before any work)."""
+    named = []
+    if "deep" in study.features.families and study.features.deep.weights is not None:
+        named.append(("features.deep.weights", study.features.deep.weights))
+    if study.biology is not None:
+        named += [(f"biology.{k}", getattr(study.biology, k)) for k in ("expression", "ihc", "gene_sets")
+                  if getattr(study.biology, k) is not None]
+    gone = [f"{key}: file not found: {study.path(p)}" for key, p in named if not study.path(p).is_file()]
+    if gone:
+        raise ConfigError("the study's data does not match the study file:\n  - " + "\n  - ".join(gone))
 
 
 def _extract(run: StudyRun, progress: Progress | None) -> None:

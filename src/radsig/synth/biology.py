@@ -52,7 +52,8 @@ def make_demo_biology(root: str | Path, clinical: dict[str, Path], *, seed: int 
     keep = rng.uniform(size=len(clin)) > 0.03  # a few patients have no RNA
     expr = pd.DataFrame(tpm[:, keep], index=genes, columns=clin["patient_id"][keep].tolist())
     for i in range(3):  # normal-tissue samples of no study patient
-        expr[f"NORMAL{i + 1:02d}"] = np.round(2.0 ** (base + 0.5 * rng.standard_normal(len(genes))) - 1.0, 3)
+        normal = 2.0 ** (base + 0.5 * rng.standard_normal(len(genes))) - 1.0
+        expr[f"NORMAL{i + 1:02d}"] = np.round(np.clip(normal, 0.0, None), 3)
     expr.index.name = "gene"
     cd8_ct = pd.to_numeric(clin["cd8_core"], errors="coerce").to_numpy(float)
     cd8_im = pd.to_numeric(clin["cd8_margin"], errors="coerce").to_numpy(float)

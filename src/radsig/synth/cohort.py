@@ -129,7 +129,7 @@ def make_demo_cohort(
     patients = _patients(rng, n, negative_control)
     result = DemoCohort(root=root, n_patients=n, negative_control=negative_control)
     start, done = 0, 0
-    for (name, _role, centres, _frac), size in zip(COHORTS, sizes):
+    for (name, _role, centres, _frac), size in zip(COHORTS, sizes, strict=False):
         block = patients.iloc[start:start + size].copy()
         start += size
         block.insert(0, "patient_id", [f"{name[:3].upper()}{i + 1:04d}" for i in range(size)])

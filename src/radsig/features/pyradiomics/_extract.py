@@ -66,14 +66,14 @@ def _region_for(info: sitk.ImageFileReader, mask: sitk.Image, bb: np.ndarray,
     return [int(v) for v in lo], [int(v) for v in hi - lo + 1]
 
 
-def load_case(image, mask, s: dict, margin_mm: np.ndarray, case=None):
+def load_case(image, mask, s: dict, margin_mm: np.ndarray, case=None, whole: bool = False):
     """Image (possibly only the needed region), mask and the label's bounding box."""
     mask_img = _read(mask, case=case) if isinstance(mask, (str, Path)) else mask
     mask_img, bb = P.select_mask(mask_img, int(s["label"]), int(s.get("label_channel", 0)),
                                  case=case)
     if not isinstance(image, (str, Path)):
         return image, mask_img, bb
-    if s.get("normalize"):  # whole-image statistics: the whole image is needed
+    if s.get("normalize") or whole:  # whole-image statistics: the whole image is needed
         return _read(image, case=case), mask_img, bb
     reader = sitk.ImageFileReader()
     reader.SetFileName(str(image))
@@ -108,14 +108,19 @@ def _margin_mm(settings: PyRadiomicsSettings, mask_spacing) -> np.ndarray:
 
 def _prepare(image: sitk.Image, mask: sitk.Image, settings: PyRadiomicsSettings, case=None,
              bb=None):
-    """PyRadiomics' loadImage + geometry check; returns the working image and mask."""
+    """PyRadiomics' loadImage + geometry check.
+
+    Returns ``((image, mask), peak)``: the working (cropped) pair and, when the rescaled filters
+    must see the whole image's maximum |intensity| (PyRadiomics filters the uncropped image),
+    that maximum; otherwise None.
+    """
     s = settings.setting
     label = int(s["label"])
     if s.get("normalize"):
         image = P.normalize_image(image, s.get("normalizeScale", 1), s.get("removeOutliers"))
     if s.get("interpolator") and s.get("resampledPixelSpacing") is not None:
         return P.resample(image, mask, s["resampledPixelSpacing"], s["interpolator"], label,
-                          int(s.get("padDistance", 5)), case=case, bb=bb), True
+                          int(s.get("padDistance", 5)), case=case, bb=bb), None
     same = P.same_geometry(image, mask)
     if not same:
         inside_region = _mask_in_region(image, mask)
@@ -134,9 +139,25 @@ def _prepare(image: sitk.Image, mask: sitk.Image, settings: PyRadiomicsSettings,
     else:
         bbox = P.bounding_box(mask, label)
     if s.get("preCrop"):
-        return P.crop(image, mask, bbox, int(s.get("padDistance", 5))), True
+        return P.crop(image, mask, bbox, int(s.get("padDistance", 5))), None
     margin = filter_margin(settings.image_types, image.GetSpacing()[::-1], s)[::-1]
-    return P.crop(image, mask, bbox, int(margin.max())), False
+    if _needs_peak(settings):  # PyRadiomics rescales these filters by the whole image's max |x|
+        mm = sitk.MinimumMaximumImageFilter()
+        mm.Execute(image)
+        peak = max(abs(mm.GetMinimum()), abs(mm.GetMaximum()))
+        return P.crop(image, mask, bbox, int(margin.max())), peak
+    return P.crop(image, mask, bbox, int(margin.max())), None
+
+
+RESCALED = ("Square", "SquareRoot", "Logarithm", "Exponential")
+
+
+def _needs_peak(settings: PyRadiomicsSettings) -> bool:
+    """Whole-image rescaled filters on an image PyRadiomics would not have cropped."""
+    s = settings.setting
+    cropped = (s.get("interpolator") and s.get("resampledPixelSpacing") is not None) \
+        or s.get("preCrop")
+    return not cropped and any(t in settings.image_types for t in RESCALED)
 
 
 def _mask_in_region(image: sitk.Image, mask: sitk.Image):
@@ -258,14 +279,41 @@ def extract_rows(image, mask, settings: PyRadiomicsSettings, *, case=None) -> li
         sitk.ProcessObject.SetGlobalDefaultCoordinateTolerance(s["geometryTolerance"])
         sitk.ProcessObject.SetGlobalDefaultDirectionTolerance(s["geometryTolerance"])
     mask_sp = _spacing_of(mask, case)
-    image_img, mask_img, bb = load_case(image, mask, s, _margin_mm(settings, mask_sp), case)
+    if len(mask_sp) == 2:
+        image, mask, settings = _as_single_slice(image, mask, settings, case)
+        s, mask_sp = settings.setting, tuple(mask.GetSpacing())
+    elif len(mask_sp) != 3:
+        raise CaseError(f"the mask is {len(mask_sp)}-D; PyRadiomics mode needs 2-D or 3-D images",
+                        case=case)
+    image_img, mask_img, bb = load_case(image, mask, s, _margin_mm(settings, mask_sp), case,
+                                        whole=_needs_peak(settings))
     diag = {}
     if settings.diagnostics:
         from radsig.features.pyradiomics._diagnostics import original_info
 
         diag.update(original_info(image_img, mask_img, settings, image, mask))
-    (image_img, mask_img), _ = _prepare(image_img, mask_img, settings, case, bb)
-    return compute_features(image_img, mask_img, settings, case=case, diagnostics=diag)
+    (image_img, mask_img), peak = _prepare(image_img, mask_img, settings, case, bb)
+    return compute_features(image_img, mask_img, settings, case=case, diagnostics=diag,
+                            peak=peak)
+
+
+def _as_single_slice(image, mask, settings: PyRadiomicsSettings, case):
+    """A 2-D image/mask as a one-slice 3-D pair, extracted in 2-D (force2D on the new axis).
+
+    PyRadiomics computes 2-D inputs with in-plane directions only; on a one-slice volume the
+    out-of-plane directions are empty and dropped, so the features are the same.
+    """
+    img = _read(image, case=case) if isinstance(image, (str, Path)) else image
+    msk = _read(mask, case=case) if isinstance(mask, (str, Path)) else mask
+    img, msk = sitk.JoinSeries([img]), sitk.JoinSeries([msk])
+    s = dict(settings.setting, force2D=True, force2Ddimension=0)
+    if s.get("resampledPixelSpacing") is not None:
+        s["resampledPixelSpacing"] = list(s["resampledPixelSpacing"])[:2] + [0]
+    out = PyRadiomicsSettings(setting=s, image_types=settings.image_types,
+                              feature_classes=settings.feature_classes,
+                              voxel_setting=settings.voxel_setting, source=settings.source,
+                              diagnostics=settings.diagnostics)
+    return img, msk, out
 
 
 def _spacing_of(mask, case):
@@ -308,8 +356,13 @@ def prepare_case(image, mask, settings, *, case=None):
 
 
 def compute_features(image: sitk.Image, mask: sitk.Image, settings: PyRadiomicsSettings, *,
-                     case=None, diagnostics: dict | None = None) -> list[tuple]:
-    """Rows for an image/mask pair already on one grid (after loadImage-equivalent steps)."""
+                     case=None, diagnostics: dict | None = None, peak: float | None = None
+                     ) -> list[tuple]:
+    """Rows for an image/mask pair already on one grid (after loadImage-equivalent steps).
+
+    *peak*: maximum |intensity| the square/squareroot/logarithm/exponential filters rescale by
+    (default: that of *image*).
+    """
     s = settings.setting
     label = int(s["label"])
     img_arr = sitk.GetArrayFromImage(image)
@@ -337,7 +390,7 @@ def compute_features(image: sitk.Image, mask: sitk.Image, settings: PyRadiomicsS
     sl = tuple(slice(bbox[2 * k], bbox[2 * k + 1] + 1) for k in range(3))[::-1]
     roi_mask = np.ascontiguousarray(mask_arr[sl])
     for prefix, arr, kw in iter_filters(img_arr, spacing, settings.image_types,
-                                        mask=mask_arr, settings=s):
+                                        mask=mask_arr, settings=s, peak=peak):
         rows += _image_rows(prefix, np.ascontiguousarray(arr[sl]), roi_mask, kw, spacing,
                             classes, case)
     return rows

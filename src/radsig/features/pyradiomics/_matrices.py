@@ -127,21 +127,43 @@ def glrlm(q, ng: int, dirs: np.ndarray) -> np.ndarray:
         keep = values > 0
         out[:, :, a] = np.bincount((values[keep] - 1) * nr + lengths[keep] - 1,
                                    minlength=ng * nr).reshape(ng, nr)
+        if not _line_has_two(ctx, off):
+            out[:, :, a] = 0  # PyRadiomics drops a direction whose lines hold <= 1 ROI voxel
     return out
+
+
+def _line_has_two(ctx: Context, off) -> bool:
+    """Whether some line along *off* crosses at least two ROI voxels (not necessarily adjacent)."""
+    if (ctx.neighbours(off) > 0).any():
+        return True
+    coords = np.stack(np.unravel_index(ctx.idx, ctx.shape), 1)
+    off = np.asarray(off)
+    axis = int(np.flatnonzero(off)[0])
+    base = coords - (coords[:, axis] * off[axis])[:, None] * off[None, :]
+    key = np.ravel_multi_index((base - base.min(0)).T, tuple(base.max(0) - base.min(0) + 1))
+    return np.unique(key).size < key.size
+
+
+def _zone_labels_itk(work: np.ndarray) -> np.ndarray:
+    """Zone labels of all grey levels in one pass (SimpleITK scalar connected components)."""
+    import SimpleITK as sitk
+
+    f = sitk.ScalarConnectedComponentImageFilter()
+    f.SetDistanceThreshold(0.0)
+    f.SetFullyConnected(True)
+    return sitk.GetArrayFromImage(f.Execute(sitk.GetImageFromArray(work)))
 
 
 def glszm(q: np.ndarray, ng: int, force2d=False, force2d_dim=0, compact: bool = False):
     """Size-zone counts (Ng, Ns) with Ns = number of ROI voxels; 26- (or in-plane 8-) connected.
 
     With ``compact``, returns ``(counts, sizes)``: only the zone sizes that occur, as columns
-    (what the features use; avoids an Ng × Ns array for large ROIs).
-
-    SimpleITK's scalar connected components (neighbours joined when their grey levels are equal)
-    labels every zone in one pass; with force2D, zero planes are interleaved along the fixed axis
-    so that zones cannot cross slices.
+    (what the features use; avoids an Ng × Ns array for large ROIs). Zones are labelled by
+    SimpleITK's scalar connected components in one pass for all grey levels (neighbours joined
+    when their grey levels are equal; faster than labelling level by level, whose boxes usually
+    span the whole ROI). With force2D, zero planes are interleaved along the fixed axis so that
+    zones cannot cross slices.
     """
-    import SimpleITK as sitk
-
     ns = int(np.count_nonzero(q))
     work = q.astype(np.int32)
     if force2d:
@@ -152,10 +174,7 @@ def glszm(q: np.ndarray, ng: int, force2d=False, force2d_dim=0, compact: bool = 
         sl[force2d_dim] = slice(None, None, 2)
         spread[tuple(sl)] = work
         work = spread
-    f = sitk.ScalarConnectedComponentImageFilter()
-    f.SetDistanceThreshold(0.0)
-    f.SetFullyConnected(True)
-    labels = sitk.GetArrayFromImage(f.Execute(sitk.GetImageFromArray(work)))
+    labels = _zone_labels_itk(work)
     inside = work > 0
     lab = labels[inside].astype(np.int64)
     sizes = np.bincount(lab)
