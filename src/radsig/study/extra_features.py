@@ -171,9 +171,9 @@ def extract_extra(doc: dict, manifest: pd.DataFrame, out: Path, name: str, *, id
 def extract_extra_direct(doc: dict, manifest: pd.DataFrame, model_dir: Path, *,
                          id_column: str) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Same features for ``radsig predict``: the same per-case extractors, called in this process."""
-    rows: dict[str, dict[str, float]] = {}
-    fails = []
+    tables, fails = [], []
     for family, mod, extractor, settings in _family_settings(doc, model_dir, maps=False):
+        lesions: list[pd.Series] = []
         for rec in _rows(manifest, id_column, mod).to_dict("records"):
             pid = str(rec["patient_id"])
             label = rec.get("label")
@@ -183,8 +183,11 @@ def extract_extra_direct(doc: dict, manifest: pd.DataFrame, model_dir: Path, *,
             except RadsigError as err:
                 fails.append({id_column: pid, "modality": mod, "error": f"{family}: {err}"})
                 continue
-            rows.setdefault(pid, {}).update({f"{mod}_{k}": float(v) for k, v in zip(long["feature"], long["value"], strict=False)})
-    wide = pd.DataFrame.from_dict(rows, orient="index")
+            lesions.append(pd.Series(long["value"].to_numpy(float), index=long["feature"].tolist(), name=pid))
+        if lesions:  # several lesions of a patient: mean, exactly as extract_extra does in the study
+            t = pd.DataFrame(lesions).groupby(level=0, sort=False).mean()
+            tables.append(t.add_prefix(f"{mod}_"))
+    wide = pd.concat(tables, axis=1) if tables else pd.DataFrame()
     wide.index.name = id_column
     return wide, pd.DataFrame(fails, columns=[id_column, "modality", "error"])
 
