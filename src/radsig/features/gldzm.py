@@ -7,16 +7,8 @@ border is the smallest taxicab distance of its voxels, measured on the morpholog
 
 from __future__ import annotations
 
-import warnings
-
-import numpy as np
-
-from radsig.exceptions import FeatureWarning
-from radsig.features._texture import nan_result, roi_cached
-from radsig.features._texture_features import ZONE_AGGREGATIONS, check_aggregations, rename
 from radsig.features.gldzm_matrix import border_distance, zone_distances
-from radsig.features.glszm import zone_feature_sets, zone_inputs
-from radsig.features.glszm_matrix import label_zones
+from radsig.features.glszm import zone_family
 
 NAMES = {"se": "dzm_sde", "le": "dzm_lde", "lge": "dzm_lgze", "hge": "dzm_hgze",
          "slge": "dzm_sdlge", "shge": "dzm_sdhge", "llge": "dzm_ldlge", "lhge": "dzm_ldhge",
@@ -40,25 +32,6 @@ def compute(roi, *, aggregations=None, distance: int = 1, **options) -> dict[str
     **options
         Ignored (other families' options).
     """
-    aggs = check_aggregations("gldzm", aggregations, ZONE_AGGREGATIONS)
-    names = [f"{t}_{a}" for a in aggs for t in TAGS]
-    if distance != 1:
-        warnings.warn(f"gldzm: zones are linked at distance 1 as IBSI defines; "
-                      f"distance={distance} applies to GLCM/NGTDM/NGLDM only",
-                      FeatureWarning, stacklevel=2)
-    if roi.levels is None or not np.any(roi.levels > 0):
-        return nan_result("GLDZM", names, "the ROI has no voxels")
-    lv, mm = zone_inputs(roi)
-    ng = int(roi.n_levels)
-    out: dict[str, float] = {}
-    for per_slice, wanted in ((True, ("2D", "2_5D")), (False, ("3D",))):
-        if not any(a in aggs for a in wanted):
-            continue
-        zones = roi_cached(roi, ("zones", per_slice),
-                           lambda ps=per_slice: label_zones(lv, ng, per_slice=ps))
-        dist = zone_distances(zones, border_distance(mm, per_slice=per_slice))
-        sets = zone_feature_sets(zones, dist, ng, per_slice)
-        for a in wanted:
-            if a in aggs:
-                out.update(rename(sets[a], NAMES, a))
-    return {n: out[n] for n in names}
+    return zone_family("gldzm", roi, aggregations, distance, NAMES,
+                       lambda zones, per_slice, morph: zone_distances(
+                           zones, border_distance(morph, per_slice=per_slice)))

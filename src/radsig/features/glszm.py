@@ -73,15 +73,24 @@ def compute(roi, *, aggregations=None, distance: int = 1, **options) -> dict[str
     **options
         Ignored (other families' options).
     """
-    aggs = check_aggregations("glszm", aggregations, ZONE_AGGREGATIONS)
-    names = [f"{t}_{a}" for a in aggs for t in TAGS]
+    return zone_family("glszm", roi, aggregations, distance, NAMES,
+                       lambda zones, per_slice, morph: zones.size)
+
+
+def zone_family(family: str, roi, aggregations, distance: int, names_map: dict[str, str],
+                column_values) -> dict[str, float]:
+    """Shared driver of the zone families (GLSZM, GLDZM): zones labelled once per ROI and slice
+    mode (cached on the ROI), features of each aggregation from the zone matrices whose column
+    quantity is ``column_values(zones, per_slice, morph_mask)`` (zone size or zone distance)."""
+    aggs = check_aggregations(family, aggregations, ZONE_AGGREGATIONS)
+    names = [f"{t}_{a}" for a in aggs for t in names_map.values()]
     if distance != 1:
-        warnings.warn(f"glszm: zones are linked at distance 1 as IBSI defines; "
+        warnings.warn(f"{family}: zones are linked at distance 1 as IBSI defines; "
                       f"distance={distance} applies to GLCM/NGTDM/NGLDM only",
-                      FeatureWarning, stacklevel=2)
+                      FeatureWarning, stacklevel=3)
     if roi.levels is None or not np.any(roi.levels > 0):
-        return nan_result("GLSZM", names, "the ROI has no voxels")
-    lv, _ = zone_inputs(roi)
+        return nan_result(family.upper(), names, "the ROI has no voxels")
+    lv, mm = zone_inputs(roi)
     ng = int(roi.n_levels)
     out: dict[str, float] = {}
     for per_slice, wanted in ((True, ("2D", "2_5D")), (False, ("3D",))):
@@ -89,8 +98,8 @@ def compute(roi, *, aggregations=None, distance: int = 1, **options) -> dict[str
             continue
         zones = roi_cached(roi, ("zones", per_slice),
                            lambda ps=per_slice: label_zones(lv, ng, per_slice=ps))
-        sets = zone_feature_sets(zones, zones.size, ng, per_slice)
+        sets = zone_feature_sets(zones, column_values(zones, per_slice, mm), ng, per_slice)
         for a in wanted:
             if a in aggs:
-                out.update(rename(sets[a], NAMES, a))
+                out.update(rename(sets[a], names_map, a))
     return {n: out[n] for n in names}
