@@ -7,6 +7,7 @@ processes and Dask workers can unpickle ``toy_extract``.
 from __future__ import annotations
 
 import time
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -63,6 +64,8 @@ def toy_extract(image, mask, settings=None, *, label=None, roi=None, case=None) 
     settings = settings or {}
     if settings.get("delay"):
         time.sleep(float(settings["delay"]))
+    if settings.get("warn"):  # one warning naming the case, after the delay (overlaps in threads)
+        warnings.warn(f"toy warning for {Path(image).name}", UserWarning, stacklevel=2)
     try:
         img = sitk.GetArrayFromImage(sitk.ReadImage(str(image)))
         reader = sitk.ReadImage(str(mask))

@@ -160,20 +160,62 @@ def test_sigkill_midway_then_resume_equals_uninterrupted(tmp_path):
     assert reference.counts["computed"] == n
 
 
-def test_process_pool_and_dask_give_the_jobs1_table(tmp_path):
+def _with_a_missing_case(manifest: Path) -> Path:
+    rows = pd.read_csv(manifest)
+    gone = {"patient_id": "GONE", "image": "data/nope.nii.gz", "mask": "data/p000_seg.nii.gz",
+            "modality": "CT"}
+    pd.concat([rows, pd.DataFrame([gone])]).to_csv(manifest, index=False)
+    return manifest
+
+
+def _warnings_by_patient(result) -> dict[str, list[str]]:
+    return {x["patient_id"]: x["warnings"] for x in result.provenance["inputs"]
+            if x.get("patient_id")}
+
+
+def _expected_warnings(n: int) -> dict[str, list[str]]:
+    expected = {f"P{i:03d}": [f"UserWarning: toy warning for p{i:03d}_img.nii.gz"] for i in range(n)}
+    return expected | {"GONE": []}
+
+
+def test_process_pool_and_dask_process_cluster_give_the_jobs1_table(tmp_path):
+    """jobs=2 and a real 2-process Dask LocalCluster: the jobs-1 table, failures and warnings."""
     from distributed import LocalCluster
 
-    manifest = toy.make_cohort(tmp_path, 6)
-    serial = _run(manifest, tmp_path / "j1.parquet", cache=False)
-    pooled = _run(manifest, tmp_path / "j2.parquet", cache=False, jobs=2)
+    manifest = _with_a_missing_case(toy.make_cohort(tmp_path, 6))
+    warn = {"warn": True}
+    serial = _run(manifest, tmp_path / "j1.parquet", cache=False, settings=warn)
+    assert _warnings_by_patient(serial) == _expected_warnings(6)
+    assert list(serial.failures["patient_id"]) == ["GONE"]
+    pooled = _run(manifest, tmp_path / "j2.parquet", cache=False, jobs=2, settings=warn)
     pd.testing.assert_frame_equal(serial.table, pooled.table)
+    pd.testing.assert_frame_equal(serial.failures, pooled.failures)
+    assert _warnings_by_patient(pooled) == _expected_warnings(6)
     assert len(pooled.provenance["execution"]["peak_rss_mb_per_worker"]) >= 1
-    with LocalCluster(n_workers=2, threads_per_worker=1, processes=False,
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
                       dashboard_address=None) as cluster:
-        dask = _run(manifest, tmp_path / "dask.parquet", cache=tmp_path / "c",
+        dask = _run(manifest, tmp_path / "dask.parquet", cache=tmp_path / "c", settings=warn,
                     scheduler=cluster.scheduler_address)
     pd.testing.assert_frame_equal(serial.table, dask.table)
+    pd.testing.assert_frame_equal(serial.failures, dask.failures)
+    assert _warnings_by_patient(dask) == _expected_warnings(6)
     assert dask.provenance["execution"]["scheduler"].startswith("dask:")
+    workers = {int(pid) for pid in dask.provenance["execution"]["peak_rss_mb_per_worker"]}
+    assert workers and os.getpid() not in workers  # ran in the cluster's worker processes
+
+
+def test_threaded_dask_worker_attributes_warnings_to_their_own_case(tmp_path):
+    """Two cases run at once in threads of one Dask worker: each keeps its own warnings."""
+    from distributed import LocalCluster
+
+    manifest = _with_a_missing_case(toy.make_cohort(tmp_path, 4))
+    with LocalCluster(n_workers=1, threads_per_worker=2, processes=False,
+                      dashboard_address=None) as cluster:
+        dask = _run(manifest, tmp_path / "dask.parquet", cache=False,
+                    settings={"warn": True, "delay": 0.2}, scheduler=cluster.scheduler_address)
+    assert _warnings_by_patient(dask) == _expected_warnings(4)
+    assert list(dask.failures["patient_id"]) == ["GONE"]
+    assert list(dask.table["patient_id"]) == ["P000", "P001", "P002", "P003"]
 
 
 @pytest.mark.slow

@@ -8,8 +8,11 @@ feature family, comes back as a plain dict; only ``KeyboardInterrupt``/``SystemE
 from __future__ import annotations
 
 import os
+import threading
 import time
-from collections.abc import Callable
+import warnings
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -79,16 +82,66 @@ def _fail(case: Case, err: BaseException, stage: str, path: Any = None) -> dict:
                           error_type=type(err).__name__, message=message)
 
 
+class _WarningRouter:
+    """Per-thread warning capture (``warnings.catch_warnings`` is not thread-safe).
+
+    ``catch_warnings(record=True)`` swaps the process-global ``warnings.showwarning``: with two
+    cases running in threads of one Dask worker, one case's warnings land in the other's list
+    (or are lost, and the global hook is left pointing at a finished case). Instead, while any
+    thread captures, one global hook routes each warning to the list of the thread that
+    raised it; warnings of other threads go to the previous hook. The global state is set when
+    the first capture starts and restored when the last one ends.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._local = threading.local()
+        self._active = 0
+        self._saved: tuple[Any, list] | None = None
+
+    def _show(self, message, category, filename, lineno, file=None, line=None) -> None:
+        sink = getattr(self._local, "sink", None)
+        if sink is not None:
+            sink.append(warnings.WarningMessage(message, category, filename, lineno, file, line))
+        elif self._saved is not None:
+            self._saved[0](message, category, filename, lineno, file, line)
+
+    @contextmanager
+    def capture(self) -> Iterator[list]:
+        """Record every warning raised by this thread inside the block (filter ``always``)."""
+        with self._lock:
+            if self._active == 0:
+                self._saved = (warnings.showwarning, warnings.filters[:])
+                warnings.showwarning = self._show
+                warnings.simplefilter("always")
+            self._active += 1
+        sink: list = []
+        outer = getattr(self._local, "sink", None)
+        self._local.sink = sink
+        try:
+            yield sink
+        finally:
+            self._local.sink = outer
+            with self._lock:
+                self._active -= 1
+                if self._active == 0 and self._saved is not None:
+                    showwarning, filters = self._saved
+                    warnings.showwarning = showwarning
+                    warnings.filters[:] = filters
+                    warnings._filters_mutated()  # noqa: SLF001 - what catch_warnings does too
+                    self._saved = None
+
+
+_WARNINGS = _WarningRouter()
+
+
 def _extract(task: CaseTask) -> tuple[Any, list[str]]:
     """The long table and the warnings (e.g. a family reported missing) of one case."""
-    import warnings
-
     import pandas as pd
 
     extractor = task.extractor or _default_extractor()
     case = task.case
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
+    with _WARNINGS.capture() as caught:
         table = extractor(str(case.image), str(case.mask), task.settings, label=case.label,
                           roi=case.roi, case=case.name)
     messages = list(dict.fromkeys(f"{w.category.__name__}: {w.message}" for w in caught))
@@ -100,7 +153,6 @@ def _extract(task: CaseTask) -> tuple[Any, list[str]]:
 
 def _store(cache, key: str, long_table, messages: list[str], task: CaseTask) -> None:
     import json
-    import warnings
 
     case = task.case
     meta = {"patient_id": case.patient_id, "case": case.name, "image": str(case.image),
