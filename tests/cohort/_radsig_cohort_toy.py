@@ -96,3 +96,11 @@ def crashing_extract(image, mask, settings=None, **kw) -> pd.DataFrame:
     if "p001_" in str(image):
         os._exit(3)
     return toy_extract(image, mask, settings, **kw)
+
+
+def thread_pools() -> dict[str, int]:
+    """Threads of SimpleITK and of each loaded BLAS/OpenMP pool in this process."""
+    import threadpoolctl
+
+    pools = {d["internal_api"]: d["num_threads"] for d in threadpoolctl.threadpool_info()}
+    return pools | {"itk": sitk.ProcessObject.GetGlobalDefaultNumberOfThreads()}

@@ -218,6 +218,21 @@ def test_threaded_dask_worker_attributes_warnings_to_their_own_case(tmp_path):
     assert list(dask.table["patient_id"]) == ["P000", "P001", "P002", "P003"]
 
 
+def test_pool_workers_run_itk_and_blas_single_threaded():
+    """No oversubscription with jobs > 1: NumPy's OpenBLAS is loaded before the initializer
+    runs, so the environment variables alone would leave it at one thread per core."""
+    import concurrent.futures as cf
+    import multiprocessing
+
+    from radsig.cohort._worker import init_worker
+
+    with cf.ProcessPoolExecutor(1, initializer=init_worker, initargs=(1,),
+                                mp_context=multiprocessing.get_context("spawn")) as pool:
+        pools = pool.submit(toy.thread_pools).result()
+    assert pools["itk"] == 1
+    assert set(pools.values()) == {1}, pools
+
+
 @pytest.mark.slow
 def test_a_worker_crash_fails_only_its_case(tmp_path):
     manifest = toy.make_cohort(tmp_path, 6)

@@ -51,6 +51,23 @@ def init_worker(threads: int) -> None:
     sitk.ProcessObject.SetGlobalDefaultNumberOfThreads(threads)
     import radsig.features  # noqa: F401 - workers start importing while the parent reads the manifest
 
+    _limit_loaded_thread_pools(threads)
+
+
+def _limit_loaded_thread_pools(threads: int) -> None:
+    """Limit BLAS/OpenMP pools that were loaded before the environment variables were set.
+
+    Unpickling this module's initializer already imports NumPy (through pandas), so its
+    OpenBLAS pool was sized from the core count before :func:`init_worker` ran; the variables
+    only reach libraries loaded later. threadpoolctl (a scikit-learn dependency) resizes the
+    loaded ones; without it the variables are all there is.
+    """
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:  # pragma: no cover - scikit-learn requires it
+        return
+    threadpool_limits(limits=threads)
+
 
 def _peak_rss_mb() -> float:
     import resource
