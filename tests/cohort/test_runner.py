@@ -218,6 +218,22 @@ def test_threaded_dask_worker_attributes_warnings_to_their_own_case(tmp_path):
     assert list(dask.table["patient_id"]) == ["P000", "P001", "P002", "P003"]
 
 
+def test_inline_run_uses_one_itk_thread_and_restores_the_default(tmp_path, monkeypatch):
+    monkeypatch.delenv("ITK_GLOBAL_DEFAULT_NUMBER_OF_THREADS", raising=False)
+    manifest = toy.make_cohort(tmp_path, 2)
+    seen = []
+
+    def probe(image, mask, settings=None, **kw):
+        seen.append(toy.sitk.ProcessObject.GetGlobalDefaultNumberOfThreads())
+        return toy.toy_extract(image, mask, settings, **kw)
+
+    before = toy.sitk.ProcessObject.GetGlobalDefaultNumberOfThreads()
+    extract_cohort(manifest, FAST, tmp_path / "f.parquet", extractor=probe, progress=False,
+                   cache=False)
+    assert seen == [1, 1]
+    assert toy.sitk.ProcessObject.GetGlobalDefaultNumberOfThreads() == before
+
+
 def test_pool_workers_run_itk_and_blas_single_threaded():
     """No oversubscription with jobs > 1: NumPy's OpenBLAS is loaded before the initializer
     runs, so the environment variables alone would leave it at one thread per core."""

@@ -135,6 +135,28 @@ def _connect(address: str):
 
 
 @contextmanager
+def _single_threaded_itk():
+    """Run SimpleITK filters on one thread for the inline (``jobs=1``) back-end.
+
+    Cases are cropped to the ROI, and on such small volumes ITK's threading costs more than it
+    gains (bench/COHORT.md: ``--jobs 1`` is faster and uses less CPU with one ITK thread). An
+    explicit ``ITK_GLOBAL_DEFAULT_NUMBER_OF_THREADS`` in the environment is respected; the
+    previous global default is restored afterwards.
+    """
+    if os.environ.get("ITK_GLOBAL_DEFAULT_NUMBER_OF_THREADS"):
+        yield
+        return
+    import SimpleITK as sitk
+
+    previous = sitk.ProcessObject.GetGlobalDefaultNumberOfThreads()
+    sitk.ProcessObject.SetGlobalDefaultNumberOfThreads(1)
+    try:
+        yield
+    finally:
+        sitk.ProcessObject.SetGlobalDefaultNumberOfThreads(previous)
+
+
+@contextmanager
 def _backend(jobs: int, scheduler: Any):
     """Yield ``(make_executor, window, label)`` for the chosen back-end."""
     if scheduler is not None:
@@ -149,7 +171,8 @@ def _backend(jobs: int, scheduler: Any):
                 client.close()
         return
     if jobs <= 1:
-        yield _InlineExecutor, 1, "inline"
+        with _single_threaded_itk():
+            yield _InlineExecutor, 1, "inline"
         return
     import multiprocessing
 
