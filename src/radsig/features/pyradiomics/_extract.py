@@ -30,7 +30,7 @@ from radsig.features.pyradiomics._firstorder_shape import (
     shape2d_features,
     shape_features,
 )
-from radsig.features.pyradiomics._matrices import Context, discretize
+from radsig.features.pyradiomics._matrices import Context, Neighbourhood, discretize
 from radsig.preprocess.filters import filter_margin, iter_filters
 
 COLUMNS = ["feature", "family", "ibsi_code", "aggregation_code", "value"]
@@ -214,17 +214,25 @@ def _shape_rows(mask_arr, bbox, spacing_zyx, settings, case):
     return rows
 
 
-def _image_rows(prefix, arr, mask, kw, spacing_zyx, classes, case):
+def _image_rows(prefix, arr, mask, kw, spacing_zyx, classes, case, hood=None):
+    """Rows of one derived image; *hood*: ``{pad: Neighbourhood}`` of the ROI, shared by all
+    derived images of the case (filled here on first use)."""
     values = arr[mask]
     if values.dtype.kind == "f" and not np.all(np.isfinite(values)):
         raise NonFiniteValueError(f"{prefix} image has NaN/inf inside the ROI", case=case)
     q, _ = discretize(arr, mask, kw.get("binWidth", 25), kw.get("binCount"))
-    ctx = Context(q, max(kw.get("distances") or [1]))  # shared by the texture matrices
+    g = q[mask]
+    pad = max(max(int(v) for v in (kw.get("distances") or [1])), 1)
+    if hood is None:
+        hood = {}
+    if pad not in hood:
+        hood[pad] = Neighbourhood(mask, pad)
+    ctx = Context(q, pad, nb=hood[pad], g=g)  # shared by the texture matrices
     rows = []
     for cls, names in classes.items():
         if cls == "firstorder":
             fn = lambda names=names: firstorder_features(  # noqa: E731
-                values, q[mask], spacing_zyx, kw.get("voxelArrayShift", 0), names)
+                values, g, spacing_zyx, kw.get("voxelArrayShift", 0), names)
         else:
             fn = lambda cls=cls, names=names: TEXTURE[cls](q, kw, spacing_zyx, names,  # noqa: E731
                                                             ctx=ctx)
@@ -389,8 +397,9 @@ def compute_features(image: sitk.Image, mask: sitk.Image, settings: PyRadiomicsS
         return rows
     sl = tuple(slice(bbox[2 * k], bbox[2 * k + 1] + 1) for k in range(3))[::-1]
     roi_mask = np.ascontiguousarray(mask_arr[sl])
+    hood: dict = {}
     for prefix, arr, kw in iter_filters(img_arr, spacing, settings.image_types,
                                         mask=mask_arr, settings=s, peak=peak):
         rows += _image_rows(prefix, np.ascontiguousarray(arr[sl]), roi_mask, kw, spacing,
-                            classes, case)
+                            classes, case, hood)
     return rows

@@ -12,6 +12,8 @@ to reproduce PyRadiomics' matrices exactly.
 
 from __future__ import annotations
 
+import threading
+
 import numpy as np
 
 __all__ = ["bin_edges", "discretize", "angles", "glcm", "glrlm", "glszm", "gldm", "ngtdm"]
@@ -61,91 +63,200 @@ def angles(shape, distances=(1,), force2d: bool = False, force2d_dim: int = 0) -
     return np.array(uniq, dtype=np.int64).reshape(-1, 3)
 
 
-class Context:
-    """One discretised ROI, zero-padded and flattened once, with neighbour look-ups cached.
+class Neighbourhood:
+    """Image-independent neighbour structure of one ROI (boolean box mask), built once per case.
 
-    GLCM, GLRLM, GLDM and NGTDM of the same image share it: the ROI's flat indices are found
-    once and each neighbour offset is gathered once however many matrices use it.
+    Every derived image of a case shares the ROI, so which ROI voxel neighbours which, along each
+    offset, is found once; per image only the grey levels of those voxel pairs are looked up.
+    ROI voxels are numbered in C order (the order of ``image[mask]``). Written by hand (NumPy
+    index arithmetic) because no SciPy/SimpleITK routine exposes these pair lists, and SciPy's
+    graph module costs ~0.1–1 s to import.
     """
 
-    def __init__(self, q: np.ndarray, pad: int = 1) -> None:
-        p = np.pad(q.astype(np.int32, copy=False), max(int(pad), 1))
+    def __init__(self, mask: np.ndarray, pad: int = 1) -> None:
+        self.pad = max(int(pad), 1)
+        p = np.pad(np.asarray(mask, dtype=bool), self.pad)
         self.shape = p.shape
+        self.box_shape = tuple(mask.shape)
         self.strides = np.array([p.shape[1] * p.shape[2], p.shape[2], 1], dtype=np.int64)
-        self.flat = p.ravel()
-        self.idx = np.flatnonzero(self.flat)
-        self.g = self.flat[self.idx]
-        self.nr = int(max(q.shape))
-        self._cache: dict[tuple, np.ndarray] = {}
+        self.idx = np.flatnonzero(p)
+        self.n = int(self.idx.size)
+        self.index = np.full(p.size, -1, dtype=np.int32)  # ROI number of each padded voxel
+        self.index[self.idx] = np.arange(self.n, dtype=np.int32)
+        self.nr = int(max(mask.shape))
+        self._lock = threading.Lock()
+        self._pairs: dict[tuple, tuple] = {}
+        self._sets: dict[tuple, tuple] = {}
+        self._runs: dict[tuple, tuple] = {}
 
-    def neighbours(self, off) -> np.ndarray:
-        """Grey levels at ``v + off`` for every ROI voxel ``v`` (0 outside the ROI)."""
+    def pairs(self, off) -> tuple[np.ndarray, np.ndarray]:
+        """ROI numbers (src, dst) of every pair with ``dst = src + off``, both in the ROI."""
         key = tuple(int(v) for v in off)
-        if key not in self._cache:
-            self._cache[key] = self.flat[self.idx + int(np.dot(key, self.strides))]
-        return self._cache[key]
+        out = self._pairs.get(key)
+        if out is None:
+            if max(abs(v) for v in key) > self.pad:
+                raise ValueError(f"offset {key} exceeds the padding {self.pad}")
+            nb = self.index[self.idx + int(np.dot(key, self.strides))]
+            src = np.flatnonzero(nb >= 0).astype(np.int32)
+            out = self._pairs.setdefault(key, (src, nb[src]))
+        return out
+
+    def pair_set(self, dirs) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """All pairs of the offsets *dirs*, concatenated: (src, dst, direction number, and the
+        number of pairs per direction)."""
+        key = tuple(tuple(int(v) for v in d) for d in dirs)
+        out = self._sets.get(key)
+        if out is None:
+            with self._lock:
+                out = self._sets.get(key)
+                if out is None:
+                    parts = [self.pairs(d) for d in key]
+                    counts = np.array([len(a) for a, _ in parts], dtype=np.int64)
+                    src = np.concatenate([a for a, _ in parts]) if parts else np.zeros(0, np.int32)
+                    dst = np.concatenate([b for _, b in parts]) if parts else np.zeros(0, np.int32)
+                    which = np.repeat(np.arange(len(key)), counts)
+                    out = self._sets[key] = (src, dst, which, counts)
+        return out
+
+    def neighbour_count(self, dirs) -> np.ndarray:
+        """Per ROI voxel, how many of ``v ± d`` (d in *dirs*) lie in the ROI."""
+        key = ("count",) + tuple(tuple(int(v) for v in d) for d in dirs)
+        out = self._sets.get(key)
+        if out is None:
+            src, dst, _, _ = self.pair_set(dirs)
+            out = np.bincount(src, minlength=self.n) + np.bincount(dst, minlength=self.n)
+            out = self._sets.setdefault(key, out)
+        return out
+
+    def runs(self, dirs) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Line order of the ROI voxels for each direction, concatenated.
+
+        Returns ``(order, link, which, has_two)``: ``order`` lists the ROI numbers line by line
+        along each direction in turn; ``link[k]`` says ``order[k]`` directly follows
+        ``order[k - 1]`` on its line (``order[k - 1] + d``); ``which`` is the direction number of
+        each entry; ``has_two[a]``: some line along direction *a* crosses two ROI voxels.
+        In the zero-padded volume flattened in C order a direction is a constant flat step ``s``
+        (positive for PyRadiomics' directions), so the strided view ``reshape(-1, s).T`` lays
+        each line along a row, lines separated by padding.
+        """
+        key = tuple(tuple(int(v) for v in d) for d in dirs)
+        out = self._runs.get(key)
+        if out is None:
+            with self._lock:
+                out = self._runs.get(key)
+                if out is None:
+                    out = self._runs[key] = self._build_runs(key)
+        return out
+
+    def _build_runs(self, key):
+        orders, links, has_two = [], [], []
+        size = self.index.size
+        for off in key:
+            step = int(np.dot(off, self.strides))
+            n = -(-size // step) * step
+            seq = np.full(n, -1, dtype=np.int32)
+            seq[:size] = self.index
+            seq = seq.reshape(-1, step).T.ravel()
+            pos = np.flatnonzero(seq >= 0)
+            orders.append(seq[pos])
+            link = np.zeros(pos.size, dtype=bool)
+            link[1:] = pos[1:] == pos[:-1] + 1
+            links.append(link)
+            has_two.append(bool(link.any()) or self._line_has_two(off))
+        counts = [len(o) for o in orders]
+        which = np.repeat(np.arange(len(key)), counts)
+        order = np.concatenate(orders) if orders else np.zeros(0, np.int32)
+        link = np.concatenate(links) if links else np.zeros(0, bool)
+        return order, link, which, np.array(has_two, dtype=bool)
+
+    def _line_has_two(self, off) -> bool:
+        """Whether some line along *off* crosses two ROI voxels (not necessarily adjacent)."""
+        coords = np.stack(np.unravel_index(self.idx, self.shape), 1)
+        off = np.asarray(off)
+        axis = int(np.flatnonzero(off)[0])
+        base = coords - (coords[:, axis] * off[axis])[:, None] * off[None, :]
+        key = np.ravel_multi_index((base - base.min(0)).T, tuple(base.max(0) - base.min(0) + 1))
+        return np.unique(key).size < key.size
+
+
+class Context:
+    """One discretised ROI: its grey levels ``g`` (C order over the ROI) on a shared
+    :class:`Neighbourhood`. GLCM, GLRLM, GLSZM, GLDM and NGTDM of the same image share it; the
+    grey levels of each set of voxel pairs are gathered once however many matrices use them.
+    """
+
+    def __init__(self, q: np.ndarray, pad: int = 1, nb: Neighbourhood | None = None,
+                 g: np.ndarray | None = None) -> None:
+        if nb is None:
+            nb = Neighbourhood(q > 0, pad)
+        self.nb = nb
+        self.shape = nb.box_shape
+        self.nr = nb.nr
+        self.g = (q[q > 0] if g is None else g).astype(np.int64, copy=False)
+        self._cache: dict[tuple, tuple] = {}
+
+    def levels(self):
+        """(grey levels present, Ng = highest level)."""
+        present = np.flatnonzero(np.bincount(self.g)[1:]) + 1
+        return present, int(present[-1])
+
+    def pair_levels(self, dirs):
+        """(src, dst, direction number, pairs per direction, g[src], g[dst]) for *dirs*."""
+        key = tuple(tuple(int(v) for v in d) for d in dirs)
+        out = self._cache.get(key)
+        if out is None:
+            src, dst, which, counts = self.nb.pair_set(key)
+            out = self._cache[key] = (src, dst, which, counts, self.g[src], self.g[dst])
+        return out
 
 
 def _context(q, pad):
     return q if isinstance(q, Context) else Context(q, pad)
 
 
+def _pad_of(dirs) -> int:
+    return int(np.abs(dirs).max()) if len(dirs) else 1
+
+
 def glcm(q, ng: int, dirs: np.ndarray) -> np.ndarray:
     """Co-occurrence counts (Ng, Ng, n_dirs), not symmetrised: [i, j, a] = (i at v, j at v+a)."""
-    ctx = _context(q, int(np.abs(dirs).max()) if len(dirs) else 1)
-    src = ctx.g - 1
-    out = np.empty((ng, ng, len(dirs)))
-    for a, off in enumerate(dirs):
-        nb = ctx.neighbours(off)
-        ok = nb > 0
-        out[:, :, a] = np.bincount(src[ok] * ng + nb[ok] - 1, minlength=ng * ng).reshape(ng, ng)
-    return out
+    ctx = _context(q, _pad_of(dirs))
+    nd = len(dirs)
+    if nd == 0:
+        return np.zeros((ng, ng, 0))
+    _, _, which, _, gs, gd = ctx.pair_levels(dirs)
+    key = ((gs - 1) * ng + (gd - 1)) * nd + which
+    return np.bincount(key, minlength=ng * ng * nd).reshape(ng, ng, nd).astype(float)
 
 
 def glrlm(q, ng: int, dirs: np.ndarray) -> np.ndarray:
     """Run-length counts (Ng, Nr, n_dirs) with Nr = max(ROI shape), as PyRadiomics sizes it.
 
-    In the zero-padded volume flattened in C order, a direction is a constant flat step ``s``
-    (positive for every direction used), so the strided view ``flat.reshape(-1, s).T`` lays each
-    line of the volume along a row, separated by padding zeros: runs are then plain runs of equal
-    non-zero values in that row-major sequence.
+    Each direction's ROI voxels are listed line by line (:meth:`Neighbourhood.runs`, shared by
+    all images of a case); a run breaks where the next voxel is not the line's next voxel or
+    its grey level differs. PyRadiomics drops a direction whose lines hold <= 1 ROI voxel.
     """
     ctx = _context(q, 1)
-    nr = int(max(q.shape)) if not isinstance(q, Context) else ctx.nr
-    flat = ctx.flat
-    out = np.zeros((ng, nr, len(dirs)))
-    for a, off in enumerate(dirs):
-        step = int(off @ ctx.strides)
-        n = -(-flat.size // step) * step
-        seq = np.zeros(n, dtype=flat.dtype)
-        seq[:flat.size] = flat
-        seq = seq.reshape(-1, step).T.ravel()
-        change = np.flatnonzero(np.diff(seq)) + 1
-        starts = np.r_[0, change]
-        lengths = np.diff(np.r_[starts, seq.size])
-        values = seq[starts]
-        keep = values > 0
-        out[:, :, a] = np.bincount((values[keep] - 1) * nr + lengths[keep] - 1,
-                                   minlength=ng * nr).reshape(ng, nr)
-        if not _line_has_two(ctx, off):
-            out[:, :, a] = 0  # PyRadiomics drops a direction whose lines hold <= 1 ROI voxel
+    nr, nd = ctx.nr, len(dirs)
+    if nd == 0:
+        return np.zeros((ng, nr, 0))
+    order, link, which, has_two = ctx.nb.runs(dirs)
+    gs = ctx.g[order]
+    brk = ~link
+    brk[1:] |= gs[1:] != gs[:-1]
+    starts = np.flatnonzero(brk)
+    lengths = np.diff(np.append(starts, gs.size))
+    key = ((gs[starts] - 1) * nr + lengths - 1) * nd + which[starts]
+    out = np.bincount(key, minlength=ng * nr * nd).reshape(ng, nr, nd).astype(float)
+    out[:, :, ~has_two] = 0
     return out
 
 
-def _line_has_two(ctx: Context, off) -> bool:
-    """Whether some line along *off* crosses at least two ROI voxels (not necessarily adjacent)."""
-    if (ctx.neighbours(off) > 0).any():
-        return True
-    coords = np.stack(np.unravel_index(ctx.idx, ctx.shape), 1)
-    off = np.asarray(off)
-    axis = int(np.flatnonzero(off)[0])
-    base = coords - (coords[:, axis] * off[axis])[:, None] * off[None, :]
-    key = np.ravel_multi_index((base - base.min(0)).T, tuple(base.max(0) - base.min(0) + 1))
-    return np.unique(key).size < key.size
-
-
 def _zone_labels_itk(work: np.ndarray) -> np.ndarray:
-    """Zone labels of all grey levels in one pass (SimpleITK scalar connected components)."""
+    """Zone labels of all grey levels in one pass (SimpleITK scalar connected components).
+
+    Reference for the tests; :func:`glszm` labels zones with :func:`connected_roots`.
+    """
     import SimpleITK as sitk
 
     f = sitk.ScalarConnectedComponentImageFilter()
@@ -154,73 +265,99 @@ def _zone_labels_itk(work: np.ndarray) -> np.ndarray:
     return sitk.GetArrayFromImage(f.Execute(sitk.GetImageFromArray(work)))
 
 
-def glszm(q: np.ndarray, ng: int, force2d=False, force2d_dim=0, compact: bool = False):
+def connected_roots(n: int, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Connected components of the graph on ``0..n-1`` with edges ``(a[k], b[k])``: for each node,
+    the smallest node of its component.
+
+    Vectorised union-find (hook and compress): every round hooks the larger root of each edge
+    whose ends lie in different trees under the smaller root, then compresses all paths; trees
+    at least halve in number per round, so a few rounds over the edge arrays suffice. Written
+    with NumPy because SimpleITK's connected components work on whole (padded) boxes (~20 ms per
+    image here) and ``scipy.sparse.csgraph`` costs far more to import than this takes.
+    """
+    parent = np.arange(n, dtype=np.int32 if n < 2 ** 31 else np.int64)
+    a = np.asarray(a)
+    b = np.asarray(b)
+    while a.size:
+        ra, rb = parent[a], parent[b]
+        diff = ra != rb
+        if not diff.all():
+            a, b, ra, rb = a[diff], b[diff], ra[diff], rb[diff]
+        if not a.size:
+            break
+        lo = np.minimum(ra, rb)
+        hi = np.maximum(ra, rb)
+        parent[hi] = lo  # any of the candidates wins; each is a smaller root: no cycle
+        while True:
+            up = parent[parent]
+            if np.array_equal(up, parent):
+                break
+            parent = up
+    # Roots are the smallest node of their tree: hooks always point to smaller numbers, and a
+    # tree's smallest node was never hooked.
+    return parent
+
+
+def glszm(q, ng: int, force2d=False, force2d_dim=0, compact: bool = False):
     """Size-zone counts (Ng, Ns) with Ns = number of ROI voxels; 26- (or in-plane 8-) connected.
 
     With ``compact``, returns ``(counts, sizes)``: only the zone sizes that occur, as columns
-    (what the features use; avoids an Ng × Ns array for large ROIs). Zones are labelled by
-    SimpleITK's scalar connected components in one pass for all grey levels (neighbours joined
-    when their grey levels are equal; faster than labelling level by level, whose boxes usually
-    span the whole ROI). With force2D, zero planes are interleaved along the fixed axis so that
-    zones cannot cross slices.
+    (what the features use; avoids an Ng × Ns array for large ROIs). Zones are the connected
+    components of the graph whose edges are the neighbouring ROI voxel pairs (the 13 offsets of
+    Chebyshev distance 1, or the 4 in-plane ones with force2D) with equal grey levels; the pairs
+    are shared with GLCM, GLDM and NGTDM.
     """
-    ns = int(np.count_nonzero(q))
-    work = q.astype(np.int32)
-    if force2d:
-        shape = list(work.shape)
-        shape[force2d_dim] = 2 * shape[force2d_dim] - 1
-        spread = np.zeros(shape, dtype=np.int32)
-        sl = [slice(None)] * 3
-        sl[force2d_dim] = slice(None, None, 2)
-        spread[tuple(sl)] = work
-        work = spread
-    labels = _zone_labels_itk(work)
-    inside = work > 0
-    lab = labels[inside].astype(np.int64)
-    sizes = np.bincount(lab)
-    level = np.zeros(sizes.size, dtype=np.int64)
-    level[lab] = work[inside]
-    zones = np.flatnonzero((sizes > 0) & (level > 0))
+    ctx = _context(q, 1)
+    dirs = angles(ctx.shape, [1], force2d, force2d_dim)
+    n = ctx.nb.n
+    if len(dirs):
+        src, dst, _, _, gs, gd = ctx.pair_levels(dirs)
+        same = gs == gd
+        roots = connected_roots(n, src[same], dst[same])
+    else:
+        roots = np.arange(n)
+    sizes = np.bincount(roots, minlength=n)
+    zones = np.flatnonzero(sizes)
+    level = ctx.g[zones]
+    sizes = sizes[zones]
     if compact:
-        present, col = np.unique(sizes[zones], return_inverse=True)
-        out = np.bincount((level[zones] - 1) * len(present) + col, minlength=ng * len(present))
+        present, col = np.unique(sizes, return_inverse=True)
+        out = np.bincount((level - 1) * len(present) + col, minlength=ng * len(present))
         return out.reshape(ng, len(present)).astype(float), present.astype(float)
-    out = np.bincount((level[zones] - 1) * ns + sizes[zones] - 1, minlength=ng * ns)
-    return out.reshape(ng, ns).astype(float)
-
-
-def _neighbour_dirs(dirs: np.ndarray) -> np.ndarray:
-    return np.concatenate([dirs, -dirs]) if len(dirs) else dirs
+    out = np.bincount((level - 1) * n + sizes - 1, minlength=ng * n)
+    return out.reshape(ng, n).astype(float)
 
 
 def gldm(q, ng: int, dirs: np.ndarray, alpha: int = 0) -> np.ndarray:
-    """Dependence counts (Ng, n_neighbours + 1): dependents within ``alpha`` grey levels, + 1."""
-    both = _neighbour_dirs(dirs)
-    ctx = _context(q, int(np.abs(both).max()) if len(both) else 1)
-    g = ctx.g
-    dep = np.zeros(len(g), dtype=np.int64)
-    for off in both:
-        nb = ctx.neighbours(off)
-        dep += (nb > 0) & (np.abs(nb - g) <= alpha)
-    width = len(both) + 1
+    """Dependence counts (Ng, n_neighbours + 1): dependents within ``alpha`` grey levels, + 1.
+
+    The neighbours are ``v ± d`` for d in *dirs*: a dependent pair counts for both its voxels.
+    """
+    ctx = _context(q, _pad_of(dirs))
+    g, n = ctx.g, ctx.nb.n
+    width = 2 * len(dirs) + 1
+    if len(dirs):
+        src, dst, _, _, gs, gd = ctx.pair_levels(dirs)
+        ok = np.abs(gs - gd) <= alpha
+        dep = np.bincount(src[ok], minlength=n) + np.bincount(dst[ok], minlength=n)
+    else:
+        dep = np.zeros(n, dtype=np.int64)
     return np.bincount((g - 1) * width + dep, minlength=ng * width).reshape(ng, width).astype(float)
 
 
 def ngtdm(q, ng: int, dirs: np.ndarray) -> np.ndarray:
-    """(Ng, 3): [n_i, s_i, i] over voxels that have at least one ROI neighbour."""
-    both = _neighbour_dirs(dirs)
-    ctx = _context(q, int(np.abs(both).max()) if len(both) else 1)
-    g = ctx.g
-    total = np.zeros(len(g))
-    count = np.zeros(len(g))
-    for off in both:
-        nb = ctx.neighbours(off)
-        total += nb
-        count += nb > 0
+    """(Ng, 3): [n_i, s_i, i] over voxels that have at least one ROI neighbour (``v ± d``)."""
+    ctx = _context(q, _pad_of(dirs))
+    g, n = ctx.g, ctx.nb.n
+    out = np.zeros((ng, 3))
+    out[:, 2] = np.arange(1, ng + 1)
+    if not len(dirs):
+        return out
+    src, dst, _, _, gs, gd = ctx.pair_levels(dirs)
+    total = np.bincount(src, weights=gd, minlength=n) + np.bincount(dst, weights=gs, minlength=n)
+    count = ctx.nb.neighbour_count(dirs)
     ok = count > 0
     diff = np.abs(g[ok] - total[ok] / count[ok])
-    out = np.zeros((ng, 3))
     out[:, 0] = np.bincount(g[ok] - 1, minlength=ng)
     out[:, 1] = np.bincount(g[ok] - 1, weights=diff, minlength=ng)
-    out[:, 2] = np.arange(1, ng + 1)
     return out

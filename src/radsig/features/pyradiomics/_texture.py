@@ -19,8 +19,10 @@ __all__ = ["prepare_levels", "glcm_matrix", "glcm_features", "glrlm_matrix", "gl
            "ngtdm_features"]
 
 
-def prepare_levels(q: np.ndarray):
+def prepare_levels(q: np.ndarray, ctx=None):
     """(grey levels present, Ng = highest level)."""
+    if ctx is not None:
+        return ctx.levels()
     present = np.flatnonzero(np.bincount(q.ravel())[1:]) + 1
     return present, int(present[-1])
 
@@ -52,7 +54,7 @@ def _weights(dirs, spacing_zyx, norm, glrlm=False):
 # ---------------------------------------------------------------- GLCM
 def glcm_matrix(q, s, spacing_zyx, ctx=None):
     """Normalised GLCM (Ng', Ng', n_angles) restricted to present levels, and the levels."""
-    levels, ng = prepare_levels(q)
+    levels, ng = prepare_levels(q, ctx)
     dirs = _dirs(q, s)
     p = M.glcm(q if ctx is None else ctx, ng, dirs)[levels - 1][:, levels - 1]
     if s.get("symmetricalGLCM", True):
@@ -175,7 +177,7 @@ def _mcc(p, px, py):
 
 # ---------------------------------------------------------------- GLRLM
 def glrlm_matrix(q, s, spacing_zyx, ctx=None):
-    levels, ng = prepare_levels(q)
+    levels, ng = prepare_levels(q, ctx)
     dirs = _dirs(q, s, bidir_distances=False)
     p = M.glrlm(q if ctx is None else ctx, ng, dirs)[levels - 1]
     norm = s.get("weightingNorm")
@@ -245,15 +247,15 @@ _GLSZM_NAMES = {
     "LargeAreaHighGrayLevelEmphasis": "LHGLE"}
 
 
-def glszm_matrix(q, s):
-    levels, ng = prepare_levels(q)
-    p, sizes = M.glszm(q, ng, s.get("force2D", False), s.get("force2Ddimension", 0),
-                       compact=True)
+def glszm_matrix(q, s, ctx=None):
+    levels, ng = prepare_levels(q, ctx)
+    p, sizes = M.glszm(q if ctx is None else ctx, ng, s.get("force2D", False),
+                       s.get("force2Ddimension", 0), compact=True)
     return p[levels - 1], levels, sizes
 
 
 def glszm_features(q, s, spacing_zyx, names, ctx=None):
-    p, levels, jvec = glszm_matrix(q, s)
+    p, levels, jvec = glszm_matrix(q, s, ctx)
     nz = max(p.sum(), 1)
     np_total = max((p.sum(0) * jvec).sum(), 1)
     want = {n: _GLSZM_NAMES[n] for n in names}
@@ -273,7 +275,7 @@ _GLDM_NAMES = {
 
 
 def gldm_matrix(q, s, ctx=None):
-    levels, ng = prepare_levels(q)
+    levels, ng = prepare_levels(q, ctx)
     dirs = _dirs(q, s)
     p = M.gldm(q if ctx is None else ctx, ng, dirs, int(s.get("gldm_a", 0)))[levels - 1]
     keep = p.sum(0) > 0
@@ -289,7 +291,7 @@ def gldm_features(q, s, spacing_zyx, names, ctx=None):
 
 # ---------------------------------------------------------------- NGTDM
 def ngtdm_matrix(q, s, ctx=None):
-    levels, ng = prepare_levels(q)
+    levels, ng = prepare_levels(q, ctx)
     p = M.ngtdm(q if ctx is None else ctx, ng, _dirs(q, s))
     return p[p[:, 0] > 0]
 
