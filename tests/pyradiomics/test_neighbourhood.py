@@ -173,3 +173,25 @@ def test_every_offset_pair_is_found():
         want = sorted((number[p], number[tuple(np.add(p, off))]) for p in pts
                       if tuple(np.add(p, off)) in number)
         assert sorted(zip(src.tolist(), dst.tolist(), strict=True)) == want
+
+
+def test_threaded_extraction_equals_serial(shared, monkeypatch):
+    """Derived images computed in worker threads give the same rows, in the same order."""
+    from radsig.config.pyradiomics import load_pyradiomics_settings
+    from radsig.features.pyradiomics import extract_rows
+
+    d = shared / "realdata" / "pyradiomics"
+    params = load_pyradiomics_settings({
+        "setting": {"binWidth": 25, "resampledPixelSpacing": [2, 2, 2],
+                    "interpolator": "sitkBSpline"},
+        "imageType": {"Original": {}, "Wavelet": {}, "LoG": {"sigma": [1.0, 3.0]}},
+        "featureClass": {"firstorder": None, "glcm": None, "glrlm": None, "glszm": None,
+                         "gldm": None, "ngtdm": None}})
+    runs = []
+    for threads in ("1", "2", "3"):
+        monkeypatch.setenv("RADSIG_THREADS", threads)
+        runs.append(extract_rows(d / "brain1_image.nrrd", d / "brain1_label.nrrd", params))
+    assert len(runs[0]) > 500
+    for other in runs[1:]:
+        assert [r[0] for r in other] == [r[0] for r in runs[0]]
+        np.testing.assert_array_equal([r[4] for r in other], [r[4] for r in runs[0]])

@@ -9,6 +9,7 @@ shared by all texture classes.
 
 from __future__ import annotations
 
+import os
 import warnings
 from pathlib import Path
 
@@ -31,7 +32,7 @@ from radsig.features.pyradiomics._firstorder_shape import (
     shape_features,
 )
 from radsig.features.pyradiomics._matrices import Context, Neighbourhood, discretize
-from radsig.preprocess.filters import filter_margin, iter_filters
+from radsig.preprocess.filters import filter_margin, filter_tasks
 
 COLUMNS = ["feature", "family", "ibsi_code", "aggregation_code", "value"]
 TEXTURE = {"glcm": T.glcm_features, "glrlm": T.glrlm_features, "glszm": T.glszm_features,
@@ -398,8 +399,39 @@ def compute_features(image: sitk.Image, mask: sitk.Image, settings: PyRadiomicsS
     sl = tuple(slice(bbox[2 * k], bbox[2 * k + 1] + 1) for k in range(3))[::-1]
     roi_mask = np.ascontiguousarray(mask_arr[sl])
     hood: dict = {}
-    for prefix, arr, kw in iter_filters(img_arr, spacing, settings.image_types,
-                                        mask=mask_arr, settings=s, peak=peak):
-        rows += _image_rows(prefix, np.ascontiguousarray(arr[sl]), roi_mask, kw, spacing,
-                            classes, case, hood)
+    tasks = list(filter_tasks(img_arr, spacing, settings.image_types, mask=mask_arr, settings=s,
+                              peak=peak, threads=1 if _workers() > 1 else None))
+
+    def one(task):
+        prefix, compute, kw = task
+        return _image_rows(prefix, np.ascontiguousarray(compute()[sl]), roi_mask, kw, spacing,
+                           classes, case, hood)
+
+    workers = min(_workers(), len(tasks))
+    if workers <= 1:
+        for task in tasks:
+            rows += one(task)
+        return rows
+    # Derived images in parallel threads: SimpleITK filters and NumPy's loops release the GIL.
+    # The neighbour structure is built first (by the first image) so the workers only read it;
+    # rows keep the images' order.
+    rows += one(tasks[0])
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(workers) as pool:
+        for part in pool.map(one, tasks[1:]):
+            rows += part
     return rows
+
+
+def _workers() -> int:
+    """Threads for the derived images: ``RADSIG_THREADS`` if set, else up to 2 of the CPUs this
+    process may use (more brings little: the per-image work is short and partly holds the GIL)."""
+    env = os.environ.get("RADSIG_THREADS")
+    if env:
+        return max(int(env), 1)
+    try:
+        n = len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        n = os.cpu_count() or 1
+    return max(min(n, 2), 1)
