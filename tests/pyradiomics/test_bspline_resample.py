@@ -65,3 +65,26 @@ def test_bspline_resample_declines_what_it_does_not_cover():
     assert bspline_resample(image, size, near_edge, spacing, image.GetDirection()) is None
     vec = sitk.Compose([image, image])
     assert bspline_resample(vec, size, origin, spacing, image.GetDirection()) is None
+
+
+@pytest.mark.parametrize("dtype", [np.uint8, np.int16, np.uint32, np.int64, bool])
+def test_label_bbox_equals_the_plain_search(dtype):
+    from radsig.features.pyradiomics._preprocess import _bbox_of, _label_bbox
+
+    rng = np.random.default_rng(1)
+    for shape in [(7, 9, 11), (5, 3, 1), (1, 4, 6), (12, 8, 8)]:
+        for _ in range(4):
+            arr = np.zeros(shape, dtype=dtype)
+            k = rng.integers(1, 6)
+            idx = tuple(rng.integers(0, s, k) for s in shape)
+            arr[idx] = rng.integers(1, 3, k).astype(dtype) if dtype is not bool else True
+            if np.dtype(dtype).kind == "i":
+                arr[tuple(rng.integers(0, s, 1) for s in shape)] = -1  # other labels, negative
+            for label in (1, 2):
+                roi = arr == label
+                want = _bbox_of(roi) if roi.any() else None
+                got = _label_bbox(arr, label)
+                if want is None:
+                    assert got is None
+                else:
+                    np.testing.assert_array_equal(got, want)

@@ -35,14 +35,43 @@ def select_mask(mask: sitk.Image, label: int, label_channel: int = 0, *, case=No
     if arr.dtype.kind not in "iub":
         mask = sitk.Cast(mask, sitk.sitkUInt32)
         arr = sitk.GetArrayViewFromImage(mask)
-    roi = arr == label
-    if roi.any():
-        return mask, _bbox_of(roi)
+    bb = _label_bbox(arr, label)
+    if bb is not None:
+        return mask, bb
     labels = np.unique(arr)
     if labels.size == 1 and labels[0] == 0:
         raise EmptyMaskError("the mask is empty (no voxel is segmented)", case=case)
     raise LabelNotFoundError(f"label {label} is not in the mask; labels present: "
                              f"{labels[labels != 0].tolist()}; set 'label' accordingly", case=case)
+
+
+def _label_bbox(arr: np.ndarray, label: int):
+    """Bounding box of ``arr == label`` (as :func:`_bbox_of`), or None if the label is absent.
+
+    A whole-scan mask is mostly zeros: the slabs (z planes) holding any non-zero voxel are
+    found first with one max-reduction over the raw bytes (no temporary array), and the label
+    compared only there.
+    """
+    if arr.ndim == 3 and label != 0 and arr.flags.c_contiguous and arr.size:
+        raw = arr.reshape(arr.shape[0], -1)
+        if raw.dtype.kind == "f":  # -0.0 has non-zero bytes: compare values instead
+            busy = (raw != 0).any(1)
+        else:
+            row = raw.shape[1] * raw.dtype.itemsize
+            word = next(w for w in (np.uint64, np.uint32, np.uint16, np.uint8)
+                        if row % np.dtype(w).itemsize == 0)
+            busy = raw.view(word).max(1) > 0
+        zs = np.flatnonzero(busy)
+        if zs.size == 0:
+            return None
+        slab = arr[zs[0]:zs[-1] + 1] == label
+        if not slab.any():
+            return None
+        bb = _bbox_of(slab)
+        bb[2] += zs[0]
+        return bb
+    roi = arr == label
+    return _bbox_of(roi) if roi.any() else None
 
 
 def _bbox_of(roi: np.ndarray) -> np.ndarray:
