@@ -44,9 +44,22 @@ def discretize(image: np.ndarray, mask: np.ndarray, bin_width=25, bin_count=None
 
 def angles(shape, distances=(1,), force2d: bool = False, force2d_dim: int = 0) -> np.ndarray:
     """PyRadiomics' directions (n, 3) in (z, y, x) for an ROI of *shape* (one per ± pair)."""
+    key = (tuple(int(v) for v in shape), tuple(sorted(set(int(v) for v in distances))),
+           bool(force2d), int(force2d_dim) if force2d else 0)
+    out = _ANGLES.get(key)
+    if out is None:
+        out = _ANGLES.setdefault(key, _angles(*key))
+        out.flags.writeable = False  # shared between callers
+    return out
+
+
+_ANGLES: dict[tuple, np.ndarray] = {}
+
+
+def _angles(shape, distances, force2d, force2d_dim) -> np.ndarray:
     shape = np.asarray(shape)
     out = []
-    for d in sorted(set(int(v) for v in distances)):
+    for d in distances:
         rng = [np.arange(min(d, s - 1), -min(d, s - 1) - 1, -1) for s in shape]
         grid = np.stack(np.meshgrid(*rng, indexing="ij"), -1).reshape(-1, 3)
         grid = grid[np.abs(grid).max(1) == d]
@@ -61,6 +74,11 @@ def angles(shape, distances=(1,), force2d: bool = False, force2d_dim: int = 0) -
             seen.add(a)
             uniq.append(a)
     return np.array(uniq, dtype=np.int64).reshape(-1, 3)
+
+
+def _key(dirs) -> tuple:
+    d = np.asarray(dirs, dtype=np.int64)
+    return (d.shape, d.tobytes())
 
 
 class Neighbourhood:
@@ -193,6 +211,9 @@ class Context:
         self.shape = nb.box_shape
         self.nr = nb.nr
         self.g = (q[q > 0] if g is None else g).astype(np.int64, copy=False)
+        # narrow copy for the pair gathers (less memory traffic); arithmetic casts back up
+        top = int(self.g.max()) if self.g.size else 0
+        self.gs = self.g.astype(np.int16 if top < 2 ** 15 else np.int32)
         self._cache: dict[tuple, tuple] = {}
 
     def levels(self):
@@ -202,11 +223,20 @@ class Context:
 
     def pair_levels(self, dirs):
         """(src, dst, direction number, pairs per direction, g[src], g[dst]) for *dirs*."""
-        key = tuple(tuple(int(v) for v in d) for d in dirs)
+        key = _key(dirs)
         out = self._cache.get(key)
         if out is None:
-            src, dst, which, counts = self.nb.pair_set(key)
-            out = self._cache[key] = (src, dst, which, counts, self.g[src], self.g[dst])
+            src, dst, which, counts = self.nb.pair_set(dirs)
+            out = self._cache[key] = (src, dst, which, counts, self.gs[src], self.gs[dst])
+        return out
+
+    def same_level(self, dirs) -> np.ndarray:
+        """For the pairs of :meth:`pair_levels`: whether both voxels have the same grey level."""
+        key = ("same",) + _key(dirs)
+        out = self._cache.get(key)
+        if out is None:
+            gs, gd = self.pair_levels(dirs)[4:]
+            out = self._cache[key] = gs == gd
         return out
 
 
@@ -225,7 +255,11 @@ def glcm(q, ng: int, dirs: np.ndarray) -> np.ndarray:
     if nd == 0:
         return np.zeros((ng, ng, 0))
     _, _, which, _, gs, gd = ctx.pair_levels(dirs)
-    key = ((gs - 1) * ng + (gd - 1)) * nd + which
+    key = (gs.astype(np.intp) - 1) * ng
+    key += gd
+    key -= 1
+    key *= nd
+    key += which
     return np.bincount(key, minlength=ng * ng * nd).reshape(ng, ng, nd).astype(float)
 
 
@@ -241,12 +275,15 @@ def glrlm(q, ng: int, dirs: np.ndarray) -> np.ndarray:
     if nd == 0:
         return np.zeros((ng, nr, 0))
     order, link, which, has_two = ctx.nb.runs(dirs)
-    gs = ctx.g[order]
+    gs = ctx.gs[order]
     brk = ~link
     brk[1:] |= gs[1:] != gs[:-1]
     starts = np.flatnonzero(brk)
     lengths = np.diff(np.append(starts, gs.size))
-    key = ((gs[starts] - 1) * nr + lengths - 1) * nd + which[starts]
+    key = (gs[starts].astype(np.intp) - 1) * nr
+    key += lengths - 1
+    key *= nd
+    key += which[starts]
     out = np.bincount(key, minlength=ng * nr * nd).reshape(ng, nr, nd).astype(float)
     out[:, :, ~has_two] = 0
     return out
@@ -311,8 +348,8 @@ def glszm(q, ng: int, force2d=False, force2d_dim=0, compact: bool = False):
     dirs = angles(ctx.shape, [1], force2d, force2d_dim)
     n = ctx.nb.n
     if len(dirs):
-        src, dst, _, _, gs, gd = ctx.pair_levels(dirs)
-        same = gs == gd
+        src, dst = ctx.pair_levels(dirs)[:2]
+        same = ctx.same_level(dirs)
         roots = connected_roots(n, src[same], dst[same])
     else:
         roots = np.arange(n)
@@ -338,7 +375,10 @@ def gldm(q, ng: int, dirs: np.ndarray, alpha: int = 0) -> np.ndarray:
     width = 2 * len(dirs) + 1
     if len(dirs):
         src, dst, _, _, gs, gd = ctx.pair_levels(dirs)
-        ok = np.abs(gs - gd) <= alpha
+        if alpha == 0:
+            ok = ctx.same_level(dirs)
+        else:
+            ok = np.abs(gs.astype(np.int64) - gd) <= alpha
         dep = np.bincount(src[ok], minlength=n) + np.bincount(dst[ok], minlength=n)
     else:
         dep = np.zeros(n, dtype=np.int64)
@@ -354,7 +394,8 @@ def ngtdm(q, ng: int, dirs: np.ndarray) -> np.ndarray:
     if not len(dirs):
         return out
     src, dst, _, _, gs, gd = ctx.pair_levels(dirs)
-    total = np.bincount(src, weights=gd, minlength=n) + np.bincount(dst, weights=gs, minlength=n)
+    total = (np.bincount(src, weights=gd.astype(float), minlength=n)
+             + np.bincount(dst, weights=gs.astype(float), minlength=n))
     count = ctx.nb.neighbour_count(dirs)
     ok = count > 0
     diff = np.abs(g[ok] - total[ok] / count[ok])
