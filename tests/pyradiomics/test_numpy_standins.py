@@ -1,4 +1,5 @@
-"""The NumPy cubic B-spline resampling equals SimpleITK's ``Resample`` (sitkBSpline)."""
+"""NumPy stand-ins for library calls (B-spline resampling, mask bounding box, order statistics)
+equal the calls they replace."""
 
 from __future__ import annotations
 
@@ -88,3 +89,17 @@ def test_label_bbox_equals_the_plain_search(dtype):
                     assert got is None
                 else:
                     np.testing.assert_array_equal(got, want)
+
+
+def test_order_statistics_equal_numpy_percentile_and_median():
+    from radsig.features.pyradiomics._firstorder_shape import order_statistics
+
+    rng = np.random.default_rng(0)
+    for n in [*range(1, 30), 1000, 1001, 4099]:
+        for _ in range(5):
+            x = rng.normal(0, 100, n)
+            if n % 3 == 0:
+                x = np.round(x)  # ties
+            pct, med, lo, hi = order_statistics(x, [10, 25, 75, 90])
+            np.testing.assert_array_equal(pct, np.percentile(x, [10, 25, 75, 90]))
+            assert med == np.median(x) and lo == x.min() and hi == x.max()
