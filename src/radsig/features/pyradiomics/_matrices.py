@@ -230,13 +230,24 @@ class Context:
             out = self._cache[key] = (src, dst, which, counts, self.gs[src], self.gs[dst])
         return out
 
-    def same_level(self, dirs) -> np.ndarray:
-        """For the pairs of :meth:`pair_levels`: whether both voxels have the same grey level."""
+    def equal_pairs(self, dirs) -> tuple[np.ndarray, np.ndarray]:
+        """(src, dst) of the pairs of :meth:`pair_levels` whose voxels have the same grey level
+        (the GLSZM zone graph's edges and GLDM's dependences at alpha 0)."""
         key = ("same",) + _key(dirs)
         out = self._cache.get(key)
         if out is None:
-            gs, gd = self.pair_levels(dirs)[4:]
-            out = self._cache[key] = gs == gd
+            src, dst, _, _, gs, gd = self.pair_levels(dirs)
+            same = gs == gd
+            out = self._cache[key] = (src[same], dst[same])
+        return out
+
+    def box(self) -> np.ndarray:
+        """The grey levels in the zero-padded box (built from ``g``)."""
+        out = self._cache.get("box")
+        if out is None:
+            out = np.zeros(self.nb.index.size, dtype=np.int32)
+            out[self.nb.idx] = self.g
+            out = self._cache["box"] = out.reshape(self.nb.shape)
         return out
 
 
@@ -315,6 +326,13 @@ def connected_roots(n: int, a: np.ndarray, b: np.ndarray) -> np.ndarray:
     parent = np.arange(n, dtype=np.int32 if n < 2 ** 31 else np.int64)
     a = np.asarray(a)
     b = np.asarray(b)
+    if a.size:  # first round: every node is its own root
+        parent[np.maximum(a, b)] = np.minimum(a, b)
+        while True:
+            up = parent[parent]
+            if np.array_equal(up, parent):
+                break
+            parent = up
     while a.size:
         ra, rb = parent[a], parent[b]
         diff = ra != rb
@@ -348,9 +366,7 @@ def glszm(q, ng: int, force2d=False, force2d_dim=0, compact: bool = False):
     dirs = angles(ctx.shape, [1], force2d, force2d_dim)
     n = ctx.nb.n
     if len(dirs):
-        src, dst = ctx.pair_levels(dirs)[:2]
-        same = ctx.same_level(dirs)
-        roots = connected_roots(n, src[same], dst[same])
+        roots = connected_roots(n, *ctx.equal_pairs(dirs))
     else:
         roots = np.arange(n)
     sizes = np.bincount(roots, minlength=n)
@@ -358,7 +374,10 @@ def glszm(q, ng: int, force2d=False, force2d_dim=0, compact: bool = False):
     level = ctx.g[zones]
     sizes = sizes[zones]
     if compact:
-        present, col = np.unique(sizes, return_inverse=True)
+        present = np.flatnonzero(np.bincount(sizes))  # the zone sizes that occur, ascending
+        col = np.zeros(int(present[-1]) + 1, dtype=np.int64)
+        col[present] = np.arange(len(present))
+        col = col[sizes]
         out = np.bincount((level - 1) * len(present) + col, minlength=ng * len(present))
         return out.reshape(ng, len(present)).astype(float), present.astype(float)
     out = np.bincount((level - 1) * n + sizes - 1, minlength=ng * n)
@@ -374,12 +393,13 @@ def gldm(q, ng: int, dirs: np.ndarray, alpha: int = 0) -> np.ndarray:
     g, n = ctx.g, ctx.nb.n
     width = 2 * len(dirs) + 1
     if len(dirs):
-        src, dst, _, _, gs, gd = ctx.pair_levels(dirs)
         if alpha == 0:
-            ok = ctx.same_level(dirs)
+            a, b = ctx.equal_pairs(dirs)
         else:
+            src, dst, _, _, gs, gd = ctx.pair_levels(dirs)
             ok = np.abs(gs.astype(np.int64) - gd) <= alpha
-        dep = np.bincount(src[ok], minlength=n) + np.bincount(dst[ok], minlength=n)
+            a, b = src[ok], dst[ok]
+        dep = np.bincount(a, minlength=n) + np.bincount(b, minlength=n)
     else:
         dep = np.zeros(n, dtype=np.int64)
     return np.bincount((g - 1) * width + dep, minlength=ng * width).reshape(ng, width).astype(float)
@@ -393,9 +413,19 @@ def ngtdm(q, ng: int, dirs: np.ndarray) -> np.ndarray:
     out[:, 2] = np.arange(1, ng + 1)
     if not len(dirs):
         return out
-    src, dst, _, _, gs, gd = ctx.pair_levels(dirs)
-    total = (np.bincount(src, weights=gd.astype(float), minlength=n)
-             + np.bincount(dst, weights=gs.astype(float), minlength=n))
+    if _key(dirs) == _key(angles(ctx.shape, [1])):
+        # all 26 neighbours: the 3×3×3 box sum of the zero-padded levels minus the centre
+        # (integer sums, so exactly the per-pair sums)
+        b = ctx.box()
+        b = b[:-2] + b[1:-1] + b[2:]
+        b = b[:, :-2] + b[:, 1:-1] + b[:, 2:]
+        b = b[:, :, :-2] + b[:, :, 1:-1] + b[:, :, 2:]
+        b = np.pad(b, 1).ravel()
+        total = (b[ctx.nb.idx] - g).astype(float)
+    else:
+        src, dst, _, _, gs, gd = ctx.pair_levels(dirs)
+        total = (np.bincount(src, weights=gd.astype(float), minlength=n)
+                 + np.bincount(dst, weights=gs.astype(float), minlength=n))
     count = ctx.nb.neighbour_count(dirs)
     ok = count > 0
     diff = np.abs(g[ok] - total[ok] / count[ok])
