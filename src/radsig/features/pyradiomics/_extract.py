@@ -9,6 +9,7 @@ shared by all texture classes.
 
 from __future__ import annotations
 
+import itertools
 import os
 import warnings
 from pathlib import Path
@@ -413,14 +414,28 @@ def compute_features(image: sitk.Image, mask: sitk.Image, settings: PyRadiomicsS
             rows += one(task)
         return rows
     # Derived images in parallel threads: SimpleITK filters and NumPy's loops release the GIL.
-    # The neighbour structure is built first (by the first image) so the workers only read it;
-    # rows keep the images' order.
-    rows += one(tasks[0])
+    # The ROI's neighbour structure is created first, so the workers share one (its parts are
+    # built once, under a lock). Images are started interleaved by filter (a wavelet and a LoG
+    # image side by side, so one thread is not left waiting for the other's wavelet transform)
+    # and their rows are put back in PyRadiomics' order.
+    for kw in {id(t[2]): t[2] for t in tasks}.values():
+        pad = max(max(int(v) for v in (kw.get("distances") or [1])), 1)
+        if pad not in hood:
+            hood[pad] = Neighbourhood(roi_mask, pad)
     from concurrent.futures import ThreadPoolExecutor
 
+    families: dict[str, list[int]] = {}
+    for k, (prefix, _, _) in enumerate(tasks):
+        families.setdefault(prefix.split("-")[0], []).append(k)
+    order = [k for group in itertools.zip_longest(*families.values()) for k in group
+             if k is not None]
+    parts: list = [None] * len(tasks)
     with ThreadPoolExecutor(workers) as pool:
-        for part in pool.map(one, tasks[1:]):
-            rows += part
+        futures = {k: pool.submit(one, tasks[k]) for k in order}
+        for k in range(len(tasks)):
+            parts[k] = futures[k].result()
+    for part in parts:
+        rows += part
     return rows
 
 
