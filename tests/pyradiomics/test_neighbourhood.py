@@ -176,7 +176,7 @@ def test_every_offset_pair_is_found():
 
 
 def test_threaded_extraction_equals_serial(shared, monkeypatch):
-    """Derived images computed in worker threads give the same rows, in the same order."""
+    """Shape and derived images computed in worker threads give the same rows, in order."""
     from radsig.config.pyradiomics import load_pyradiomics_settings
     from radsig.features.pyradiomics import extract_rows
 
@@ -185,13 +185,13 @@ def test_threaded_extraction_equals_serial(shared, monkeypatch):
         "setting": {"binWidth": 25, "resampledPixelSpacing": [2, 2, 2],
                     "interpolator": "sitkBSpline"},
         "imageType": {"Original": {}, "Wavelet": {}, "LoG": {"sigma": [1.0, 3.0]}},
-        "featureClass": {"firstorder": None, "glcm": None, "glrlm": None, "glszm": None,
-                         "gldm": None, "ngtdm": None}})
+        "featureClass": {"shape": None, "firstorder": None, "glcm": None, "glrlm": None,
+                         "glszm": None, "gldm": None, "ngtdm": None}})
     runs = []
     for threads in ("1", "2", "3"):
         monkeypatch.setenv("RADSIG_THREADS", threads)
         runs.append(extract_rows(d / "brain1_image.nrrd", d / "brain1_label.nrrd", params))
-    assert len(runs[0]) > 500
+    assert len(runs[0]) > 500 and runs[0][0][0] == "original_shape_Elongation"
     for other in runs[1:]:
         assert [r[0] for r in other] == [r[0] for r in runs[0]]
         np.testing.assert_array_equal([r[4] for r in other], [r[4] for r in runs[0]])

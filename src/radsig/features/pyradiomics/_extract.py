@@ -392,32 +392,36 @@ def compute_features(image: sitk.Image, mask: sitk.Image, settings: PyRadiomicsS
         diagnostics.update(processed_info(image, mask_arr, bbox))
         rows += [(k, "diagnostics", None, None, v) for k, v in diagnostics.items()]
     shape_mask = mask_arr if s.get("resegmentShape") else orig_mask
-    rows += _shape_rows(shape_mask, bbox, spacing, settings, case)
     classes = {c: n for c, n in settings.feature_classes.items()
                if not c.startswith("shape") and n}
-    if not classes:
-        return rows
     sl = tuple(slice(bbox[2 * k], bbox[2 * k + 1] + 1) for k in range(3))[::-1]
     roi_mask = np.ascontiguousarray(mask_arr[sl])
     hood: dict = {}
-    tasks = list(filter_tasks(img_arr, spacing, settings.image_types, mask=mask_arr, settings=s,
-                              peak=peak, threads=1 if _workers() > 1 else None))
+    tasks = []
+    if classes:
+        tasks = list(filter_tasks(img_arr, spacing, settings.image_types, mask=mask_arr,
+                                  settings=s, peak=peak,
+                                  threads=1 if _workers() > 1 else None))
+
+    def shape():
+        return _shape_rows(shape_mask, bbox, spacing, settings, case)
 
     def one(task):
         prefix, compute, kw = task
         return _image_rows(prefix, np.ascontiguousarray(compute()[sl]), roi_mask, kw, spacing,
                            classes, case, hood)
 
-    workers = min(_workers(), len(tasks))
+    workers = min(_workers(), len(tasks) + 1)
     if workers <= 1:
+        rows += shape()
         for task in tasks:
             rows += one(task)
         return rows
-    # Derived images in parallel threads: SimpleITK filters and NumPy's loops release the GIL.
-    # The ROI's neighbour structure is created first, so the workers share one (its parts are
-    # built once, under a lock). Images are started interleaved by filter (a wavelet and a LoG
-    # image side by side, so one thread is not left waiting for the other's wavelet transform)
-    # and their rows are put back in PyRadiomics' order.
+    # Shape and the derived images in parallel threads: SimpleITK filters and NumPy's loops
+    # release the GIL. The ROI's neighbour structure is created first, so the workers share one
+    # (its parts are built once, under a lock). Images are started interleaved by filter (a
+    # wavelet and a LoG image side by side, so one thread is not left waiting for the other's
+    # wavelet transform); rows are put back in PyRadiomics' order.
     for kw in {id(t[2]): t[2] for t in tasks}.values():
         pad = max(max(int(v) for v in (kw.get("distances") or [1])), 1)
         if pad not in hood:
@@ -429,13 +433,13 @@ def compute_features(image: sitk.Image, mask: sitk.Image, settings: PyRadiomicsS
         families.setdefault(prefix.split("-")[0], []).append(k)
     order = [k for group in itertools.zip_longest(*families.values()) for k in group
              if k is not None]
-    parts: list = [None] * len(tasks)
     with ThreadPoolExecutor(workers) as pool:
-        futures = {k: pool.submit(one, tasks[k]) for k in order}
+        futures = {order[0]: pool.submit(one, tasks[order[0]])}  # tasks is not empty here
+        shaped = pool.submit(shape)
+        futures.update({k: pool.submit(one, tasks[k]) for k in order[1:]})
+        rows += shaped.result()
         for k in range(len(tasks)):
-            parts[k] = futures[k].result()
-    for part in parts:
-        rows += part
+            rows += futures[k].result()
     return rows
 
 
