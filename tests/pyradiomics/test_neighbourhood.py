@@ -191,7 +191,7 @@ def test_threaded_extraction_equals_serial(shared, monkeypatch):
     for threads in ("1", "2", "3"):
         monkeypatch.setenv("RADSIG_THREADS", threads)
         runs.append(extract_rows(d / "brain1_image.nrrd", d / "brain1_label.nrrd", params))
-    assert len(runs[0]) > 500 and runs[0][0][0] == "original_shape_Elongation"
+    assert len(runs[0]) > 500 and runs[0][0][0].startswith("original_shape_")
     for other in runs[1:]:
         assert [r[0] for r in other] == [r[0] for r in runs[0]]
         np.testing.assert_array_equal([r[4] for r in other], [r[4] for r in runs[0]])
