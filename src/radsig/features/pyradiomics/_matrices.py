@@ -132,7 +132,7 @@ class Neighbourhood:
                     counts = np.array([len(a) for a, _ in parts], dtype=np.int64)
                     src = np.concatenate([a for a, _ in parts]) if parts else np.zeros(0, np.int32)
                     dst = np.concatenate([b for _, b in parts]) if parts else np.zeros(0, np.int32)
-                    which = np.repeat(np.arange(len(key)), counts)
+                    which = np.repeat(np.arange(len(key), dtype=np.int32), counts)
                     out = self._sets[key] = (src, dst, which, counts)
         return out
 
@@ -182,7 +182,7 @@ class Neighbourhood:
             links.append(link)
             has_two.append(bool(link.any()) or self._line_has_two(off))
         counts = [len(o) for o in orders]
-        which = np.repeat(np.arange(len(key)), counts)
+        which = np.repeat(np.arange(len(key), dtype=np.int32), counts)
         order = np.concatenate(orders) if orders else np.zeros(0, np.int32)
         link = np.concatenate(links) if links else np.zeros(0, bool)
         return order, link, which, np.array(has_two, dtype=bool)
