@@ -195,3 +195,21 @@ def test_threaded_extraction_equals_serial(shared, monkeypatch):
     for other in runs[1:]:
         assert [r[0] for r in other] == [r[0] for r in runs[0]]
         np.testing.assert_array_equal([r[4] for r in other], [r[4] for r in runs[0]])
+
+
+def test_connected_roots_chunked_rounds_and_ordered_edges():
+    """More edges than one chunk (the bounded-memory path), given ordered or not."""
+    rng = np.random.default_rng(4)
+    n = 300_000
+    a = rng.integers(0, n, 1_200_000)
+    b = rng.integers(0, n, 1_200_000)
+    keep = a != b
+    a, b = a[keep], b[keep]
+    ref = M.connected_roots(n, a[:1000], b[:1000])  # small: single-chunk path
+    assert ref.min() == 0
+    got = M.connected_roots(n, a, b)
+    lo, hi = np.minimum(a, b), np.maximum(a, b)
+    np.testing.assert_array_equal(M.connected_roots(n, lo, hi, ordered=True), got)
+    # every edge inside one component; each root is the smallest node of its component
+    assert np.all(got[a] == got[b])
+    assert np.all(got[got] == got) and np.all(got <= np.arange(n))

@@ -99,9 +99,9 @@ def _wavelet_all(image, kw) -> list[tuple[str, np.ndarray]]:
         dec = pywt.swtn(data, wavelet, level=1, start_level=0, axes=axes)[0]
         data = dec.pop(approx_key)
         prefix = "wavelet" if idx == 1 else f"wavelet{idx}"
-        for key, arr in dec.items():
+        for key in list(dec):  # popped as copied: one decomposition at a time held twice
             name = key.replace("a", "L").replace("d", "H")
-            out.append((f"{prefix}-{name}", np.ascontiguousarray(arr[back])))
+            out.append((f"{prefix}-{name}", np.ascontiguousarray(dec.pop(key)[back])))
         n_done = idx
     prefix = "wavelet" if n_done <= 1 else f"wavelet{n_done}"
     out.append((f"{prefix}-{'L' * len(axes)}", np.ascontiguousarray(data[back])))

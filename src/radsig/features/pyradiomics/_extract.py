@@ -412,16 +412,25 @@ def compute_features(image: sitk.Image, mask: sitk.Image, settings: PyRadiomicsS
                            classes, case, hood)
 
     workers = min(_workers(), len(tasks) + 1)
+    if roi_mask.size and np.count_nonzero(roi_mask) > THREADED_MAX_VOXELS:
+        workers = 1  # large ROI: keep one image's temporaries in memory at a time
     if workers <= 1:
         rows += shape()
         for task in tasks:
             rows += one(task)
         return rows
-    # Shape and the derived images in parallel threads: SimpleITK filters and NumPy's loops
-    # release the GIL. The ROI's neighbour structure is created first, so the workers share one
-    # (its parts are built once, under a lock). Images are started interleaved by filter (a
-    # wavelet and a LoG image side by side, so one thread is not left waiting for the other's
-    # wavelet transform); rows are put back in PyRadiomics' order.
+    return rows + _parallel(shape, one, tasks, hood, roi_mask, workers)
+
+
+def _parallel(shape, one, tasks, hood, roi_mask, workers) -> list[tuple]:
+    """Rows of ``shape()`` then of ``one(task)`` per task, computed in *workers* threads.
+
+    SimpleITK filters and NumPy's loops release the GIL. The ROI's neighbour structure is
+    created first, so the workers share one (its parts are built once, under a lock). Images are
+    started interleaved by filter (a wavelet and a LoG image side by side, so one thread is not
+    left waiting for the other's wavelet transform); rows are put back in PyRadiomics' order.
+    """
+    rows: list[tuple] = []
     for kw in {id(t[2]): t[2] for t in tasks}.values():
         pad = max(max(int(v) for v in (kw.get("distances") or [1])), 1)
         if pad not in hood:
@@ -441,6 +450,9 @@ def compute_features(image: sitk.Image, mask: sitk.Image, settings: PyRadiomicsS
         for k in range(len(tasks)):
             rows += futures[k].result()
     return rows
+
+
+THREADED_MAX_VOXELS = 200_000  # ROI size up to which shape and images run in two threads
 
 
 def _workers() -> int:

@@ -163,7 +163,7 @@ def _plane_max(verts: np.ndarray, axis: int) -> float:
     block = np.full((len(uniq), width, 2), np.nan)
     block[inv, np.arange(len(xy)) - start[inv]] = xy
     best = float(best_all) ** 2
-    step = max(1, int(4e6 // (width * width)))
+    step = max(1, int(1e6 // (width * width)))  # blocks of <= 1e6 pairs (bounded memory)
     for lo in range(0, len(uniq), step):
         b = block[lo:lo + step]
         d = ((b[:, :, None, :] - b[:, None, :, :]) ** 2).sum(-1)

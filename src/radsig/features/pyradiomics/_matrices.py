@@ -76,6 +76,17 @@ def _angles(shape, distances, force2d, force2d_dim) -> np.ndarray:
     return np.array(uniq, dtype=np.int64).reshape(-1, 3)
 
 
+def _count(idx: np.ndarray, n: int, chunk: int = 1 << 20) -> np.ndarray:
+    """``np.bincount(idx, minlength=n)`` in chunks: bincount converts its input to intp, so a
+    long int32 array would otherwise be copied at twice its size."""
+    if idx.size <= chunk:
+        return np.bincount(idx, minlength=n)
+    out = np.zeros(n, dtype=np.int64)
+    for lo in range(0, idx.size, chunk):
+        out += np.bincount(idx[lo:lo + chunk], minlength=n)
+    return out
+
+
 def _key(dirs) -> tuple:
     d = np.asarray(dirs, dtype=np.int64)
     return (d.shape, d.tobytes())
@@ -110,31 +121,40 @@ class Neighbourhood:
     def pairs(self, off) -> tuple[np.ndarray, np.ndarray]:
         """ROI numbers (src, dst) of every pair with ``dst = src + off``, both in the ROI."""
         key = tuple(int(v) for v in off)
-        out = self._pairs.get(key)
-        if out is None:
-            if max(abs(v) for v in key) > self.pad:
-                raise ValueError(f"offset {key} exceeds the padding {self.pad}")
-            nb = self.index[self.idx + int(np.dot(key, self.strides))]
-            src = np.flatnonzero(nb >= 0).astype(np.int32)
-            out = self._pairs.setdefault(key, (src, nb[src]))
-        return out
+        if max(abs(v) for v in key) > self.pad:
+            raise ValueError(f"offset {key} exceeds the padding {self.pad}")
+        nb = self.index[self.idx + int(np.dot(key, self.strides))]
+        src = np.flatnonzero(nb >= 0).astype(np.int32)
+        return src, nb[src]
 
     def pair_set(self, dirs) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-        """All pairs of the offsets *dirs*, concatenated: (src, dst, direction number, and the
-        number of pairs per direction)."""
+        """All pairs of the offsets *dirs*, concatenated: (src, dst, bounds, counts); direction
+        ``a``'s pairs are ``bounds[a]:bounds[a + 1]``, ``counts[a]`` of them."""
         key = tuple(tuple(int(v) for v in d) for d in dirs)
         out = self._sets.get(key)
         if out is None:
             with self._lock:
                 out = self._sets.get(key)
                 if out is None:
-                    parts = [self.pairs(d) for d in key]
-                    counts = np.array([len(a) for a, _ in parts], dtype=np.int64)
-                    src = np.concatenate([a for a, _ in parts]) if parts else np.zeros(0, np.int32)
-                    dst = np.concatenate([b for _, b in parts]) if parts else np.zeros(0, np.int32)
-                    which = np.repeat(np.arange(len(key), dtype=np.int32), counts)
-                    out = self._sets[key] = (src, dst, which, counts)
+                    out = self._sets[key] = self._build_pairs(key)
         return out
+
+    def _build_pairs(self, key):
+        # counted first, then written into arrays of the final size (no concatenation copy)
+        steps = [int(np.dot(d, self.strides)) for d in key]
+        if any(max(abs(v) for v in d) > self.pad for d in key):
+            raise ValueError(f"offsets {key} exceed the padding {self.pad}")
+        counts = np.array([np.count_nonzero(self.index[self.idx + st] >= 0) for st in steps],
+                          dtype=np.int64)
+        bounds = np.r_[0, np.cumsum(counts)].astype(np.int64)
+        src = np.empty(int(bounds[-1]), dtype=np.int32)
+        dst = np.empty(int(bounds[-1]), dtype=np.int32)
+        for a, st in enumerate(steps):
+            nb = self.index[self.idx + st]
+            hit = np.flatnonzero(nb >= 0)
+            src[bounds[a]:bounds[a + 1]] = hit
+            dst[bounds[a]:bounds[a + 1]] = nb[hit]
+        return src, dst, bounds, counts
 
     def neighbour_count(self, dirs) -> np.ndarray:
         """Per ROI voxel, how many of ``v ± d`` (d in *dirs*) lie in the ROI."""
@@ -142,17 +162,17 @@ class Neighbourhood:
         out = self._sets.get(key)
         if out is None:
             src, dst, _, _ = self.pair_set(dirs)
-            out = np.bincount(src, minlength=self.n) + np.bincount(dst, minlength=self.n)
+            out = _count(src, self.n) + _count(dst, self.n)
             out = self._sets.setdefault(key, out)
         return out
 
     def runs(self, dirs) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """Line order of the ROI voxels for each direction, concatenated.
 
-        Returns ``(order, link, which, has_two)``: ``order`` lists the ROI numbers line by line
-        along each direction in turn; ``link[k]`` says ``order[k]`` directly follows
-        ``order[k - 1]`` on its line (``order[k - 1] + d``); ``which`` is the direction number of
-        each entry; ``has_two[a]``: some line along direction *a* crosses two ROI voxels.
+        Returns ``(order, link, bounds, has_two)``: ``order`` lists the ROI numbers line by line
+        along each direction in turn (direction ``a`` at ``bounds[a]:bounds[a + 1]``);
+        ``link[k]`` says ``order[k]`` directly follows ``order[k - 1]`` on its line
+        (``order[k - 1] + d``); ``has_two[a]``: some line along direction *a* crosses two ROI voxels.
         In the zero-padded volume flattened in C order a direction is a constant flat step ``s``
         (positive for PyRadiomics' directions), so the strided view ``reshape(-1, s).T`` lays
         each line along a row, lines separated by padding.
@@ -167,25 +187,25 @@ class Neighbourhood:
         return out
 
     def _build_runs(self, key):
-        orders, links, has_two = [], [], []
+        # every ROI voxel appears once per direction: the output sizes are known up front
         size = self.index.size
-        for off in key:
+        order = np.empty(len(key) * self.n, dtype=np.int32)
+        link = np.zeros(len(key) * self.n, dtype=bool)
+        has_two = []
+        for a, off in enumerate(key):
             step = int(np.dot(off, self.strides))
             n = -(-size // step) * step
             seq = np.full(n, -1, dtype=np.int32)
             seq[:size] = self.index
             seq = seq.reshape(-1, step).T.ravel()
             pos = np.flatnonzero(seq >= 0)
-            orders.append(seq[pos])
-            link = np.zeros(pos.size, dtype=bool)
-            link[1:] = pos[1:] == pos[:-1] + 1
-            links.append(link)
-            has_two.append(bool(link.any()) or self._line_has_two(off))
-        counts = [len(o) for o in orders]
-        which = np.repeat(np.arange(len(key), dtype=np.int32), counts)
-        order = np.concatenate(orders) if orders else np.zeros(0, np.int32)
-        link = np.concatenate(links) if links else np.zeros(0, bool)
-        return order, link, which, np.array(has_two, dtype=bool)
+            lo = a * self.n
+            order[lo:lo + self.n] = seq[pos]
+            del seq
+            link[lo + 1:lo + self.n] = pos[1:] == pos[:-1] + 1
+            has_two.append(bool(link[lo:lo + self.n].any()) or self._line_has_two(off))
+        bounds = np.arange(len(key) + 1, dtype=np.int64) * self.n
+        return order, link, bounds, np.array(has_two, dtype=bool)
 
     def _line_has_two(self, off) -> bool:
         """Whether some line along *off* crosses two ROI voxels (not necessarily adjacent)."""
@@ -222,12 +242,12 @@ class Context:
         return present, int(present[-1])
 
     def pair_levels(self, dirs):
-        """(src, dst, direction number, pairs per direction, g[src], g[dst]) for *dirs*."""
+        """(src, dst, bounds, counts, g[src], g[dst]) for *dirs* (see :meth:`Neighbourhood.pair_set`)."""
         key = _key(dirs)
         out = self._cache.get(key)
         if out is None:
-            src, dst, which, counts = self.nb.pair_set(dirs)
-            out = self._cache[key] = (src, dst, which, counts, self.gs[src], self.gs[dst])
+            src, dst, bounds, counts = self.nb.pair_set(dirs)
+            out = self._cache[key] = (src, dst, bounds, counts, self.gs[src], self.gs[dst])
         return out
 
     def equal_pairs(self, dirs) -> tuple[np.ndarray, np.ndarray]:
@@ -265,13 +285,17 @@ def glcm(q, ng: int, dirs: np.ndarray) -> np.ndarray:
     nd = len(dirs)
     if nd == 0:
         return np.zeros((ng, ng, 0))
-    _, _, which, _, gs, gd = ctx.pair_levels(dirs)
-    key = (gs.astype(np.intp) - 1) * ng
-    key += gd
-    key -= 1
-    key *= nd
-    key += which
-    return np.bincount(key, minlength=ng * ng * nd).reshape(ng, ng, nd).astype(float)
+    _, _, bounds, _, gs, gd = ctx.pair_levels(dirs)
+    out = np.empty((ng, ng, nd))
+    for a in range(nd):  # one direction at a time: temporaries stay ROI-sized
+        lo, hi = bounds[a], bounds[a + 1]
+        key = gs[lo:hi].astype(np.intp)
+        key -= 1
+        key *= ng
+        key += gd[lo:hi]
+        key -= 1
+        out[:, :, a] = np.bincount(key, minlength=ng * ng).reshape(ng, ng)
+    return out
 
 
 def glrlm(q, ng: int, dirs: np.ndarray) -> np.ndarray:
@@ -285,18 +309,23 @@ def glrlm(q, ng: int, dirs: np.ndarray) -> np.ndarray:
     nr, nd = ctx.nr, len(dirs)
     if nd == 0:
         return np.zeros((ng, nr, 0))
-    order, link, which, has_two = ctx.nb.runs(dirs)
-    gs = ctx.gs[order]
-    brk = ~link
-    brk[1:] |= gs[1:] != gs[:-1]
-    starts = np.flatnonzero(brk)
-    lengths = np.diff(np.append(starts, gs.size))
-    key = (gs[starts].astype(np.intp) - 1) * nr
-    key += lengths - 1
-    key *= nd
-    key += which[starts]
-    out = np.bincount(key, minlength=ng * nr * nd).reshape(ng, nr, nd).astype(float)
-    out[:, :, ~has_two] = 0
+    order, link, bounds, has_two = ctx.nb.runs(dirs)
+    out = np.zeros((ng, nr, nd))
+    for a in range(nd):  # one direction at a time: temporaries stay ROI-sized
+        if not has_two[a]:
+            continue
+        lo, hi = bounds[a], bounds[a + 1]
+        gs = ctx.gs[order[lo:hi]]
+        brk = ~link[lo:hi]
+        brk[1:] |= gs[1:] != gs[:-1]
+        starts = np.flatnonzero(brk)
+        lengths = np.diff(starts, append=gs.size)
+        key = gs[starts].astype(np.intp)
+        key -= 1
+        key *= nr
+        key += lengths
+        key -= 1
+        out[:, :, a] = np.bincount(key, minlength=ng * nr).reshape(ng, nr)
     return out
 
 
@@ -313,7 +342,7 @@ def _zone_labels_itk(work: np.ndarray) -> np.ndarray:
     return sitk.GetArrayFromImage(f.Execute(sitk.GetImageFromArray(work)))
 
 
-def connected_roots(n: int, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+def connected_roots(n: int, a: np.ndarray, b: np.ndarray, ordered: bool = False) -> np.ndarray:
     """Connected components of the graph on ``0..n-1`` with edges ``(a[k], b[k])``: for each node,
     the smallest node of its component.
 
@@ -322,22 +351,33 @@ def connected_roots(n: int, a: np.ndarray, b: np.ndarray) -> np.ndarray:
     at least halve in number per round, so a few rounds over the edge arrays suffice. Written
     with NumPy because SimpleITK's connected components work on whole (padded) boxes (~20 ms per
     image here) and ``scipy.sparse.csgraph`` costs far more to import than this takes.
+    ``ordered`` promises ``a < b`` for every edge (saves two temporaries on large ROIs).
     """
     parent = np.arange(n, dtype=np.int32 if n < 2 ** 31 else np.int64)
     a = np.asarray(a)
     b = np.asarray(b)
     if a.size:  # first round: every node is its own root
-        parent[np.maximum(a, b)] = np.minimum(a, b)
+        if ordered:
+            parent[b] = a
+        else:
+            parent[np.maximum(a, b)] = np.minimum(a, b)
         while True:
             up = parent[parent]
             if np.array_equal(up, parent):
                 break
             parent = up
+    chunk = 1 << 20
     while a.size:
-        ra, rb = parent[a], parent[b]
-        diff = ra != rb
-        if not diff.all():
-            a, b, ra, rb = a[diff], b[diff], ra[diff], rb[diff]
+        if a.size > chunk:  # which edges still join two trees, found in bounded memory
+            diff = np.concatenate([parent[a[k:k + chunk]] != parent[b[k:k + chunk]]
+                                   for k in range(0, a.size, chunk)])
+            a, b = a[diff], b[diff]
+            ra, rb = parent[a], parent[b]
+        else:
+            ra, rb = parent[a], parent[b]
+            diff = ra != rb
+            if not diff.all():
+                a, b, ra, rb = a[diff], b[diff], ra[diff], rb[diff]
         if not a.size:
             break
         lo = np.minimum(ra, rb)
@@ -366,7 +406,8 @@ def glszm(q, ng: int, force2d=False, force2d_dim=0, compact: bool = False):
     dirs = angles(ctx.shape, [1], force2d, force2d_dim)
     n = ctx.nb.n
     if len(dirs):
-        roots = connected_roots(n, *ctx.equal_pairs(dirs))
+        # ordered: PyRadiomics' directions are positive flat steps, so dst > src
+        roots = connected_roots(n, *ctx.equal_pairs(dirs), ordered=True)
     else:
         roots = np.arange(n)
     sizes = np.bincount(roots, minlength=n)
@@ -399,7 +440,7 @@ def gldm(q, ng: int, dirs: np.ndarray, alpha: int = 0) -> np.ndarray:
             src, dst, _, _, gs, gd = ctx.pair_levels(dirs)
             ok = np.abs(gs.astype(np.int64) - gd) <= alpha
             a, b = src[ok], dst[ok]
-        dep = np.bincount(a, minlength=n) + np.bincount(b, minlength=n)
+        dep = _count(a, n) + _count(b, n)
     else:
         dep = np.zeros(n, dtype=np.int64)
     return np.bincount((g - 1) * width + dep, minlength=ng * width).reshape(ng, width).astype(float)

@@ -348,8 +348,10 @@ def bspline_resample(image: sitk.Image, size, origin, spacing, direction):
         first, w = supports[a]
         lo, hi = int(first.min()), int(first.max()) + 4
         part = np.moveaxis(c, axis, -1)[..., lo:hi]
-        taps = first[:, None] - lo + np.arange(4)[None, :]
-        c = np.moveaxis((part[..., taps] * w).sum(-1), -1, axis)
+        acc = part[..., first - lo] * w[:, 0]  # the 4 taps summed in order, as .sum(-1) would
+        for t in range(1, 4):
+            acc += part[..., first - lo + t] * w[:, t]
+        c = np.moveaxis(acc, -1, axis)
     out = c
     if arr.dtype.kind in "iu":
         info = np.iinfo(arr.dtype)
