@@ -259,6 +259,9 @@ class Context:
             src, dst, _, _, gs, gd = self.pair_levels(dirs)
             same = gs == gd
             out = self._cache[key] = (src[same], dst[same])
+            # the gathered levels are not needed by the classes that come after (GLSZM, GLDM,
+            # NGTDM's box sums): freed here, gathered again only if a later class asks
+            self._cache.pop(_key(dirs), None)
         return out
 
     def box(self) -> np.ndarray:
