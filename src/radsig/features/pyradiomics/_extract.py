@@ -222,8 +222,10 @@ def _image_rows(prefix, arr, mask, kw, spacing_zyx, classes, case, hood=None):
     values = arr[mask]
     if values.dtype.kind == "f" and not np.all(np.isfinite(values)):
         raise NonFiniteValueError(f"{prefix} image has NaN/inf inside the ROI", case=case)
-    q, _ = discretize(arr, mask, kw.get("binWidth", 25), kw.get("binCount"))
-    g = q[mask]
+    got: list = []
+    q, _ = discretize(arr, mask, kw.get("binWidth", 25), kw.get("binCount"), values=values,
+                      levels_out=got)
+    g = got[0]
     pad = max(max(int(v) for v in (kw.get("distances") or [1])), 1)
     if hood is None:
         hood = {}

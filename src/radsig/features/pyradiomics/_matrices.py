@@ -33,12 +33,21 @@ def bin_edges(values: np.ndarray, bin_width: float = 25, bin_count: int | None =
     return edges
 
 
-def discretize(image: np.ndarray, mask: np.ndarray, bin_width=25, bin_count=None):
-    """Grey levels (int64, 0 outside *mask*) and the edges used."""
-    values = image[mask]
+def discretize(image: np.ndarray, mask: np.ndarray, bin_width=25, bin_count=None, *,
+               values: np.ndarray | None = None, levels_out: list | None = None):
+    """Grey levels (int64, 0 outside *mask*) and the edges used.
+
+    *values*: ``image[mask]`` if the caller has it; *levels_out*: a list that receives the ROI's
+    grey levels (``q[mask]``) without a second pass over the box.
+    """
+    if values is None:
+        values = image[mask]
     edges = bin_edges(values, bin_width, bin_count)
     q = np.zeros(image.shape, dtype=np.int64)
-    q[mask] = np.digitize(values, edges)
+    g = np.digitize(values, edges)
+    q[mask] = g
+    if levels_out is not None:
+        levels_out.append(g.astype(np.int64, copy=False))
     return q, edges
 
 
