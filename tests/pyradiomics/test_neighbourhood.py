@@ -213,3 +213,19 @@ def test_connected_roots_chunked_rounds_and_ordered_edges():
     # every edge inside one component; each root is the smallest node of its component
     assert np.all(got[a] == got[b])
     assert np.all(got[got] == got) and np.all(got <= np.arange(n))
+
+
+def test_run_threads_keeps_job_order_and_raises_the_first_error():
+    import time
+
+    from radsig.features.pyradiomics._extract import _run_threads
+
+    jobs = [lambda k=k: (time.sleep(0.002 * (5 - k)), k)[1] for k in range(6)]
+    assert _run_threads(jobs, 2) == list(range(6))
+    assert _run_threads(jobs, 1) == list(range(6))
+
+    def boom(msg):
+        raise ValueError(msg)
+
+    with pytest.raises(ValueError, match="first"):
+        _run_threads([lambda: 1, lambda: boom("first"), lambda: boom("second")], 3)

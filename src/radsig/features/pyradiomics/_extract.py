@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import itertools
 import os
+import threading
 import warnings
 from pathlib import Path
 
@@ -437,21 +438,53 @@ def _parallel(shape, one, tasks, hood, roi_mask, workers) -> list[tuple]:
         pad = max(max(int(v) for v in (kw.get("distances") or [1])), 1)
         if pad not in hood:
             hood[pad] = Neighbourhood(roi_mask, pad)
-    from concurrent.futures import ThreadPoolExecutor
-
     families: dict[str, list[int]] = {}
     for k, (prefix, _, _) in enumerate(tasks):
         families.setdefault(prefix.split("-")[0], []).append(k)
     order = [k for group in itertools.zip_longest(*families.values()) for k in group
              if k is not None]
-    with ThreadPoolExecutor(workers) as pool:
-        futures = {order[0]: pool.submit(one, tasks[order[0]])}  # tasks is not empty here
-        shaped = pool.submit(shape)
-        futures.update({k: pool.submit(one, tasks[k]) for k in order[1:]})
-        rows += shaped.result()
-        for k in range(len(tasks)):
-            rows += futures[k].result()
+    jobs = [lambda task=tasks[order[0]]: one(task), shape]
+    jobs += [lambda task=tasks[k]: one(task) for k in order[1:]]
+    done = _run_threads(jobs, workers)
+    parts = dict(zip(order, [done[0]] + done[2:], strict=True))
+    rows += done[1]
+    for k in range(len(tasks)):
+        rows += parts[k]
     return rows
+
+
+def _run_threads(jobs, workers: int) -> list:
+    """Results of the callables *jobs* run by *workers* threads, started in list order.
+
+    A few lines of ``threading`` rather than ``concurrent.futures`` (whose import pulls in
+    ``logging``: ~5 ms of a short process). The first exception, in job order, is raised after
+    all jobs have ended.
+    """
+    results: list = [None] * len(jobs)
+    errors: list = [None] * len(jobs)
+    pending = iter(range(len(jobs)))
+    lock = threading.Lock()
+
+    def work():
+        while True:
+            with lock:
+                k = next(pending, None)
+            if k is None:
+                return
+            try:
+                results[k] = jobs[k]()
+            except BaseException as exc:  # noqa: BLE001 - re-raised in the calling thread
+                errors[k] = exc
+
+    threads = [threading.Thread(target=work, daemon=True) for _ in range(workers)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    for exc in errors:
+        if exc is not None:
+            raise exc
+    return results
 
 
 THREADED_MAX_VOXELS = 200_000  # ROI size up to which shape and images run in two threads
