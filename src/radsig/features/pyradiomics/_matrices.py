@@ -123,12 +123,12 @@ class Neighbourhood:
         self.index[self.idx] = np.arange(self.n, dtype=np.int32)
         self.nr = int(max(mask.shape))
         self._lock = threading.Lock()
-        self._pairs: dict[tuple, tuple] = {}
         self._sets: dict[tuple, tuple] = {}
         self._runs: dict[tuple, tuple] = {}
 
     def pairs(self, off) -> tuple[np.ndarray, np.ndarray]:
-        """ROI numbers (src, dst) of every pair with ``dst = src + off``, both in the ROI."""
+        """ROI numbers (src, dst) of every pair with ``dst = src + off``, both in the ROI (one
+        offset; :meth:`pair_set` builds and keeps the lists the matrices use)."""
         key = tuple(int(v) for v in off)
         if max(abs(v) for v in key) > self.pad:
             raise ValueError(f"offset {key} exceeds the padding {self.pad}")
