@@ -3,9 +3,13 @@
 Arrays are (z, y, x); ``q`` holds grey levels ``1..Ng`` inside the ROI and 0 outside. Directions
 follow PyRadiomics' angle generation: every offset of Chebyshev length ``d`` (for each requested
 distance) whose first non-zero component is positive, in descending lexicographic order, limited
-to the ROI's extent, and, with force2D, lying in the plane normal to ``force2Ddimension``. Each
-matrix is built with ``np.bincount`` over flat indices of a zero-padded copy, so no Python loop
-runs over voxels. These are written here (rather than taken from the IBSI builders) because the
+to the ROI's extent, and, with force2D, lying in the plane normal to ``force2Ddimension``.
+
+The ROI's neighbour structure (:class:`Neighbourhood`: voxel pairs per offset, voxel order along
+the lines of each direction) depends on the mask only, so one instance serves every derived image
+of a case; a :class:`Context` adds one image's grey levels. Each matrix is then a few
+``np.bincount`` calls over those pairs or lines, and GLSZM zones come from a vectorised
+union-find (:func:`connected_roots`), so no Python loop runs over voxels. These are written here (rather than taken from the IBSI builders) because the
 PyRadiomics direction order, its per-angle layout and its ``Nr = max(shape)`` run axis are needed
 to reproduce PyRadiomics' matrices exactly.
 """
