@@ -152,3 +152,23 @@ def test_original_is_passed_through():
     img = np.arange(24.0).reshape(2, 3, 4)
     out = apply_filters(img, (1, 1, 1), {"Original": {}})
     assert out["original"] is img
+
+
+@pytest.mark.parametrize("types", [
+    {"Original": {}, "Wavelet": {}, "LoG": {"sigma": [1.0, 2.5]}},
+    {"Wavelet": {"level": 2, "wavelet": "db2"}},
+    {"Wavelet": {"force2D": True, "force2Ddimension": 1}},
+    {"Square": {}, "Gradient": {}, "Exponential": {}},
+])
+def test_filter_tasks_equal_iterated_filters_in_any_order(types):
+    """Deferred tasks (run in threads by PyRadiomics mode) give the same names, order and arrays,
+    even computed in reverse order and with one SimpleITK thread per filter."""
+    from radsig.preprocess.filters import filter_tasks, iter_filters
+
+    img, spacing = _blob((17, 18, 19))
+    ref = [(name, arr) for name, arr, _ in iter_filters(img, spacing, types)]
+    tasks = list(filter_tasks(img, spacing, types, threads=1))
+    assert [t[0] for t in tasks] == [name for name, _ in ref]
+    got = {name: fn() for name, fn, _ in reversed(tasks)}
+    for name, arr in ref:
+        np.testing.assert_allclose(got[name], arr, rtol=1e-12, atol=1e-12, err_msg=name)

@@ -19,7 +19,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import yaml  # with the module, as PyRadiomics imports its YAML library with its extractor
+
 from radsig.exceptions import ConfigError, FeatureWarning
+
+# libyaml's parser where PyYAML was built with it (same loader semantics, faster parsing)
+_YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 __all__ = [
     "PyRadiomicsSettings", "load_pyradiomics_settings", "is_pyradiomics_params",
@@ -180,14 +185,12 @@ def is_pyradiomics_params(params: Any) -> bool:
 
 
 def _read(path: Path) -> dict:
-    import yaml
-
     try:
         text = path.read_text()
     except OSError as exc:
         raise ConfigError(f"cannot read PyRadiomics parameter file {path}: {exc}") from exc
     try:
-        data = json.loads(text) if path.suffix.lower() == ".json" else yaml.safe_load(text)
+        data = json.loads(text) if path.suffix.lower() == ".json" else yaml.load(text, Loader=_YAML_LOADER)
     except (ValueError, yaml.YAMLError) as exc:
         raise ConfigError(f"{path}: not valid YAML/JSON: {exc}") from exc
     return data if data is not None else {}

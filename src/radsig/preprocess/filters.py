@@ -20,14 +20,17 @@ image keyed by PyRadiomics' prefix (``original``, ``log-sigma-2-0-mm-3D``, ``wav
 
 from __future__ import annotations
 
+import itertools
+import threading
 import warnings
-from typing import Iterator
+from functools import partial
+from typing import Callable, Iterator
 
 import numpy as np
 
 from radsig.exceptions import ConfigError, FeatureWarning
 
-__all__ = ["apply_filters", "iter_filters", "log_name", "filter_margin"]
+__all__ = ["apply_filters", "iter_filters", "filter_tasks", "log_name", "filter_margin"]
 
 
 def _sitk_image(arr: np.ndarray, spacing_zyx):
@@ -43,7 +46,10 @@ def log_name(sigma: float) -> str:
     return "log-sigma-%s-mm-3D" % str(sigma).replace(".", "-")
 
 
-def _log(image, spacing, kw) -> Iterator[tuple[str, np.ndarray]]:
+def _log(image, spacing, kw, threads: int | None = None
+         ) -> Iterator[tuple[str, Callable[[], np.ndarray]]]:
+    """``(name, compute)`` per sigma; *threads*: SimpleITK threads per filter (None: its default).
+    """
     import SimpleITK as sitk
 
     size = np.array(image.shape[::-1])
@@ -54,6 +60,15 @@ def _log(image, spacing, kw) -> Iterator[tuple[str, np.ndarray]]:
     sigmas = kw.get("sigma") or []
     img = _sitk_image(image, spacing)
     sp = np.array(spacing[::-1], dtype=float)
+
+    def run(sigma):
+        f = sitk.LaplacianRecursiveGaussianImageFilter()
+        f.SetNormalizeAcrossScale(True)
+        f.SetSigma(float(sigma))
+        if threads:
+            f.SetNumberOfThreads(int(threads))
+        return sitk.GetArrayFromImage(f.Execute(img))
+
     for sigma in sigmas:
         if sigma <= 0:
             raise ConfigError(f"LoG sigma must be > 0, got {sigma}")
@@ -61,13 +76,10 @@ def _log(image, spacing, kw) -> Iterator[tuple[str, np.ndarray]]:
             warnings.warn(f"LoG sigma {sigma} mm skipped: the image region {tuple(image.shape)} "
                           "is too small for it", FeatureWarning, stacklevel=4)
             continue
-        f = sitk.LaplacianRecursiveGaussianImageFilter()
-        f.SetNormalizeAcrossScale(True)
-        f.SetSigma(float(sigma))
-        yield log_name(sigma), sitk.GetArrayFromImage(f.Execute(img))
+        yield log_name(sigma), partial(run, sigma)
 
 
-def _wavelet(image, spacing, kw) -> Iterator[tuple[str, np.ndarray]]:
+def _wavelet_all(image, kw) -> list[tuple[str, np.ndarray]]:
     import pywt
 
     axes = [2, 1, 0]  # x, y, z: decomposition names read in this order
@@ -81,17 +93,54 @@ def _wavelet(image, spacing, kw) -> Iterator[tuple[str, np.ndarray]]:
     approx_key = "a" * len(axes)
     for _ in range(start):
         data = pywt.swtn(data, wavelet, level=1, start_level=0, axes=axes)[0][approx_key]
+    out = []
     n_done = 0
     for idx in range(1, level + 1):
         dec = pywt.swtn(data, wavelet, level=1, start_level=0, axes=axes)[0]
         data = dec.pop(approx_key)
         prefix = "wavelet" if idx == 1 else f"wavelet{idx}"
-        for key, arr in dec.items():
+        for key in list(dec):  # popped as copied: one decomposition at a time held twice
             name = key.replace("a", "L").replace("d", "H")
-            yield f"{prefix}-{name}", np.ascontiguousarray(arr[back])
+            out.append((f"{prefix}-{name}", np.ascontiguousarray(dec.pop(key)[back])))
         n_done = idx
     prefix = "wavelet" if n_done <= 1 else f"wavelet{n_done}"
-    yield f"{prefix}-{'L' * len(axes)}", np.ascontiguousarray(data[back])
+    out.append((f"{prefix}-{'L' * len(axes)}", np.ascontiguousarray(data[back])))
+    return out
+
+
+def _wavelet_names(kw) -> list[str]:
+    """The names :func:`_wavelet_all` gives, in its order (without computing anything)."""
+    nd = 2 if kw.get("force2D", False) else 3
+    level = int(kw.get("level", 1))
+    keys = ["".join(k) for k in itertools.product("ad", repeat=nd)][1:]  # pywt's order
+    names = []
+    for idx in range(1, level + 1):
+        prefix = "wavelet" if idx == 1 else f"wavelet{idx}"
+        names += [f"{prefix}-{k.replace('a', 'L').replace('d', 'H')}" for k in keys]
+    prefix = "wavelet" if level <= 1 else f"wavelet{level}"
+    return names + [f"{prefix}-{'L' * nd}"]
+
+
+class _Once:
+    """Computes ``fn()`` once, whichever thread asks first; the others wait for it. Each result
+    is handed out once and then dropped, so memory is freed as the images are used."""
+
+    def __init__(self, fn) -> None:
+        self._fn, self._lock, self._out = fn, threading.Lock(), None
+
+    def take(self, name: str) -> np.ndarray:
+        with self._lock:
+            if self._out is None:
+                self._out = dict(self._fn())
+            return self._out.pop(name)
+
+
+def _wavelet(image, spacing, kw) -> Iterator[tuple[str, Callable[[], np.ndarray]]]:
+    """``(name, compute)`` per decomposition; one transform serves all of them."""
+    names = _wavelet_names(kw)
+    once = _Once(lambda: _wavelet_all(image, kw))
+    for name in names:
+        yield name, partial(once.take, name)
 
 
 def _peak(im, peak):
@@ -157,6 +206,54 @@ def _simple(image, spacing, name, kw, peak=None):
     raise ConfigError(f"unknown image type '{name}'")
 
 
+def filter_tasks(image: np.ndarray, spacing, image_types: dict, *,
+                 mask: np.ndarray | None = None, settings: dict | None = None,
+                 peak: float | None = None, threads: int | None = None
+                 ) -> Iterator[tuple[str, Callable[[], np.ndarray], dict]]:
+    """Yield ``(name, compute, settings)`` per derived image; ``compute()`` makes the array.
+
+    The computations are deferred so that a caller may run them in worker threads (SimpleITK
+    and NumPy release the GIL); each ``compute`` is to be called once. *threads* caps the
+    SimpleITK threads of each LoG filter (on small regions one thread per filter, with the images
+    in parallel, is faster than ITK's own threading). See :func:`iter_filters` for the rest.
+    """
+    for type_name, custom in image_types.items():
+        kw = dict(settings or {})
+        kw.update(custom or {})
+        if type_name == "Original":
+            yield "original", partial(_same, image), kw
+        elif type_name == "LoG":
+            for name, fn in _log(image, spacing, kw, threads):
+                yield name, fn, kw
+        elif type_name == "Wavelet":
+            for name, fn in _wavelet(image, spacing, kw):
+                yield name, fn, kw
+        elif type_name == "LBP3D":
+            from radsig.preprocess._lbp3d import lbp3d
+
+            if mask is None:
+                raise ConfigError("LBP3D needs the ROI mask (pass mask=...)")
+            for name, arr in lbp3d(image, mask, kw):
+                yield name, partial(_same, arr), kw
+        else:
+            name = _SIMPLE_NAMES.get(type_name)
+            if name is None:
+                raise ConfigError(f"unknown image type '{type_name}'")
+            yield name, partial(_simple_array, image, spacing, type_name, kw, peak), kw
+
+
+def _same(arr):
+    return arr
+
+
+_SIMPLE_NAMES = {"Square": "square", "SquareRoot": "squareroot", "Logarithm": "logarithm",
+                 "Exponential": "exponential", "Gradient": "gradient", "LBP2D": "lbp-2D"}
+
+
+def _simple_array(image, spacing, name, kw, peak):
+    return _simple(image, spacing, name, kw, peak)[1]
+
+
 def iter_filters(image: np.ndarray, spacing, image_types: dict, *, mask: np.ndarray | None = None,
                  settings: dict | None = None, peak: float | None = None
                  ) -> Iterator[tuple[str, np.ndarray, dict]]:
@@ -167,27 +264,9 @@ def iter_filters(image: np.ndarray, spacing, image_types: dict, *, mask: np.ndar
     square root, logarithm and exponential rescale by (PyRadiomics takes it over the whole image
     it filters); by default that of *image*.
     """
-    for type_name, custom in image_types.items():
-        kw = dict(settings or {})
-        kw.update(custom or {})
-        if type_name == "Original":
-            yield "original", image, kw
-        elif type_name == "LoG":
-            for name, arr in _log(image, spacing, kw):
-                yield name, arr, kw
-        elif type_name == "Wavelet":
-            for name, arr in _wavelet(image, spacing, kw):
-                yield name, arr, kw
-        elif type_name == "LBP3D":
-            from radsig.preprocess._lbp3d import lbp3d
-
-            if mask is None:
-                raise ConfigError("LBP3D needs the ROI mask (pass mask=...)")
-            for name, arr in lbp3d(image, mask, kw):
-                yield name, arr, kw
-        else:
-            name, arr = _simple(image, spacing, type_name, kw, peak)
-            yield name, arr, kw
+    for name, fn, kw in filter_tasks(image, spacing, image_types, mask=mask, settings=settings,
+                                     peak=peak):
+        yield name, fn(), kw
 
 
 def apply_filters(image: np.ndarray, spacing, image_types: dict, *,

@@ -19,8 +19,10 @@ __all__ = ["prepare_levels", "glcm_matrix", "glcm_features", "glrlm_matrix", "gl
            "ngtdm_features"]
 
 
-def prepare_levels(q: np.ndarray):
+def prepare_levels(q: np.ndarray, ctx=None):
     """(grey levels present, Ng = highest level)."""
+    if ctx is not None:
+        return ctx.levels()
     present = np.flatnonzero(np.bincount(q.ravel())[1:]) + 1
     return present, int(present[-1])
 
@@ -52,7 +54,7 @@ def _weights(dirs, spacing_zyx, norm, glrlm=False):
 # ---------------------------------------------------------------- GLCM
 def glcm_matrix(q, s, spacing_zyx, ctx=None):
     """Normalised GLCM (Ng', Ng', n_angles) restricted to present levels, and the levels."""
-    levels, ng = prepare_levels(q)
+    levels, ng = prepare_levels(q, ctx)
     dirs = _dirs(q, s)
     p = M.glcm(q if ctx is None else ctx, ng, dirs)[levels - 1][:, levels - 1]
     if s.get("symmetricalGLCM", True):
@@ -68,46 +70,69 @@ def glcm_matrix(q, s, spacing_zyx, ctx=None):
     return p, levels, ng
 
 
+def _mean(x) -> float:
+    """Mean over angles ignoring NaN angles (``np.nanmean`` without its overhead)."""
+    x = np.asarray(x, dtype=float)
+    if x.ndim == 0:
+        return float(x)
+    tot = np.add.reduce(x)
+    if tot == tot:  # no NaN: the same sum np.nanmean takes
+        return float(tot / x.size)
+    ok = ~np.isnan(x)
+    return float(np.add.reduce(x[ok]) / ok.sum()) if ok.any() else float("nan")
+
+
 def glcm_features(q, s, spacing_zyx, names, ctx=None):
+    """GLCM features; those that depend on i + j, |i - j| or one index only are computed from
+    the sum, difference and marginal distributions (the same sums, regrouped), so only a few
+    passes go over the full (Ng, Ng, angles) matrix."""
     p, levels, ng = glcm_matrix(q, s, spacing_zyx, ctx)
     g = levels.astype(float)
-    i, j = g[:, None, None], g[None, :, None]
-    px, py = p.sum(1, keepdims=True), p.sum(0, keepdims=True)
-    ux, uy = (i * p).sum((0, 1)), (j * p).sum((0, 1))
+    na = p.shape[2]
+    px, py = p.sum(1), p.sum(0)  # (Ng, angles)
+    ux, uy = (g[:, None] * px).sum(0), (g[:, None] * py).sum(0)
     ksum = np.arange(2, 2 * ng + 1)
     kdiff = np.arange(ng)
-    ij_sum = (g[:, None] + g[None, :]).astype(int)
-    ij_diff = np.abs(g[:, None] - g[None, :]).astype(int)
-    na = p.shape[2]
+    ij_sum = (g[:, None] + g[None, :]).astype(np.int64)
+    ij_diff = np.abs(g[:, None] - g[None, :]).astype(np.int64)
+    angle = np.arange(na)[None, :]
     pflat = p.reshape(-1, na)
-    p_sum = np.stack([np.bincount(ij_sum.ravel() - 2, weights=pflat[:, a], minlength=len(ksum))
-                      for a in range(na)], 1)
-    p_diff = np.stack([np.bincount(ij_diff.ravel(), weights=pflat[:, a], minlength=ng)
-                       for a in range(na)], 1)
+    p_sum = np.bincount(((ij_sum.reshape(-1, 1) - 2) * na + angle).ravel(),
+                        weights=pflat.ravel(), minlength=len(ksum) * na).reshape(-1, na)
+    p_diff = np.bincount((ij_diff.reshape(-1, 1) * na + angle).ravel(),
+                         weights=pflat.ravel(), minlength=ng * na).reshape(-1, na)
     hxy = -(p * _log2(p)).sum((0, 1))
-    pm = lambda x: float(np.nanmean(x))  # noqa: E731 - mean over angles
+    pm = _mean
     out = {}
-    dev = (i + j) - ux - uy
-    sigx = np.sqrt((p * (i - ux) ** 2).sum((0, 1)))
-    sigy = np.sqrt((p * (j - uy) ** 2).sum((0, 1)))
+    dev = (ksum[:, None] - ux) - uy  # (i + j) - ux - uy for each sum i + j
+    sigx = np.sqrt((px * (g[:, None] - ux) ** 2).sum(0))
+    sigy = np.sqrt((py * (g[:, None] - uy) ** 2).sum(0))
+    pj = None
+
+    def row_j():  # sum_j p_ij * j, shared by Autocorrelation and Correlation
+        nonlocal pj
+        if pj is None:
+            pj = (p * g[None, :, None]).sum(1)
+        return pj
+
     f = {
-        "Autocorrelation": lambda: pm((p * i * j).sum((0, 1))),
+        "Autocorrelation": lambda: pm((g[:, None] * row_j()).sum(0)),
         "JointAverage": lambda: pm(ux),
-        "ClusterProminence": lambda: pm((p * dev ** 4).sum((0, 1))),
-        "ClusterShade": lambda: pm((p * dev ** 3).sum((0, 1))),
-        "ClusterTendency": lambda: pm((p * dev ** 2).sum((0, 1))),
-        "Contrast": lambda: pm((p * (i - j) ** 2).sum((0, 1))),
-        "Correlation": lambda: _correlation(p, i, j, ux, uy, sigx, sigy),
+        "ClusterProminence": lambda: pm((p_sum * dev ** 4).sum(0)),
+        "ClusterShade": lambda: pm((p_sum * dev ** 3).sum(0)),
+        "ClusterTendency": lambda: pm((p_sum * dev ** 2).sum(0)),
+        "Contrast": lambda: pm((p_diff * kdiff[:, None] ** 2).sum(0)),
+        "Correlation": lambda: _correlation(px, row_j(), g, ux, uy, sigx, sigy),
         "DifferenceAverage": lambda: pm((kdiff[:, None] * p_diff).sum(0)),
         "DifferenceEntropy": lambda: pm(-(p_diff * _log2(p_diff)).sum(0)),
         "DifferenceVariance": lambda: pm((p_diff * (kdiff[:, None] - (kdiff[:, None] * p_diff)
                                                     .sum(0)) ** 2).sum(0)),
         "JointEnergy": lambda: pm((p ** 2).sum((0, 1))),
         "JointEntropy": lambda: pm(hxy),
-        "Imc1": lambda: _imc1(p, px, py, hxy),
-        "Imc2": lambda: _imc2(p, px, py, hxy),
+        "Imc1": lambda: _imc1(p, px[:, None, :], py[None, :, :], hxy),
+        "Imc2": lambda: _imc2(p, px[:, None, :], py[None, :, :], hxy),
         "Idm": lambda: pm((p_diff / (1 + kdiff[:, None] ** 2)).sum(0)),
-        "MCC": lambda: _mcc(p, px, py),
+        "MCC": lambda: _mcc(p, px[:, None, :], py[None, :, :]),
         "Idmn": lambda: pm((p_diff / (1 + kdiff[:, None] ** 2 / ng ** 2)).sum(0)),
         "Id": lambda: pm((p_diff / (1 + kdiff[:, None])).sum(0)),
         "Idn": lambda: pm((p_diff / (1 + kdiff[:, None] / ng)).sum(0)),
@@ -115,18 +140,19 @@ def glcm_features(q, s, spacing_zyx, names, ctx=None):
         "MaximumProbability": lambda: pm(p.max((0, 1))),
         "SumAverage": lambda: pm((ksum[:, None] * p_sum).sum(0)),
         "SumEntropy": lambda: pm(-(p_sum * _log2(p_sum)).sum(0)),
-        "SumSquares": lambda: pm((p * (i - ux) ** 2).sum((0, 1))),
+        "SumSquares": lambda: pm((px * (g[:, None] - ux) ** 2).sum(0)),
     }
     for name in names:
         out[name] = f[name]()
     return out
 
 
-def _correlation(p, i, j, ux, uy, sigx, sigy):
-    cov = (p * (i - ux) * (j - uy)).sum((0, 1))
+def _correlation(px, pj, g, ux, uy, sigx, sigy):
+    """sum_ij p_ij (i - ux)(j - uy) = sum_i (i - ux) (sum_j p_ij j - uy px_i), over sigx sigy."""
+    cov = ((g[:, None] - ux) * (pj - uy * px)).sum(0)
     corr = cov / (sigx * sigy + EPS)
     corr = np.where(sigx * sigy == 0, 1.0, corr)
-    return float(np.nanmean(corr))
+    return _mean(corr)
 
 
 def _imc1(p, px, py, hxy):
@@ -136,7 +162,7 @@ def _imc1(p, px, py, hxy):
     div = np.fmax(hx, hy)
     with np.errstate(invalid="ignore", divide="ignore"):
         val = np.where(div != 0, (hxy - hxy1) / np.where(div == 0, 1, div), 0.0)
-    return float(np.nanmean(val))
+    return _mean(val)
 
 
 def _imc2(p, px, py, hxy):
@@ -145,7 +171,7 @@ def _imc2(p, px, py, hxy):
     with np.errstate(invalid="ignore"):
         val = np.sqrt(1 - np.exp(-2 * (hxy2 - hxy)))
     val = np.where(hxy2 == hxy, 0.0, val)
-    return float(np.nanmean(val))
+    return _mean(val)
 
 
 def _mcc(p, px, py):
@@ -175,7 +201,7 @@ def _mcc(p, px, py):
 
 # ---------------------------------------------------------------- GLRLM
 def glrlm_matrix(q, s, spacing_zyx, ctx=None):
-    levels, ng = prepare_levels(q)
+    levels, ng = prepare_levels(q, ctx)
     dirs = _dirs(q, s, bidir_distances=False)
     p = M.glrlm(q if ctx is None else ctx, ng, dirs)[levels - 1]
     norm = s.get("weightingNorm")
@@ -214,7 +240,7 @@ def _zone_like(p, ivec, jvec, n, np_total, names, prefix):
             "SLGLE": (p / (i2 * j2)).sum((0, 1)) / n, "SHGLE": (p * i2 / j2).sum((0, 1)) / n,
             "LLGLE": (p * j2 / i2).sum((0, 1)) / n, "LHGLE": (p * i2 * j2).sum((0, 1)) / n,
         }
-    return {name: float(np.nanmean(vals[key])) for name, key in names.items()}
+    return {name: _mean(vals[key]) for name, key in names.items()}
 
 
 _GLRLM_NAMES = {
@@ -245,15 +271,15 @@ _GLSZM_NAMES = {
     "LargeAreaHighGrayLevelEmphasis": "LHGLE"}
 
 
-def glszm_matrix(q, s):
-    levels, ng = prepare_levels(q)
-    p, sizes = M.glszm(q, ng, s.get("force2D", False), s.get("force2Ddimension", 0),
-                       compact=True)
+def glszm_matrix(q, s, ctx=None):
+    levels, ng = prepare_levels(q, ctx)
+    p, sizes = M.glszm(q if ctx is None else ctx, ng, s.get("force2D", False),
+                       s.get("force2Ddimension", 0), compact=True)
     return p[levels - 1], levels, sizes
 
 
 def glszm_features(q, s, spacing_zyx, names, ctx=None):
-    p, levels, jvec = glszm_matrix(q, s)
+    p, levels, jvec = glszm_matrix(q, s, ctx)
     nz = max(p.sum(), 1)
     np_total = max((p.sum(0) * jvec).sum(), 1)
     want = {n: _GLSZM_NAMES[n] for n in names}
@@ -273,7 +299,7 @@ _GLDM_NAMES = {
 
 
 def gldm_matrix(q, s, ctx=None):
-    levels, ng = prepare_levels(q)
+    levels, ng = prepare_levels(q, ctx)
     dirs = _dirs(q, s)
     p = M.gldm(q if ctx is None else ctx, ng, dirs, int(s.get("gldm_a", 0)))[levels - 1]
     keep = p.sum(0) > 0
@@ -289,7 +315,7 @@ def gldm_features(q, s, spacing_zyx, names, ctx=None):
 
 # ---------------------------------------------------------------- NGTDM
 def ngtdm_matrix(q, s, ctx=None):
-    levels, ng = prepare_levels(q)
+    levels, ng = prepare_levels(q, ctx)
     p = M.ngtdm(q if ctx is None else ctx, ng, _dirs(q, s))
     return p[p[:, 0] > 0]
 
