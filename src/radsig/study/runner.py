@@ -51,6 +51,7 @@ class StudyRun:
     extra_features: dict = field(default_factory=dict)
     biology: object = None
     biology_figures: list = field(default_factory=list)
+    cache_dir: Path | None = None
 
     @property
     def report_path(self) -> Path:
@@ -82,8 +83,8 @@ def _check_extra_paths(study: StudySpec) -> None:
 def _extract(run: StudyRun, progress: Progress | None) -> None:
     fdir = run.out / "features"
     fdir.mkdir(parents=True, exist_ok=True)
-    cache = fdir / "cache" if run.study.features.cache else None
-    run.extra_features = _fit_extra_families(run, progress)
+    cache = (run.cache_dir or fdir / "cache") if run.study.features.cache else None
+    run.extra_features = _fit_extra_families(run, progress, cache)
     for name, cd in run.data.items():
         manifest = cd.manifest
         if run.study.lesions is not None:  # one row per lesion → extracted per lesion, aggregated below
@@ -112,7 +113,7 @@ def _extract(run: StudyRun, progress: Progress | None) -> None:
                           "extraction_failed": len(failed), "analysed": len(keep)}
 
 
-def _fit_extra_families(run: StudyRun, progress: Progress | None) -> dict:
+def _fit_extra_families(run: StudyRun, progress: Progress | None, cache: Path | None) -> dict:
     """Deep / habitat families (``features.families``): fitted on the training cohort only."""
     from radsig.study import extra_features as xf
 
@@ -121,7 +122,7 @@ def _fit_extra_families(run: StudyRun, progress: Progress | None) -> dict:
         return {}
     tr = run.data[st.training.name]
     ibsi = run.settings.raw if run.settings.extractor == "radsig.features" else None
-    return xf.fit_extra(st, tr.manifest, tr.clinical, run.out, ibsi, progress)
+    return xf.fit_extra(st, tr.manifest, tr.clinical, run.out, ibsi, progress, cache=cache)
 
 
 def _extract_extra_families(run: StudyRun, name: str, cd: CohortData, wide, fails, cache, progress):
@@ -263,13 +264,25 @@ def model_document(run: StudyRun) -> dict:
         "modalities": sorted({f.split("_", 1)[0] for m in run.frozen for f in mdl.model_features(m)}),
         "clinical_columns": sorted({c for m in run.frozen for c in mdl.model_columns(m)}),
         "models": run.frozen,
-        **({"extra_features": run.extra_features} if run.extra_features else {}),
+        **({"extra_features": _extra_entry(run.extra_features)} if run.extra_features else {}),
     }
 
 
+def _extra_entry(doc: dict) -> dict:
+    from radsig.study.extra_features import model_entry
+
+    return model_entry(doc)
+
+
 def run_study(study: str | Path | StudySpec, out: str | Path, *, progress: Progress | None = None,
-              extra: dict | None = None) -> StudyRun:
-    """Run a whole study; returns the :class:`StudyRun` (outputs are in ``out``)."""
+              extra: dict | None = None, cache_dir: str | Path | None = None) -> StudyRun:
+    """Run a whole study; returns the :class:`StudyRun` (outputs are in ``out``).
+
+    ``cache_dir`` replaces the per-run feature cache (``out/features/cache``) by a folder that
+    several runs share: cases whose images, masks and settings are unchanged are not extracted
+    again, and deep / habitat models fitted on unchanged training images are reused (used when
+    ``features.cache`` is true).
+    """
     t0 = time.perf_counter()
     if isinstance(study, StudySpec):
         spec = study
@@ -278,7 +291,8 @@ def run_study(study: str | Path | StudySpec, out: str | Path, *, progress: Progr
         spec, data, settings = validate(study)
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    run = StudyRun(study=spec, out=out, settings=settings, data=data)
+    run = StudyRun(study=spec, out=out, settings=settings, data=data,
+                   cache_dir=Path(cache_dir) if cache_dir is not None else None)
     if spec.biology is not None:  # immune scores + TME phenotype before modelling (usable as an endpoint)
         from radsig.study.biology import prepare_biology
 
