@@ -164,6 +164,36 @@ def test_biology_links_recovered(runs):
                 assert all(v < 0 if k == "ihc_cd163" else v > 0 for k, v in signs.items()), (design, signs)
 
 
+PREDICT = {"hcc_habitat_ensemble": ("internal", "ensemble")}
+
+
+def test_predict_reproduces_the_study(runs, tmp_path):
+    """``radsig predict`` on patients of a validation cohort gives the study's predictions exactly:
+    the HCC ensemble of learners (forest, boosting, SVM members in model.json)."""
+    import pandas as pd
+
+    from radsig.study.predict import predict
+
+    design, pos, _ = runs
+    if design not in PREDICT:
+        pytest.skip("predict is checked on the designs with learner ensembles / several lesions")
+    cohort, model = PREDICT[design]
+    man = pd.read_csv(pos / "data" / f"{cohort}_manifest.csv")
+    ids = list(dict.fromkeys(man["patient_id"]))[:10]
+    man = man[man["patient_id"].isin(ids)]
+    if "lesion" in man:
+        assert man.groupby(["patient_id", "modality"]).size().max() > 1
+    man.to_csv(pos / "data" / "predict_manifest.csv", index=False)
+    got = predict(pos / "model.json", manifest=pos / "data" / "predict_manifest.csv",
+                  clinical=pos / "data" / f"{cohort}_clinical.csv")
+    study = pd.read_csv(pos / "predictions.csv")
+    study = study[study["cohort"] == cohort].drop(columns="cohort")
+    study = study.set_index(study["patient_id"].astype(str)).loc[[str(i) for i in ids]].reset_index(drop=True)
+    assert f"{model}_score" in got.columns
+    got.to_csv(tmp_path / "pred.csv", index=False)  # as `radsig predict --out` writes it
+    pd.testing.assert_frame_equal(pd.read_csv(tmp_path / "pred.csv"), study, check_exact=True)
+
+
 def test_negative_control_not_recovered(runs):
     design, _, neg = runs
     _, model, metric, _, _ = EXPECT[design]

@@ -39,7 +39,8 @@ def evaluate_binary(y: np.ndarray, lp: np.ndarray, prob: np.ndarray | None, *, n
     curves = {"roc": {"fpr": fpr.tolist(), "tpr": tpr.tolist()}}
     if prob is not None:
         cal = stats.calibration(y, prob, n_boot=min(n_boot, 100), seed=seed)
-        metrics["calibration_slope"] = cal["calibration_slope"]
+        if cal["calibration_slope"] is not None:  # undefined when the scores separate y (e.g. a forest on its training set)
+            metrics["calibration_slope"] = cal["calibration_slope"]
         metrics["brier"] = cal["brier"]
         metrics["observed_expected"] = cal["observed_expected"]
         curves["calibration"] = cal["curve"]

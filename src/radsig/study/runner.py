@@ -166,6 +166,11 @@ def _fit(run: StudyRun) -> None:
         cut, how = ev.cutoff_for(spec.cutoff, lp[ok], target, ep, surv)
         frozen["cutoff"] = {"value": cut, "method": how}
         frozen["survival_endpoints"] = [e.name for e in surv_eps]
+        for m in mdl.learner_members(frozen):  # reported next to the ensemble (AUCs with CIs)
+            mlp = mdl.linear_predictor(m, feats, clin, train_scores)
+            m["endpoint"], m["survival_endpoints"] = ep.name, []
+            m["cutoff"] = dict(zip(("value", "method"), ev.cutoff_for("median", mlp[ok], target, ep, None),
+                                   strict=True))
         run.frozen.append(frozen)
         train_scores[spec.name] = lp
 
@@ -176,6 +181,8 @@ def _score(run: StudyRun) -> pd.DataFrame:
         scores: dict[str, np.ndarray] = {}
         for frozen in run.frozen:
             scores[frozen["name"]] = mdl.linear_predictor(frozen, run.features[name], cd.clinical, scores)
+            for m in mdl.learner_members(frozen):
+                scores[m["name"]] = mdl.linear_predictor(m, run.features[name], cd.clinical, scores)
         run.scores[name] = scores
         rows.append(predictions_table(run.frozen, scores, cd.clinical.index, run.study.id_column)
                     .assign(cohort=name))
@@ -202,11 +209,15 @@ def _evaluate(run: StudyRun) -> None:
     tr_clin = run.data[st.training.name].clinical
     targets = {}
     models: dict = {}
-    for frozen in run.frozen:
+    for frozen in mdl.evaluated_models(run.frozen):
         ep = st.endpoint(frozen["endpoint"])
         entry = {"kind": frozen["kind"], "endpoint": ep.name, "endpoint_type": ep.type,
                  "cutoff": frozen["cutoff"], "formula": mdl.formula(frozen),
                  "features": mdl.model_features(frozen), "cohorts": {}}
+        if frozen["kind"] == "learner":
+            entry["member_of"] = frozen["member_of"]
+        elif frozen["kind"] == "ensemble":
+            entry["members"] = [m["name"] for m in frozen["members"]]
         for i, (name, cd) in enumerate(run.data.items()):
             lp = run.scores[name][frozen["name"]]
             target, ok = ev.target_for(cd.clinical, ep)
