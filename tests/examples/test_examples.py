@@ -164,12 +164,13 @@ def test_biology_links_recovered(runs):
                 assert all(v < 0 if k == "ihc_cd163" else v > 0 for k, v in signs.items()), (design, signs)
 
 
-PREDICT = {"hcc_habitat_ensemble": ("internal", "ensemble")}
+PREDICT = {"hcc_habitat_ensemble": ("internal", "ensemble"), "crlm_ct_survival": ("validation", "radscore")}
 
 
 def test_predict_reproduces_the_study(runs, tmp_path):
     """``radsig predict`` on patients of a validation cohort gives the study's predictions exactly:
-    the HCC ensemble of learners (forest, boosting, SVM members in model.json)."""
+    the HCC ensemble of learners (forest, boosting, SVM members in model.json) and CRLM's
+    several lesions per patient (split and aggregated like the study)."""
     import pandas as pd
 
     from radsig.study.predict import predict

@@ -72,12 +72,20 @@ def predict(model_path: str | Path, *, manifest: str | Path | None = None, image
     if clinical is not None:  # a wrong clinical table fails before the (slow) feature extraction
         _clinical_table(doc, clinical, idc)
     settings = FeatureSettings.from_json(doc["feature_settings"])
+    les = doc.get("lesions")
+    if les and les["column"] in man.columns:  # one row per lesion: extract each, aggregate like the study
+        from radsig.study import lesions
+
+        man = lesions.split_lesions(man, idc, les["column"])
     feats, fails = extract_manifest(man, settings, id_column=idc, progress=progress, stage="features")
     if doc.get("extra_features"):  # deep / habitat families, with the files saved next to model.json
         from radsig.study import extra_features as xf
 
         extra, xfails = xf.extract_extra_direct(doc["extra_features"], man, Path(model_path).parent, id_column=idc)
         feats, fails = xf.merge(feats, extra), pd.concat([fails, xfails], ignore_index=True)
+    if les and les["column"] in man.columns:
+        feats = lesions.aggregate_wide(feats, man, idc, les["aggregate"])
+        fails = lesions.patient_failures(fails, idc)
     if len(fails):
         raise ConfigError("feature extraction failed:\n  " + "\n  ".join(fails["error"].astype(str)))
     missing = [f for m in doc["models"] for f in mdl.model_features(m) if f not in feats.columns]

@@ -96,11 +96,11 @@ def _extract(run: StudyRun, progress: Progress | None) -> None:
         else:
             wide, fails = extract_manifest(manifest, run.settings, id_column=run.study.id_column,
                                            cache_dir=cache, progress=progress, stage=f"features {name}")
+        if run.extra_features:  # deep / habitat features per lesion too, so they are aggregated alike
+            wide, fails = _extract_extra_families(run, name, manifest, wide, fails, cache, progress)
         if run.study.lesions is not None:
             wide = lesions.aggregate_wide(wide, manifest, run.study.id_column, run.study.lesions.aggregate)
             fails = lesions.patient_failures(fails, run.study.id_column)
-        if run.extra_features:
-            wide, fails = _extract_extra_families(run, name, cd, wide, fails, cache, progress)
         wide.to_csv(fdir / f"{name}_features.csv")
         fails.to_csv(fdir / f"{name}_failures.csv", index=False)
         run.failures[name] = fails
@@ -125,10 +125,10 @@ def _fit_extra_families(run: StudyRun, progress: Progress | None, cache: Path | 
     return xf.fit_extra(st, tr.manifest, tr.clinical, run.out, ibsi, progress, cache=cache)
 
 
-def _extract_extra_families(run: StudyRun, name: str, cd: CohortData, wide, fails, cache, progress):
+def _extract_extra_families(run: StudyRun, name: str, manifest: pd.DataFrame, wide, fails, cache, progress):
     from radsig.study import extra_features as xf
 
-    extra, xfails = xf.extract_extra(run.extra_features, cd.manifest, run.out, name,
+    extra, xfails = xf.extract_extra(run.extra_features, manifest, run.out, name,
                                      id_column=run.study.id_column, jobs=run.study.features.jobs,
                                      cache=cache, progress=progress)
     return xf.merge(wide, extra), pd.concat([fails, xfails], ignore_index=True)
@@ -275,6 +275,7 @@ def model_document(run: StudyRun) -> dict:
         "modalities": sorted({f.split("_", 1)[0] for m in run.frozen for f in mdl.model_features(m)}),
         "clinical_columns": sorted({c for m in run.frozen for c in mdl.model_columns(m)}),
         "models": run.frozen,
+        **({"lesions": run.study.lesions.model_dump()} if run.study.lesions is not None else {}),
         **({"extra_features": _extra_entry(run.extra_features)} if run.extra_features else {}),
     }
 
