@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 import yaml
 
@@ -31,7 +32,7 @@ EXPECT = {
                          ["km_radscore_os", "tdauc_radscore", "tdauc_clinical_risk", "forest_hr"]),
     "nsclc_pdl1": (0.08, "radlsig", "auc", ["comparisons", "roc", "calibration", "dca", "analyses"],
                    ["roc_pdl1", "calibration_pdl1", "dca_pdl1", "coef_dlsig", "coef_radlsig"]),
-    "npc_ihc": (0.4, "radiomics", "auc", ["comparisons", "roc", "survival", "tdauc", "analyses"],
+    "npc_ihc": (0.4, "radiomics", "auc", ["comparisons", "roc", "survival", "tdauc", "analyses", "biology"],
                 ["roc_response", "km_radiomics_pfs", "tdauc_radiomics_pfs"]),
     "hcc_habitat_ensemble": (0.15, "composite", "auc", ["comparisons", "roc", "survival", "analyses"],
                              ["roc_response", "km_composite_os", "dca_response", "coef_ith", "coef_gtr"]),
@@ -162,6 +163,25 @@ def test_biology_links_recovered(runs):
             if cohort == "training":
                 signs = {r["variable"]: r["estimate"] for r in rows}
                 assert all(v < 0 if k == "ihc_cd163" else v > 0 for k, v in signs.items()), (design, signs)
+
+
+def test_ihc_markers_in_the_biology_section(runs):
+    """npc_ihc: the IHC table goes through ``biology: ihc:`` — a Spearman table of the Rad-score with
+    every marker (Fisher-z CI, BH q) in the validation cohorts, with the planted signs."""
+    design, pos, _ = runs
+    if design != "npc_ihc":
+        pytest.skip("IHC through the biology section: npc_ihc")
+    bio = _results(pos)["biology"]
+    markers = {"IHC: ihc_cd45ro": 1, "IHC: ihc_cd8": 1, "IHC: ihc_pdl1": 1, "IHC: ihc_cd163": -1}
+    rows = {r["marker"]: r for r in bio["correlations_validation"] if r["score"] == "Rad-score radiomics"}
+    assert set(markers) <= set(rows), sorted(rows)
+    for marker, sign in markers.items():
+        r = rows[marker]
+        assert -1 <= r["ci_low"] <= r["rho"] <= r["ci_high"] <= 1 and r["q_value"] is not None, r
+        assert np.sign(r["rho"]) == sign, r
+    assert any(rows[m]["q_value"] < 0.05 for m in markers)
+    join = bio["join"]["ihc"]
+    assert join["matched"] == join["samples"] > 0 and not join["unmatched_samples"]
 
 
 PREDICT = {"hcc_habitat_ensemble": ("internal", "ensemble"), "crlm_ct_survival": ("validation", "radscore")}

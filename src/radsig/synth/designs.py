@@ -113,6 +113,7 @@ class DesignCohort:
     manifests: dict[str, Path] = field(default_factory=dict)
     clinical: dict[str, Path] = field(default_factory=dict)
     expression: dict[str, Path] = field(default_factory=dict)
+    ihc: Path | None = None  # one IHC table (patient ID + marker columns) of every cohort with IHC
     n_patients: int = 0
     negative_control: bool = False
 
@@ -231,7 +232,7 @@ def make_design_cohort(design: str | Design, out: str | Path, *, n_scale: float 
     z_all = rng_out.standard_normal(total) if negative_control else (s_all + 0.8 * rng_out.standard_normal(total)) / 1.28
     res = DesignCohort(d.name, root, n_patients=total, negative_control=negative_control)
     start, done = 0, 0
-    all_expr = []
+    all_expr, all_ihc = [], []
     for cdef, size in zip(d.cohorts, sizes):
         z, s = z_all[start:start + size], s_all[start:start + size]
         start += size
@@ -241,6 +242,8 @@ def make_design_cohort(design: str | Design, out: str | Path, *, n_scale: float 
         clin.insert(1, "centre", cdef.scanner)
         for col, v in _ihc(rng_out, z, cd8, cd3, d.ihc_markers if cdef.ihc else ()).items():
             clin[col] = v
+        if cdef.ihc and d.ihc_markers:
+            all_ihc.append(clin[["patient_id", *(c for c in clin.columns if c.startswith("ihc_"))]])
         if cdef.expression:
             expr = _expression(rng_out, z, ids)
             clin["CD274"] = expr.loc["CD274"].to_numpy()
@@ -276,4 +279,7 @@ def make_design_cohort(design: str | Design, out: str | Path, *, n_scale: float 
         clin.to_csv(res.clinical[cdef.name], index=False)
     if all_expr:  # one genes × patients matrix of every cohort with RNA-seq (the study's biology section)
         pd.concat(all_expr, axis=1).to_csv(root / "expression_log2.csv")
+    if all_ihc:  # the IHC markers as one table too (the study's `biology: ihc:`); also clinical columns
+        res.ihc = root / "ihc.csv"
+        pd.concat(all_ihc, ignore_index=True).to_csv(res.ihc, index=False)
     return res
