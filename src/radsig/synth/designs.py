@@ -232,7 +232,7 @@ def make_design_cohort(design: str | Design, out: str | Path, *, n_scale: float 
     z_all = rng_out.standard_normal(total) if negative_control else (s_all + 0.8 * rng_out.standard_normal(total)) / 1.28
     res = DesignCohort(d.name, root, n_patients=total, negative_control=negative_control)
     start, done = 0, 0
-    all_expr, all_ihc = [], []
+    all_expr = []
     for cdef, size in zip(d.cohorts, sizes):
         z, s = z_all[start:start + size], s_all[start:start + size]
         start += size
@@ -242,8 +242,6 @@ def make_design_cohort(design: str | Design, out: str | Path, *, n_scale: float 
         clin.insert(1, "centre", cdef.scanner)
         for col, v in _ihc(rng_out, z, cd8, cd3, d.ihc_markers if cdef.ihc else ()).items():
             clin[col] = v
-        if cdef.ihc and d.ihc_markers:
-            all_ihc.append(clin[["patient_id", *(c for c in clin.columns if c.startswith("ihc_"))]])
         if cdef.expression:
             expr = _expression(rng_out, z, ids)
             clin["CD274"] = expr.loc["CD274"].to_numpy()
@@ -279,7 +277,20 @@ def make_design_cohort(design: str | Design, out: str | Path, *, n_scale: float 
         clin.to_csv(res.clinical[cdef.name], index=False)
     if all_expr:  # one genes × patients matrix of every cohort with RNA-seq (the study's biology section)
         pd.concat(all_expr, axis=1).to_csv(root / "expression_log2.csv")
-    if all_ihc:  # the IHC markers as one table too (the study's `biology: ihc:`); also clinical columns
-        res.ihc = root / "ihc.csv"
-        pd.concat(all_ihc, ignore_index=True).to_csv(res.ihc, index=False)
+    res.ihc = _write_ihc_table(res.clinical.values(), root / "ihc.csv")
     return res
+
+
+def _write_ihc_table(clinical_files, path: Path) -> Path | None:
+    """The IHC markers of every cohort that has them as one table (patient ID + ``ihc_*`` columns),
+    for the study's ``biology: ihc:``; they stay clinical columns too."""
+    parts = []
+    for f in clinical_files:
+        clin = pd.read_csv(f)
+        cols = [c for c in clin.columns if c.startswith("ihc_")]
+        if cols:
+            parts.append(clin[["patient_id", *cols]].dropna(subset=cols, how="all"))
+    if not parts:
+        return None
+    pd.concat(parts, ignore_index=True).to_csv(path, index=False)
+    return path
