@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 
 from radsig.config.study import EndpointSpec, StudySpec
+from radsig.exceptions import StatisticsError
 from radsig.study import stats
 from radsig.study.data import binary_target
 
@@ -98,7 +99,11 @@ def comparisons(study: StudySpec, scores: dict, cohorts: dict, targets: dict) ->
             continue
         for c in cohorts:
             y, ok = targets[(c, ep_a)]
-            res = stats.delong_test(y, scores[c][a][ok], scores[c][b][ok])
+            try:
+                res = stats.delong_test(y, scores[c][a][ok], scores[c][b][ok])
+            except StatisticsError as err:  # e.g. both models rank every patient identically
+                res = {"estimate": None, "ci_low": None, "ci_high": None, "statistic": None,
+                       "p_value": None, "note": str(err)}
             out.append({"test": "DeLong", "model_a": a, "model_b": b, "cohort": c,
                         "endpoint": ep_a, "metric": "auc_difference", **res})
     return out
