@@ -93,6 +93,7 @@ def _fit_deep(study, rows: pd.DataFrame, clinical: pd.DataFrame, out: Path, mod:
 
     d = study.features.deep
     folder = out / f"deep_{mod}"
+    stored = None  # the cached copy of trained weights (given weights are not cached)
     if rows.empty:
         raise ConfigError(f"features.deep: the training cohort has no {mod} images")
     if d.method == "weights":
