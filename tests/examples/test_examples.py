@@ -1,7 +1,8 @@
 """The five published designs run end to end at reduced size (issue 12).
 
-Each design runs once with its planted signal and once as a negative control (images carry no
-outcome information; only the headline model is fitted there to keep the run short). Checks:
+Each design runs once with its planted signal and once as a negative control (the same images, which
+carry no outcome information there; only the headline model is fitted, and the run shares the first
+run's feature cache, so nothing is extracted or trained again). Checks:
 every section, table and figure the design calls for is in ``report.html``; every headline number
 in ``results.json`` has a CI; the planted signal is recovered (CI excludes 0.5 in a validation
 cohort) and the negative control is not (every validation CI covers 0.5).
@@ -12,6 +13,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 import yaml
 
@@ -30,7 +32,7 @@ EXPECT = {
                          ["km_radscore_os", "tdauc_radscore", "tdauc_clinical_risk", "forest_hr"]),
     "nsclc_pdl1": (0.08, "radlsig", "auc", ["comparisons", "roc", "calibration", "dca", "analyses"],
                    ["roc_pdl1", "calibration_pdl1", "dca_pdl1", "coef_dlsig", "coef_radlsig"]),
-    "npc_ihc": (0.4, "radiomics", "auc", ["comparisons", "roc", "survival", "tdauc", "analyses"],
+    "npc_ihc": (0.4, "radiomics", "auc", ["comparisons", "roc", "survival", "tdauc", "analyses", "biology"],
                 ["roc_response", "km_radiomics_pfs", "tdauc_radiomics_pfs"]),
     "hcc_habitat_ensemble": (0.15, "composite", "auc", ["comparisons", "roc", "survival", "analyses"],
                              ["roc_response", "km_composite_os", "dca_response", "coef_ith", "coef_gtr"]),
@@ -63,15 +65,27 @@ def _overrides(design: str, negative: bool) -> dict:
     return out
 
 
-@pytest.fixture(scope="module", params=list(EXPECT))
+@pytest.fixture(scope="module",
+                params=[pytest.param(d, marks=pytest.mark.xdist_group(name=f"example-{d}")) for d in EXPECT])
 def runs(request, tmp_path_factory) -> tuple[str, Path, Path]:
     design = request.param
     base = tmp_path_factory.mktemp(design)
     scale = EXPECT[design][0]
-    pos = run_example(design, base / "signal", n_scale=scale, overrides=_overrides(design, False)).out
+    cache = base / "cache"  # shared: the negative control has the same images
+    pos = run_example(design, base / "signal", n_scale=scale, overrides=_overrides(design, False),
+                      cache_dir=cache).out
     neg = run_example(design, base / "negative", n_scale=scale, negative_control=True,
-                      overrides=_overrides(design, True)).out
+                      overrides=_overrides(design, True), cache_dir=cache).out
     return design, pos, neg
+
+
+def test_negative_control_reuses_the_images(runs):
+    """Same images (same files), so the shared cache served every case of the negative control."""
+    _, pos, neg = runs
+    for cohort in _results(pos)["flow"]:
+        a = (pos / "data" / f"{cohort}_manifest.csv").read_text()
+        assert a == (neg / "data" / f"{cohort}_manifest.csv").read_text()
+    assert _results(neg)["timings_s"]["extract"] < _results(pos)["timings_s"]["extract"]
 
 
 def _results(folder: Path) -> dict:
@@ -149,6 +163,56 @@ def test_biology_links_recovered(runs):
             if cohort == "training":
                 signs = {r["variable"]: r["estimate"] for r in rows}
                 assert all(v < 0 if k == "ihc_cd163" else v > 0 for k, v in signs.items()), (design, signs)
+
+
+def test_ihc_markers_in_the_biology_section(runs):
+    """npc_ihc: the IHC table goes through ``biology: ihc:`` — a Spearman table of the Rad-score with
+    every marker (Fisher-z CI, BH q) in the validation cohorts, with the planted signs."""
+    design, pos, _ = runs
+    if design != "npc_ihc":
+        pytest.skip("IHC through the biology section: npc_ihc")
+    bio = _results(pos)["biology"]
+    markers = {"IHC: ihc_cd45ro": 1, "IHC: ihc_cd8": 1, "IHC: ihc_pdl1": 1, "IHC: ihc_cd163": -1}
+    rows = {r["marker"]: r for r in bio["correlations_validation"] if r["score"] == "Rad-score radiomics"}
+    assert set(markers) <= set(rows), sorted(rows)
+    for marker, sign in markers.items():
+        r = rows[marker]
+        assert -1 <= r["ci_low"] <= r["rho"] <= r["ci_high"] <= 1 and r["q_value"] is not None, r
+        assert np.sign(r["rho"]) == sign, r
+    assert any(rows[m]["q_value"] < 0.05 for m in markers)
+    join = bio["join"]["ihc"]
+    assert join["matched"] == join["samples"] > 0 and not join["unmatched_samples"]
+
+
+PREDICT = {"hcc_habitat_ensemble": ("internal", "ensemble"), "crlm_ct_survival": ("validation", "radscore")}
+
+
+def test_predict_reproduces_the_study(runs, tmp_path):
+    """``radsig predict`` on patients of a validation cohort gives the study's predictions exactly:
+    the HCC ensemble of learners (forest, boosting, SVM members in model.json) and CRLM's
+    several lesions per patient (split and aggregated like the study)."""
+    import pandas as pd
+
+    from radsig.study.predict import predict
+
+    design, pos, _ = runs
+    if design not in PREDICT:
+        pytest.skip("predict is checked on the designs with learner ensembles / several lesions")
+    cohort, model = PREDICT[design]
+    man = pd.read_csv(pos / "data" / f"{cohort}_manifest.csv")
+    ids = list(dict.fromkeys(man["patient_id"]))[:10]
+    man = man[man["patient_id"].isin(ids)]
+    if "lesion" in man:
+        assert man.groupby(["patient_id", "modality"]).size().max() > 1
+    man.to_csv(pos / "data" / "predict_manifest.csv", index=False)
+    got = predict(pos / "model.json", manifest=pos / "data" / "predict_manifest.csv",
+                  clinical=pos / "data" / f"{cohort}_clinical.csv")
+    study = pd.read_csv(pos / "predictions.csv")
+    study = study[study["cohort"] == cohort].drop(columns="cohort")
+    study = study.set_index(study["patient_id"].astype(str)).loc[[str(i) for i in ids]].reset_index(drop=True)
+    assert f"{model}_score" in got.columns
+    got.to_csv(tmp_path / "pred.csv", index=False)  # as `radsig predict --out` writes it
+    pd.testing.assert_frame_equal(pd.read_csv(tmp_path / "pred.csv"), study, check_exact=True)
 
 
 def test_negative_control_not_recovered(runs):

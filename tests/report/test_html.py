@@ -10,6 +10,8 @@ import pytest
 
 from radsig.study.render import SECTIONS
 
+pytestmark = pytest.mark.xdist_group(name="demo")  # reads the session's demo run
+
 VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "track", "wbr"}
 
 

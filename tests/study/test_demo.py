@@ -1,12 +1,16 @@
-"""The demo recovers what was planted; predict reproduces the study; the negative control does not."""
+"""The demo recovers what was planted; predict reproduces the study; the negative control does not.
+
+Every test reads the session's ``radsig demo`` run at its default size (tests/study/demo_runs.py).
+"""
 
 from __future__ import annotations
 
 import json
-import time
 
 import pandas as pd
 import pytest
+
+pytestmark = pytest.mark.xdist_group(name="demo")
 
 
 def _results(folder):
@@ -49,26 +53,42 @@ def test_planted_signal_recovered(demo_dir):
     assert min(p_values) < 0.05
 
 
-def test_predict_reproduces_study_predictions(demo_dir, run_cli, tmp_path):
+N_PREDICT = 16  # external patients scored by predict (re-extraction without cache is the slow part)
+
+
+@pytest.fixture(scope="module")
+def external_subset(demo_dir) -> tuple:
+    """Manifest of the first external patients (both modalities) and their patient IDs."""
     data = demo_dir / "data"
+    man = pd.read_csv(data / "external_manifest.csv")
+    ids = list(dict.fromkeys(man["patient_id"]))[:N_PREDICT]
+    man[man["patient_id"].isin(ids)].to_csv(data / "external_subset_manifest.csv", index=False)
+    return data / "external_subset_manifest.csv", ids
+
+
+def test_predict_reproduces_study_predictions(demo_dir, run_cli, tmp_path, external_subset):
+    data = demo_dir / "data"
+    manifest, ids = external_subset
     out = tmp_path / "pred.csv"
-    res = run_cli("predict", demo_dir / "model.json", "--manifest", data / "external_manifest.csv",
+    res = run_cli("predict", demo_dir / "model.json", "--manifest", manifest,
                   "--clinical", data / "external_clinical.csv", "--out", out)
     assert res.returncode == 0, res.stderr
     got = pd.read_csv(out)
     study = pd.read_csv(demo_dir / "predictions.csv")
     study = study[study["cohort"] == "external"].drop(columns="cohort").reset_index(drop=True)
+    study = study[study["patient_id"].isin(ids)].reset_index(drop=True)
+    assert len(study) == N_PREDICT
     pd.testing.assert_frame_equal(got, study, check_exact=True)
 
 
-def test_predict_without_clinical_scores_image_only_models(demo_dir):
+def test_predict_without_clinical_scores_image_only_models(demo_dir, external_subset):
     from radsig.study.predict import predict
 
-    table = predict(demo_dir / "model.json", manifest=demo_dir / "data" / "external_manifest.csv")
+    table = predict(demo_dir / "model.json", manifest=external_subset[0])
     assert "radiomics_score" in table.columns and "combined_score" not in table.columns
 
 
-def test_predict_errors(demo_dir, tmp_path):
+def test_predict_errors(demo_dir, tmp_path, external_subset):
     from radsig.exceptions import ConfigError, ModelFileError
     from radsig.study.predict import predict
 
@@ -76,7 +96,7 @@ def test_predict_errors(demo_dir, tmp_path):
     clin = pd.read_csv(data / "external_clinical.csv").drop(columns=["immune_score"])
     clin.to_csv(tmp_path / "clin.csv", index=False)
     with pytest.raises(ConfigError, match="immune_score"):
-        predict(demo_dir / "model.json", manifest=data / "external_manifest.csv", clinical=tmp_path / "clin.csv")
+        predict(demo_dir / "model.json", manifest=external_subset[0], clinical=tmp_path / "clin.csv")
     bad = json.loads((demo_dir / "model.json").read_text())
     bad["version"] = 99
     (tmp_path / "m.json").write_text(json.dumps(bad))
@@ -89,8 +109,10 @@ def test_predict_errors(demo_dir, tmp_path):
 
 
 @pytest.mark.slow
-def test_negative_control_covers_chance(demo_negative_dir):
+def test_negative_control_covers_chance(demo_negative_dir, demo_dir):
     res = _results(demo_negative_dir)
+    assert res["demo"]["negative_control"] is True
+    assert res["demo"]["n_patients"] == _results(demo_dir)["demo"]["n_patients"]
     for model in ("radiomics", "ensemble"):
         for cohort in ("internal", "external", "immunotherapy"):
             auc = res["models"][model]["cohorts"][cohort]["auc"]
@@ -98,14 +120,12 @@ def test_negative_control_covers_chance(demo_negative_dir):
 
 
 @pytest.mark.slow
-def test_full_size_demo_cli(tmp_path, run_cli):
-    started = time.perf_counter()
-    res = run_cli("demo", "--out", tmp_path / "demo", timeout=900)
-    elapsed = time.perf_counter() - started
-    assert res.returncode == 0, res.stderr[-2000:]
-    assert "report:" in res.stdout and str((tmp_path / "demo" / "report.html").resolve()) in res.stdout
-    out = _results(tmp_path / "demo")
+def test_full_size_demo_cli(demo_dir, demo_cli):
+    """``radsig demo --out DIR`` (the README command, default size) as the session ran it."""
+    assert demo_cli["returncode"] == 0, demo_cli["stderr"][-2000:]
+    assert "report:" in demo_cli["stdout"] and str((demo_dir / "report.html").resolve()) in demo_cli["stdout"]
+    out = _results(demo_dir)
     assert out["demo"]["n_patients"] >= 300
     ext = out["models"]["radiomics"]["cohorts"]["external"]["auc"]
     assert ext["estimate"] >= 0.75 and ext["ci_low"] > 0.5
-    assert elapsed < 600  # 5 minutes on an idle 2-core machine; slack for shared CI runners
+    assert demo_cli["elapsed"] < 600  # 5 minutes on an idle 2-core machine; slack for shared CI runners

@@ -1,6 +1,6 @@
 """Demo with deep + habitat families and the biology section (issues 10 and 11).
 
-Uses the session's small demo runs (tests/study/demo_runs.py), so it adds no run of its own.
+Uses the session's demo runs (tests/study/demo_runs.py), so it adds no run of its own.
 """
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ import json
 
 import pytest
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group(name="demo")]
 
 
 def _results(folder):

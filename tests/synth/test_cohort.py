@@ -62,3 +62,17 @@ def test_phenotype_image_link(negative_control, linked):
 def test_too_small_is_an_error(tmp_path):
     with pytest.raises(ConfigError, match="n=10"):
         make_demo_cohort(tmp_path, n=10)
+
+
+def test_negative_control_keeps_the_images(tmp_path):
+    """Same seed: the negative control writes byte-identical images (a shared feature cache serves
+    it), while its outcomes no longer follow the images."""
+    a = make_demo_cohort(tmp_path / "a", n=48, seed=5)
+    b = make_demo_cohort(tmp_path / "b", n=48, seed=5, negative_control=True)
+    for name in a.manifests:
+        man = pd.read_csv(a.manifests[name])
+        assert man.equals(pd.read_csv(b.manifests[name]))
+        for rel in set(man["image"]) | set(man["mask"]):
+            assert (tmp_path / "a" / rel).read_bytes() == (tmp_path / "b" / rel).read_bytes(), rel
+    clin_a, clin_b = (pd.read_csv(c.clinical["training"]) for c in (a, b))
+    assert not clin_a["phenotype"].equals(clin_b["phenotype"])

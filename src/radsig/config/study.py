@@ -141,7 +141,9 @@ class ModelSpec(_Strict):
 
     kinds: ``radiomics`` (selection + penalised regression → Rad-score), ``clinical``
     (covariates only), ``combined`` (Rad-scores of ``include`` models + covariates: nomogram),
-    ``ensemble`` (average of modality-specific radiomics signatures).
+    ``ensemble`` (average of modality-specific radiomics signatures; with ``learners``, a soft vote
+    of different learners — logistic, SVM, random forest, gradient boosting — on features selected
+    on the training cohort).
     """
 
     name: str = Field(pattern=r"^[A-Za-z][A-Za-z0-9_\-]*$")
@@ -156,10 +158,15 @@ class ModelSpec(_Strict):
     cutoff: Literal["median", "maxstat", "youden"] = "median"
     survival_endpoints: list[str] = Field(default_factory=list)
     families: list[Literal["ibsi", "deep", "habitat"]] = Field(default_factory=list)
+    learners: list[Literal["logistic", "svm", "rf", "gb"]] = Field(default_factory=list)
     description: str = ""
 
     @model_validator(mode="after")
     def _needs(self) -> ModelSpec:
+        if self.learners and self.kind != "ensemble":
+            raise ValueError(f"model {self.name!r}: 'learners' is for kind 'ensemble', not {self.kind!r}")
+        if len(set(self.learners)) != len(self.learners):
+            raise ValueError(f"model {self.name!r}: 'learners' lists a learner twice: {self.learners}")
         if self.kind in ("clinical",) and not self.covariates:
             raise ValueError(f"model {self.name!r} of kind 'clinical' needs 'covariates'")
         if self.kind == "combined" and not (self.include or self.covariates):
@@ -195,8 +202,12 @@ class StudySpec(_Strict):
             raise ValueError("exactly one cohort must have role 'training' (models are fitted on it only)")
         endpoints = {e.name for e in self.endpoints}
         seen: set[str] = set()
+        binary = {e.name for e in self.endpoints if e.type == "binary"}
         for m in self.models:
             _known(f"model {m.name!r}: endpoint", [m.endpoint, *m.survival_endpoints], endpoints)
+            if m.learners and m.endpoint not in binary:
+                raise ValueError(f"model {m.name!r}: 'learners' needs a binary endpoint; "
+                                 f"{m.endpoint!r} is not one (binary endpoints: {sorted(binary)})")
             _known(f"model {m.name!r}: include", m.include, seen, hint="list included models first")
             seen.add(m.name)
         for a, b in self.comparisons:

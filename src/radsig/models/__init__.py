@@ -12,7 +12,14 @@ from radsig.models.risk import (
                                 maxstat_cut,
                                 risk_group_summary,
 )
-from radsig.models.serialize import check_model_inputs, load_model, read_model_file, save_model
+from radsig.models.serialize import (
+                                check_model_inputs,
+                                load_model,
+                                model_document,
+                                model_from_document,
+                                read_model_file,
+                                save_model,
+)
 from radsig.models.validation import (
                                 CVResult,
                                 OptimismResult,
@@ -26,5 +33,6 @@ from radsig.models.validation import (
 __all__ = ["CVResult", "FusedSignature", "Nomogram", "OptimismResult", "PCAScore",
            "RadScore", "RiskGroupSummary", "RiskGroups", "bootstrap_optimism", "check_model_inputs",
            "cross_val_risk_groups", "cross_validate_model", "ensemble_members", "format_formula",
-           "load_model", "make_ensemble", "maxstat_cut", "metric_with_ci", "model_score",
+           "load_model", "make_ensemble", "maxstat_cut", "metric_with_ci", "model_document",
+           "model_from_document", "model_score",
            "read_model_file", "risk_group_summary", "save_model", "train_validate"]

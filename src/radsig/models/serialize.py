@@ -286,6 +286,30 @@ def _features(model) -> tuple[list[str] | None, list[str] | None]:
     return as_list(inputs), as_list(selected)
 
 
+def model_document(model, *, feature_settings_hash: str | None = None,
+                   cutoffs: dict[str, float] | None = None,
+                   metadata: dict[str, Any] | None = None) -> dict:
+    """The JSON document :func:`save_model` writes, as a dict (to embed in another JSON file,
+    e.g. a study's ``model.json``); :func:`model_from_document` reads it back."""
+    import sklearn
+
+    import radsig
+
+    inputs, selected = _features(model)
+    cutoffs = dict(cutoffs or {})
+    if hasattr(model, "cutoff_"):
+        cutoffs.setdefault("risk_group", float(model.cutoff_))
+    doc = {"format": FORMAT, "format_version": FORMAT_VERSION,
+           "radsig_version": radsig.__version__, "sklearn_version": sklearn.__version__,
+           "numpy_version": np.__version__,
+           "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+           "feature_settings_hash": feature_settings_hash, "input_features": inputs,
+           "selected_features": selected, "cutoffs": {str(k): _encode(v) for k, v in cutoffs.items()},
+           "metadata": {str(k): _encode(v) for k, v in (metadata or {}).items()}, "model": _encode(model)}
+    doc["checksum"] = _checksum(doc)
+    return doc
+
+
 def save_model(model, path, *, feature_settings_hash: str | None = None,
                cutoffs: dict[str, float] | None = None,
                metadata: dict[str, Any] | None = None) -> Path:
@@ -314,22 +338,8 @@ def save_model(model, path, *, feature_settings_hash: str | None = None,
     ModelFileError
         When the model holds a class or value that cannot be stored as JSON.
     """
-    import sklearn
-
-    import radsig
-
-    inputs, selected = _features(model)
-    cutoffs = dict(cutoffs or {})
-    if hasattr(model, "cutoff_"):
-        cutoffs.setdefault("risk_group", float(model.cutoff_))
-    doc = {"format": FORMAT, "format_version": FORMAT_VERSION,
-           "radsig_version": radsig.__version__, "sklearn_version": sklearn.__version__,
-           "numpy_version": np.__version__,
-           "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
-           "feature_settings_hash": feature_settings_hash, "input_features": inputs,
-           "selected_features": selected, "cutoffs": {str(k): _encode(v) for k, v in cutoffs.items()},
-           "metadata": {str(k): _encode(v) for k, v in (metadata or {}).items()}, "model": _encode(model)}
-    doc["checksum"] = _checksum(doc)
+    doc = model_document(model, feature_settings_hash=feature_settings_hash, cutoffs=cutoffs,
+                         metadata=metadata)
     path = Path(path)
     tmp = path.with_name(path.name + ".tmp")
     tmp.write_text(json.dumps(doc, indent=1, sort_keys=True), encoding="utf-8")
@@ -345,6 +355,11 @@ def read_model_file(path) -> dict:
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
         raise ModelFileError(f"{path}: not a readable radsig model file ({err}); "
                              "expected JSON written by radsig.models.save_model") from err
+    return verify_document(doc, path)
+
+
+def verify_document(doc, path) -> dict:
+    """Check a model document's format, version and checksum (*path* names it in messages)."""
     if not isinstance(doc, dict) or doc.get("format") != FORMAT:
         raise ModelFileError(f"{path}: not a radsig model file (missing format={FORMAT!r}); "
                              "expected a file written by radsig.models.save_model")
@@ -371,9 +386,15 @@ def load_model(path):
         Not a radsig model file, unsupported ``format_version``, checksum mismatch (tampered or
         corrupted), a class outside the allow-list, or a tree model from another scikit-learn.
     """
+    return model_from_document(read_model_file(path), path)
+
+
+def model_from_document(doc: dict, path="model document"):
+    """Decode a verified model document (from :func:`model_document` / :func:`read_model_file`);
+    same checks and allow-list as :func:`load_model`."""
     import sklearn
 
-    doc = read_model_file(path)
+    doc = verify_document(doc, path)
     if _has_tree(doc["model"]) and doc.get("sklearn_version") != sklearn.__version__:
         raise ModelFileError(
             f"{path}: this model holds decision trees saved with scikit-learn "

@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 
 from radsig.config.study import EndpointSpec, StudySpec
+from radsig.exceptions import StatisticsError
 from radsig.study import stats
 from radsig.study.data import binary_target
 
@@ -39,7 +40,8 @@ def evaluate_binary(y: np.ndarray, lp: np.ndarray, prob: np.ndarray | None, *, n
     curves = {"roc": {"fpr": fpr.tolist(), "tpr": tpr.tolist()}}
     if prob is not None:
         cal = stats.calibration(y, prob, n_boot=min(n_boot, 100), seed=seed)
-        metrics["calibration_slope"] = cal["calibration_slope"]
+        if cal["calibration_slope"] is not None:  # undefined when the scores separate y (e.g. a forest on its training set)
+            metrics["calibration_slope"] = cal["calibration_slope"]
         metrics["brier"] = cal["brier"]
         metrics["observed_expected"] = cal["observed_expected"]
         curves["calibration"] = cal["curve"]
@@ -97,7 +99,11 @@ def comparisons(study: StudySpec, scores: dict, cohorts: dict, targets: dict) ->
             continue
         for c in cohorts:
             y, ok = targets[(c, ep_a)]
-            res = stats.delong_test(y, scores[c][a][ok], scores[c][b][ok])
+            try:
+                res = stats.delong_test(y, scores[c][a][ok], scores[c][b][ok])
+            except StatisticsError as err:  # e.g. both models rank every patient identically
+                res = {"estimate": None, "ci_low": None, "ci_high": None, "statistic": None,
+                       "p_value": None, "note": str(err)}
             out.append({"test": "DeLong", "model_a": a, "model_b": b, "cohort": c,
                         "endpoint": ep_a, "metric": "auc_difference", **res})
     return out

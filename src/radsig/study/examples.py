@@ -36,12 +36,14 @@ def study_file(design: str) -> Path:
 
 def run_example(design: str, out: str | Path, *, n_scale: float = 1.0, seed: int = 20240611,
                 negative_control: bool = False, overrides: dict | None = None,
-                progress: Progress | None = None) -> StudyRun:
+                progress: Progress | None = None, cache_dir: str | Path | None = None) -> StudyRun:
     """Generate ``design``'s cohort into ``out/data`` and run its study file into ``out``.
 
     ``overrides`` replaces top-level keys of the study file (e.g. ``{"bootstrap": 100}``, a shorter
     ``models`` list, or ``{"features": {...}}``) in the copy that is run; the tests use it to keep
-    the reduced-size runs short.
+    the reduced-size runs short. ``cache_dir`` is a feature cache shared with other runs (see
+    :func:`radsig.study.runner.run_study`): the negative control has the same images as the run
+    with the planted signal, so with a shared cache it extracts (and trains) nothing again.
     """
     src = study_file(design)
     out = Path(out)
@@ -64,4 +66,4 @@ def run_example(design: str, out: str | Path, *, n_scale: float = 1.0, seed: int
                      "images, so image-based AUCs and C-indices should be compatible with 0.5.")
     extra = {"example": {"design": design, "n_patients": cohort.n_patients, "n_scale": n_scale,
                          "seed": seed, "negative_control": negative_control}, "notes": notes}
-    return run_study(data / "study.yaml", out, progress=progress, extra=extra)
+    return run_study(data / "study.yaml", out, progress=progress, extra=extra, cache_dir=cache_dir)

@@ -14,6 +14,7 @@ What was fitted is written next to ``model.json`` (``deep_<MOD>/deep_weights.{np
 
 from __future__ import annotations
 
+import hashlib
 import json
 import shutil
 from collections.abc import Callable
@@ -52,29 +53,47 @@ def _rows(manifest: pd.DataFrame, id_column: str, modality: str) -> pd.DataFrame
 
 # --------------------------------------------------------------------------- fitting (training only)
 def fit_extra(study, train_manifest: pd.DataFrame, train_clinical: pd.DataFrame, out: Path,
-              ibsi_raw: dict | None, progress: Progress | None = None) -> dict:
+              ibsi_raw: dict | None, progress: Progress | None = None, cache: Path | None = None) -> dict:
     """Train the deep network(s) / fit the habitats on the training cohort; returns the model-file entry.
 
-    Paths in the entry are relative to *out* (the folder of ``model.json``).
+    Paths in the entry are relative to *out* (the folder of ``model.json``). With a *cache* folder,
+    what was fitted is also stored there under a digest of everything that determines it (the
+    training images' and masks' content, the options, the seed and, for supervised training, the
+    labels), and a later run with the same inputs (a re-run, or a negative control on the same
+    images) reuses it instead of fitting again.
     """
     spec = study.features
     doc: dict = {}
     if "deep" in spec.families:
         doc["deep"] = {m.upper(): _fit_deep(study, _rows(train_manifest, study.id_column, m), train_clinical,
-                                            out, m.upper(), progress) for m in spec.deep.modalities}
+                                            out, m.upper(), progress, cache) for m in spec.deep.modalities}
     if "habitat" in spec.families:
         doc["habitat"] = {m.upper(): _fit_habitat(study, _rows(train_manifest, study.id_column, m), out,
-                                                  m.upper(), ibsi_raw, progress) for m in spec.habitat.modalities}
+                                                  m.upper(), ibsi_raw, progress, cache)
+                          for m in spec.habitat.modalities}
     return doc
 
 
+def _fit_key(rows: pd.DataFrame, cache: Path, what: dict) -> str:
+    """Digest of the training rows' image/mask content (memoised file hashes) and *what*."""
+    from radsig import __version__
+    from radsig.cohort.cache import FileHasher
+
+    hasher = FileHasher(Path(cache) / "hashes")
+    files = [[str(r["patient_id"]), hasher.hash_path(Path(r["image"])), hasher.hash_path(Path(r["mask"])),
+              None if pd.isna(r.get("label")) else str(r.get("label"))] for r in rows.to_dict("records")]
+    text = json.dumps({"files": files, "what": what, "version": __version__}, sort_keys=True, default=str)
+    return hashlib.blake2b(text.encode(), digest_size=16).hexdigest()
+
+
 def _fit_deep(study, rows: pd.DataFrame, clinical: pd.DataFrame, out: Path, mod: str,
-              progress: Progress | None) -> dict:
+              progress: Progress | None, cache: Path | None = None) -> dict:
     from radsig.deep.cohort import deep_settings, train_deep_model
     from radsig.deep.crops import CropSpec
 
     d = study.features.deep
     folder = out / f"deep_{mod}"
+    stored = None  # the cached copy of trained weights (given weights are not cached)
     if rows.empty:
         raise ConfigError(f"features.deep: the training cohort has no {mod} images")
     if d.method == "weights":
@@ -98,14 +117,40 @@ def _fit_deep(study, rows: pd.DataFrame, clinical: pd.DataFrame, out: Path, mod:
         backbone = {"dims": 2 if d.mode == "2.5d" else 3, "in_channels": 3, "width": d.width,
                     "n_features": d.n_features}
         cb = (lambda e, _loss: progress(f"deep training {mod}", e, d.epochs)) if progress else None
-        wjson = train_deep_model(rows, folder, spec=crop, backbone=backbone, method=d.method, y=y,
-                                 epochs=d.epochs, batch_size=d.batch_size, seed=study.seed, progress=cb)
-    return {"weights": str(Path(wjson).relative_to(out)), "sha256": deep_settings(wjson)["sha256"],
-            "method": d.method}
+        fit = dict(crop=crop.to_dict(), backbone=backbone, method=d.method, epochs=d.epochs,
+                   batch_size=d.batch_size, seed=study.seed, y=None if y is None else np.asarray(y).tolist())
+        stored = cache / "deep_models" / _fit_key(rows, cache, fit) if cache is not None else None
+        if stored is not None and (stored / "deep_weights.json").is_file():
+            folder.mkdir(parents=True, exist_ok=True)
+            for suffix in (".json", ".npz"):
+                shutil.copyfile(stored / f"deep_weights{suffix}", folder / f"deep_weights{suffix}")
+            wjson = folder / "deep_weights.json"
+        else:
+            wjson = train_deep_model(rows, folder, spec=crop, backbone=backbone, method=d.method, y=y,
+                                     epochs=d.epochs, batch_size=d.batch_size, seed=study.seed, progress=cb)
+            if stored is not None:
+                _store(folder, stored, ("deep_weights.npz", "deep_weights.json"))
+    entry = {"weights": str(Path(wjson).relative_to(out)), "sha256": deep_settings(wjson)["sha256"],
+             "method": d.method}
+    if stored is not None:  # extraction reads the cached copy, so its settings (and cache keys) match across runs
+        entry["extract_weights"] = str((stored / "deep_weights.json").resolve())
+    return entry
+
+
+def _store(src: Path, dest: Path, names: tuple[str, ...]) -> None:
+    """Copy *names* from *src* into the cache folder *dest* (written to a temporary folder, then renamed)."""
+    tmp = dest.with_name(dest.name + ".tmp")
+    tmp.mkdir(parents=True, exist_ok=True)
+    for name in names:
+        shutil.copyfile(src / name, tmp / name)
+    try:
+        tmp.rename(dest)
+    except OSError:  # another run stored it first
+        shutil.rmtree(tmp, ignore_errors=True)
 
 
 def _fit_habitat(study, rows: pd.DataFrame, out: Path, mod: str, ibsi_raw: dict | None,
-                 progress: Progress | None) -> dict:
+                 progress: Progress | None, cache: Path | None = None) -> dict:
     from radsig.habitat.cohort import fit_habitat_model
 
     h = study.features.habitat
@@ -113,11 +158,23 @@ def _fit_habitat(study, rows: pd.DataFrame, out: Path, mod: str, ibsi_raw: dict 
         raise ConfigError(f"features.habitat: the training cohort has no {mod} images")
     if progress:
         progress(f"habitat fit {mod}", 0, 1)
-    model = fit_habitat_model(rows, radius_mm=h.radius_mm, k_range=tuple(h.k_range), method=h.method,
-                              n_supervoxels=h.n_supervoxels, random_state=study.seed)
+    params = dict(radius_mm=h.radius_mm, k_range=tuple(h.k_range), method=h.method,
+                  n_supervoxels=h.n_supervoxels, random_state=study.seed)
+    stored = cache / "habitat_models" / f"{_fit_key(rows, cache, params)}.json" if cache is not None else None
+    if stored is not None and stored.is_file():
+        model = json.loads(stored.read_text())
+    else:
+        model = fit_habitat_model(rows, **params)
+        if stored is not None:
+            stored.parent.mkdir(parents=True, exist_ok=True)
+            stored.write_text(json.dumps(model))
     if progress:
         progress(f"habitat fit {mod}", 1, 1)
     entry = {"model": model, "ibsi": ibsi_raw, "maps": f"habitat_maps/{mod}"}
+    if stored is not None and not Path(cache).resolve().is_relative_to(Path(out).resolve()):
+        # a cache shared between runs: the maps' folder is part of the extraction settings (and so of
+        # the cache keys), so it must not depend on this run's output folder
+        entry["extract_maps"] = str((stored.parent / f"{stored.stem}_maps").resolve())
     (out / f"habitat_{mod}.json").write_text(json.dumps(model, indent=1))
     return entry
 
@@ -129,13 +186,13 @@ def _family_settings(doc: dict, out: Path, *, maps: bool) -> list[tuple[str, str
 
     jobs = []
     for mod, entry in doc.get("deep", {}).items():
-        wjson = (out / entry["weights"]).resolve()
+        wjson = Path(entry["extract_weights"]) if maps and "extract_weights" in entry else (out / entry["weights"]).resolve()
         if not wjson.is_file():
             raise ConfigError(f"deep weights {wjson} not found (they are written next to model.json)")
         jobs.append(("deep", mod, deep_extractor, {"weights": str(wjson), "sha256": entry["sha256"]}))
     for mod, entry in doc.get("habitat", {}).items():
-        settings = habitat_settings(entry["model"], ibsi=entry.get("ibsi"),
-                                    maps_dir=(out / entry["maps"]) if maps else None)
+        maps_dir = Path(entry.get("extract_maps") or out / entry["maps"]) if maps else None
+        settings = habitat_settings(entry["model"], ibsi=entry.get("ibsi"), maps_dir=maps_dir)
         jobs.append(("habitat", mod, habitat_extractor, settings))
     return jobs
 
@@ -156,7 +213,7 @@ def extract_extra(doc: dict, manifest: pd.DataFrame, out: Path, name: str, *, id
                              extractor=extractor, jobs=jobs, cache=cache if cache is not None else False,
                              progress=_CohortProgress(progress, f"{family} {name} {mod}"))
         t = res.table.set_index(res.table["patient_id"].astype(str))[res.feature_columns].astype(float)
-        t = t.groupby(level=0, sort=False).mean()  # several lesions of a patient: mean (like `lesions: mean`)
+        t = t.groupby(level=0, sort=False).mean()  # repeated rows of one ID (a study with `lesions:` splits them first)
         tables.append(t.add_prefix(f"{mod}_"))
         f = res.failures
         fails.append(pd.DataFrame({id_column: f["patient_id"].astype(str).tolist(),
@@ -184,12 +241,18 @@ def extract_extra_direct(doc: dict, manifest: pd.DataFrame, model_dir: Path, *,
                 fails.append({id_column: pid, "modality": mod, "error": f"{family}: {err}"})
                 continue
             lesions.append(pd.Series(long["value"].to_numpy(float), index=long["feature"].tolist(), name=pid))
-        if lesions:  # several lesions of a patient: mean, exactly as extract_extra does in the study
+        if lesions:  # repeated rows of one ID: mean, exactly as extract_extra does in the study
             t = pd.DataFrame(lesions).groupby(level=0, sort=False).mean()
             tables.append(t.add_prefix(f"{mod}_"))
     wide = pd.concat(tables, axis=1) if tables else pd.DataFrame()
     wide.index.name = id_column
     return wide, pd.DataFrame(fails, columns=[id_column, "modality", "error"])
+
+
+def model_entry(doc: dict) -> dict:
+    """*doc* without the run-local extraction paths (what goes into ``model.json``)."""
+    return {fam: {mod: {k: v for k, v in e.items() if not k.startswith("extract_")} for mod, e in mods.items()}
+            for fam, mods in doc.items()}
 
 
 def merge(wide: pd.DataFrame, extra: pd.DataFrame) -> pd.DataFrame:

@@ -2,7 +2,10 @@
 
 A frozen model is a list of linear terms (feature, clinical level or another model's score, each
 with its training centre/scale/imputation value and coefficient) plus an intercept and a link, or
-an ensemble of such models. :func:`linear_predictor` is the only scoring code: the study scores
+an ensemble of frozen models (soft vote: mean probability). An ensemble member may also be a
+``learner`` (random forest, SVM, gradient boosting, logistic regression on the features selected on
+training), whose fitted scikit-learn estimator is embedded as a :mod:`radsig.models.serialize`
+document (JSON, allow-listed classes, checksum; never pickle). :func:`linear_predictor` is the only scoring code: the study scores
 every cohort with the frozen dict, and ``radsig predict`` does the same, so both agree exactly.
 Only training rows reach any ``fit``.
 """
@@ -35,8 +38,24 @@ def _term_values(term: dict, feats: pd.DataFrame, clin: pd.DataFrame, scores: di
     return (x - term["center"]) / term["scale"]
 
 
+_ESTIMATORS: dict[str, object] = {}  # decoded learner estimators, by their document's checksum
+
+
+def _estimator(model: dict):
+    from radsig.models import model_from_document
+
+    doc = model["estimator"]
+    if doc["checksum"] not in _ESTIMATORS:
+        _ESTIMATORS[doc["checksum"]] = model_from_document(doc, f"model {model['name']!r}")
+    return _ESTIMATORS[doc["checksum"]]
+
+
 def linear_predictor(model: dict, feats: pd.DataFrame, clin: pd.DataFrame, scores: dict) -> np.ndarray:
     """The model's linear predictor (Rad-score) for aligned feature/clinical rows."""
+    if model["kind"] == "learner":  # logit of the learner's probability on the standardised features
+        X = _design(model["terms"], feats, clin, scores)
+        p = np.clip(_estimator(model).predict_proba(X)[:, 1], 1e-6, 1 - 1e-6)
+        return np.log(p / (1 - p))
     if model["kind"] == "ensemble":
         lps = [linear_predictor(m, feats, clin, scores) for m in model["members"]]
         if model["link"] == "logistic":
@@ -57,6 +76,8 @@ def formula(model: dict, digits: int = 4) -> str:
     """Human-readable Rad-score formula on standardised inputs, z(x) = (x − centre) / scale."""
     if model["kind"] == "ensemble":
         return "mean probability of: " + "; ".join(m["name"] for m in model["members"])
+    if model["kind"] == "learner":
+        return f"{LEARNER_LABELS[model['learner']]} on z(" + "), z(".join(t["label"] for t in model["terms"]) + ")"
     parts = [f"{model['intercept']:.{digits}f}"]
     for t in model["terms"]:
         sign = "+" if t["coef"] >= 0 else "−"
@@ -109,7 +130,7 @@ def _fit_glm(X: np.ndarray, target, ep: EndpointSpec, penalty: float = 1e-4) -> 
 def _univariate_p(X: np.ndarray, target, ep: EndpointSpec) -> np.ndarray:
     if ep.type == "binary":
         y = np.asarray(target, int)
-        return np.array([stats.mannwhitneyu(x[y == 1], x[y == 0]).pvalue for x in X.T])
+        return np.asarray(stats.mannwhitneyu(X[y == 1], X[y == 0], axis=0).pvalue, float)  # per column
     from sksurv.metrics import concordance_index_censored
 
     t, e = target["time"], target["event"]
@@ -229,9 +250,16 @@ def fit_linear(spec: ModelSpec, ep: EndpointSpec, feats, clin: pd.DataFrame, tar
             "terms": [{**t, "coef": float(c)} for t, c in zip(terms, coef, strict=False)]}
 
 
+LEARNER_LABELS = {"logistic": "logistic regression", "svm": "SVM (RBF, Platt-scaled)",
+                  "rf": "random forest", "gb": "gradient boosting"}
+
+
 def fit_ensemble(spec: ModelSpec, ep: EndpointSpec, feats, target, *, modalities: list[str],
                  seed: int) -> dict:
-    """Average of one radiomics signature per modality (soft voting)."""
+    """Soft vote of one radiomics signature per modality, or of ``spec.learners`` (see
+    :func:`fit_learner_ensemble`)."""
+    if spec.learners:
+        return fit_learner_ensemble(spec, ep, feats, target, modalities=modalities, seed=seed)
     members = []
     for mod in modalities:
         sub = spec.model_copy(update={"name": f"{spec.name}_{mod}"})
@@ -239,12 +267,55 @@ def fit_ensemble(spec: ModelSpec, ep: EndpointSpec, feats, target, *, modalities
     return {"name": spec.name, "kind": "ensemble", "link": _link(ep), "members": members}
 
 
+def fit_learner_ensemble(spec: ModelSpec, ep: EndpointSpec, feats, target, *, modalities: list[str],
+                         seed: int) -> dict:
+    """Soft vote of different learners (:func:`radsig.models.make_ensemble`) on training rows only.
+
+    The features are those a radiomics signature of this spec selects on the training cohort
+    (screen → de-correlate → LASSO with its CV, up to ``max_features``), imputed and standardised
+    with training statistics; every learner is fitted on them. Each fitted member is frozen as its
+    own ``learner`` model (a :func:`radsig.models.model_document`), and the ensemble probability is
+    the mean of the members' probabilities — exactly scikit-learn's soft vote.
+    """
+    from radsig.models import make_ensemble, model_document
+
+    if ep.type != "binary":
+        raise StatisticsError(f"model {spec.name!r}: learners need a binary endpoint, {ep.name!r} is {ep.type}")
+    sig = fit_radiomics(spec, ep, feats, target, modalities=modalities, seed=seed)
+    terms = [{**t, "coef": 0.0} for t in sig["terms"]]
+    X = _design(terms, feats, None, {})
+    y = np.asarray(target, int)
+    vote = make_ensemble("soft_voting", members=tuple(spec.learners), random_state=seed).fit(X, y)
+    names = [f"f{i}" for i in range(len(terms))]
+    members = []
+    for learner in spec.learners:
+        est = vote.named_estimators_[learner]
+        doc = model_document(est, metadata={"study_model": spec.name, "learner": learner, "features": names})
+        members.append({"name": f"{spec.name}_{learner}", "kind": "learner", "learner": learner, "member_of": spec.name,
+                        "link": "logistic", "terms": terms, "estimator": doc})
+    return {"name": spec.name, "kind": "ensemble", "link": "logistic", "members": members,
+            "learners": list(spec.learners), "n_candidates": sig["n_candidates"],
+            "n_screened": sig["n_screened"]}
+
+
 def _link(ep: EndpointSpec) -> str:
     return "logistic" if ep.type == "binary" else "cox"
 
 
+def learner_members(frozen: dict) -> list[dict]:
+    """The ``learner`` members of an ensemble of learners (empty for any other model)."""
+    return [m for m in frozen.get("members", []) if m["kind"] == "learner"] if frozen["kind"] == "ensemble" else []
+
+
+def evaluated_models(frozen: list[dict]) -> list[dict]:
+    """Every model that gets metrics: the frozen models, each followed by its learner members."""
+    return [m for f in frozen for m in (f, *learner_members(f))]
+
+
 def model_features(model: dict) -> list[str]:
     """Image features a frozen model needs."""
+    if model["kind"] == "learner":
+        return [t["name"] for t in model["terms"]]
     if model["kind"] == "ensemble":
         return sorted({f for m in model["members"] for f in model_features(m)})
     return [t["name"] for t in model["terms"] if t["source"] == "feature"]
@@ -252,6 +323,8 @@ def model_features(model: dict) -> list[str]:
 
 def model_columns(model: dict) -> list[str]:
     """Clinical columns a frozen model needs."""
+    if model["kind"] == "learner":
+        return []
     if model["kind"] == "ensemble":
         return sorted({c for m in model["members"] for c in model_columns(m)})
     return sorted({t["column"] for t in model["terms"] if t["source"] == "clinical"})

@@ -69,13 +69,23 @@ def predict(model_path: str | Path, *, manifest: str | Path | None = None, image
     if absent:
         raise ConfigError(f"the model needs modality {absent}; the input has {sorted(set(man['modality']))}")
     man = man[man["modality"].isin(doc["modalities"])]
+    if clinical is not None:  # a wrong clinical table fails before the (slow) feature extraction
+        _clinical_table(doc, clinical, idc)
     settings = FeatureSettings.from_json(doc["feature_settings"])
+    les = doc.get("lesions")
+    if les and les["column"] in man.columns:  # one row per lesion: extract each, aggregate like the study
+        from radsig.study import lesions
+
+        man = lesions.split_lesions(man, idc, les["column"])
     feats, fails = extract_manifest(man, settings, id_column=idc, progress=progress, stage="features")
     if doc.get("extra_features"):  # deep / habitat families, with the files saved next to model.json
         from radsig.study import extra_features as xf
 
         extra, xfails = xf.extract_extra_direct(doc["extra_features"], man, Path(model_path).parent, id_column=idc)
         feats, fails = xf.merge(feats, extra), pd.concat([fails, xfails], ignore_index=True)
+    if les and les["column"] in man.columns:
+        feats = lesions.aggregate_wide(feats, man, idc, les["aggregate"])
+        fails = lesions.patient_failures(fails, idc)
     if len(fails):
         raise ConfigError("feature extraction failed:\n  " + "\n  ".join(fails["error"].astype(str)))
     missing = [f for m in doc["models"] for f in mdl.model_features(m) if f not in feats.columns]
@@ -105,6 +115,15 @@ def _with_dependencies(models: list[dict], all_models: list[dict]) -> list[dict]
 def _clinical(doc: dict, clinical, ids, idc: str) -> pd.DataFrame | None:
     if clinical is None:
         return None
+    df, path = _clinical_table(doc, clinical, idc)
+    gone = [p for p in ids if p not in df.index]
+    if gone:
+        raise ConfigError(f"clinical table {path}: no row for patient(s) {gone[:5]}")
+    return df.loc[list(ids)]
+
+
+def _clinical_table(doc: dict, clinical, idc: str) -> tuple[pd.DataFrame, Path]:
+    """The clinical table indexed by patient ID, checked for the model's columns."""
     path = Path(clinical)
     if not path.is_file():
         raise ConfigError(f"clinical table not found: {path}")
@@ -115,8 +134,4 @@ def _clinical(doc: dict, clinical, ids, idc: str) -> pd.DataFrame | None:
     if need:
         raise ConfigError(f"clinical table {path}: the model needs column(s) {need}; has {list(df.columns)}")
     df[idc] = df[idc].astype(str)
-    df = df.set_index(idc)
-    gone = [p for p in ids if p not in df.index]
-    if gone:
-        raise ConfigError(f"clinical table {path}: no row for patient(s) {gone[:5]}")
-    return df.loc[list(ids)]
+    return df.set_index(idc), path

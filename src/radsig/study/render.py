@@ -12,6 +12,7 @@ from radsig.report.checklist import checklist_rows
 from radsig.report.html import _ci, render_report
 from radsig.report.tables import table1
 from radsig.study import plots
+from radsig.study.modelling import evaluated_models
 
 SECTIONS = (
     ("study", "Study design"), ("endpoints", "Endpoints"), ("flow", "Cohort flow"),
@@ -38,7 +39,7 @@ def _figures(run) -> dict[str, list[dict]]:
         figs[section].append({"png": png, "svg": svg, "title": title})
 
     for ep in (e for e in st.endpoints if e.type == "binary"):
-        models = [m["name"] for m in run.frozen if m["endpoint"] == ep.name]
+        models = [m["name"] for m in evaluated_models(run.frozen) if m["endpoint"] == ep.name]
         if not models:
             continue
         add("roc", plots.roc_figure(cur, res, models, cohorts), f"roc_{ep.name}", f"ROC curves, endpoint {ep.name}")
@@ -143,7 +144,7 @@ def render_outputs(run) -> None:
     sections = SECTIONS
     if run.results.get("biology"):
         sections = SECTIONS[:-2] + (("biology", "Tumour biology"),) + SECTIONS[-2:]
-    frozen_by_name = {m["name"]: m for m in run.frozen}
+    frozen_by_name = {m["name"]: m for m in evaluated_models(run.frozen)}
     from radsig.study.analyses import report_rows
 
     analyses = report_rows(run.results.get("analyses", []))
@@ -164,7 +165,8 @@ def render_outputs(run) -> None:
         "n_features": max((df.shape[1] for df in run.features.values()), default=0),
         "modalities": sorted({c.split("_", 1)[0] for df in run.features.values() for c in df.columns}),
         "models": [{"name": n, **{k: v for k, v in m.items() if k != "cohorts"},
-                    "terms": frozen_by_name[n].get("terms", [])} for n, m in run.results["models"].items()],
+                    "terms": [] if m["kind"] == "learner" else frozen_by_name[n].get("terms", [])}
+                   for n, m in run.results["models"].items()],
         "cohort_names": list(run.data), "performance": _performance(run),
         "comparisons": run.results.get("comparisons", []), "survival_rows": _survival_rows(run),
         "figures": figs, "checklist": checklist_rows(present),

@@ -51,6 +51,7 @@ class StudyRun:
     extra_features: dict = field(default_factory=dict)
     biology: object = None
     biology_figures: list = field(default_factory=list)
+    cache_dir: Path | None = None
 
     @property
     def report_path(self) -> Path:
@@ -82,8 +83,8 @@ def _check_extra_paths(study: StudySpec) -> None:
 def _extract(run: StudyRun, progress: Progress | None) -> None:
     fdir = run.out / "features"
     fdir.mkdir(parents=True, exist_ok=True)
-    cache = fdir / "cache" if run.study.features.cache else None
-    run.extra_features = _fit_extra_families(run, progress)
+    cache = (run.cache_dir or fdir / "cache") if run.study.features.cache else None
+    run.extra_features = _fit_extra_families(run, progress, cache)
     for name, cd in run.data.items():
         manifest = cd.manifest
         if run.study.lesions is not None:  # one row per lesion → extracted per lesion, aggregated below
@@ -95,11 +96,11 @@ def _extract(run: StudyRun, progress: Progress | None) -> None:
         else:
             wide, fails = extract_manifest(manifest, run.settings, id_column=run.study.id_column,
                                            cache_dir=cache, progress=progress, stage=f"features {name}")
+        if run.extra_features:  # deep / habitat features per lesion too, so they are aggregated alike
+            wide, fails = _extract_extra_families(run, name, manifest, wide, fails, cache, progress)
         if run.study.lesions is not None:
             wide = lesions.aggregate_wide(wide, manifest, run.study.id_column, run.study.lesions.aggregate)
             fails = lesions.patient_failures(fails, run.study.id_column)
-        if run.extra_features:
-            wide, fails = _extract_extra_families(run, name, cd, wide, fails, cache, progress)
         wide.to_csv(fdir / f"{name}_features.csv")
         fails.to_csv(fdir / f"{name}_failures.csv", index=False)
         run.failures[name] = fails
@@ -112,7 +113,7 @@ def _extract(run: StudyRun, progress: Progress | None) -> None:
                           "extraction_failed": len(failed), "analysed": len(keep)}
 
 
-def _fit_extra_families(run: StudyRun, progress: Progress | None) -> dict:
+def _fit_extra_families(run: StudyRun, progress: Progress | None, cache: Path | None) -> dict:
     """Deep / habitat families (``features.families``): fitted on the training cohort only."""
     from radsig.study import extra_features as xf
 
@@ -121,13 +122,13 @@ def _fit_extra_families(run: StudyRun, progress: Progress | None) -> dict:
         return {}
     tr = run.data[st.training.name]
     ibsi = run.settings.raw if run.settings.extractor == "radsig.features" else None
-    return xf.fit_extra(st, tr.manifest, tr.clinical, run.out, ibsi, progress)
+    return xf.fit_extra(st, tr.manifest, tr.clinical, run.out, ibsi, progress, cache=cache)
 
 
-def _extract_extra_families(run: StudyRun, name: str, cd: CohortData, wide, fails, cache, progress):
+def _extract_extra_families(run: StudyRun, name: str, manifest: pd.DataFrame, wide, fails, cache, progress):
     from radsig.study import extra_features as xf
 
-    extra, xfails = xf.extract_extra(run.extra_features, cd.manifest, run.out, name,
+    extra, xfails = xf.extract_extra(run.extra_features, manifest, run.out, name,
                                      id_column=run.study.id_column, jobs=run.study.features.jobs,
                                      cache=cache, progress=progress)
     return xf.merge(wide, extra), pd.concat([fails, xfails], ignore_index=True)
@@ -165,6 +166,11 @@ def _fit(run: StudyRun) -> None:
         cut, how = ev.cutoff_for(spec.cutoff, lp[ok], target, ep, surv)
         frozen["cutoff"] = {"value": cut, "method": how}
         frozen["survival_endpoints"] = [e.name for e in surv_eps]
+        for m in mdl.learner_members(frozen):  # reported next to the ensemble (AUCs with CIs)
+            mlp = mdl.linear_predictor(m, feats, clin, train_scores)
+            m["endpoint"], m["survival_endpoints"] = ep.name, []
+            m["cutoff"] = dict(zip(("value", "method"), ev.cutoff_for("median", mlp[ok], target, ep, None),
+                                   strict=True))
         run.frozen.append(frozen)
         train_scores[spec.name] = lp
 
@@ -175,6 +181,8 @@ def _score(run: StudyRun) -> pd.DataFrame:
         scores: dict[str, np.ndarray] = {}
         for frozen in run.frozen:
             scores[frozen["name"]] = mdl.linear_predictor(frozen, run.features[name], cd.clinical, scores)
+            for m in mdl.learner_members(frozen):
+                scores[m["name"]] = mdl.linear_predictor(m, run.features[name], cd.clinical, scores)
         run.scores[name] = scores
         rows.append(predictions_table(run.frozen, scores, cd.clinical.index, run.study.id_column)
                     .assign(cohort=name))
@@ -201,11 +209,15 @@ def _evaluate(run: StudyRun) -> None:
     tr_clin = run.data[st.training.name].clinical
     targets = {}
     models: dict = {}
-    for frozen in run.frozen:
+    for frozen in mdl.evaluated_models(run.frozen):
         ep = st.endpoint(frozen["endpoint"])
         entry = {"kind": frozen["kind"], "endpoint": ep.name, "endpoint_type": ep.type,
                  "cutoff": frozen["cutoff"], "formula": mdl.formula(frozen),
                  "features": mdl.model_features(frozen), "cohorts": {}}
+        if frozen["kind"] == "learner":
+            entry["member_of"] = frozen["member_of"]
+        elif frozen["kind"] == "ensemble":
+            entry["members"] = [m["name"] for m in frozen["members"]]
         for i, (name, cd) in enumerate(run.data.items()):
             lp = run.scores[name][frozen["name"]]
             target, ok = ev.target_for(cd.clinical, ep)
@@ -263,13 +275,26 @@ def model_document(run: StudyRun) -> dict:
         "modalities": sorted({f.split("_", 1)[0] for m in run.frozen for f in mdl.model_features(m)}),
         "clinical_columns": sorted({c for m in run.frozen for c in mdl.model_columns(m)}),
         "models": run.frozen,
-        **({"extra_features": run.extra_features} if run.extra_features else {}),
+        **({"lesions": run.study.lesions.model_dump()} if run.study.lesions is not None else {}),
+        **({"extra_features": _extra_entry(run.extra_features)} if run.extra_features else {}),
     }
 
 
+def _extra_entry(doc: dict) -> dict:
+    from radsig.study.extra_features import model_entry
+
+    return model_entry(doc)
+
+
 def run_study(study: str | Path | StudySpec, out: str | Path, *, progress: Progress | None = None,
-              extra: dict | None = None) -> StudyRun:
-    """Run a whole study; returns the :class:`StudyRun` (outputs are in ``out``)."""
+              extra: dict | None = None, cache_dir: str | Path | None = None) -> StudyRun:
+    """Run a whole study; returns the :class:`StudyRun` (outputs are in ``out``).
+
+    ``cache_dir`` replaces the per-run feature cache (``out/features/cache``) by a folder that
+    several runs share: cases whose images, masks and settings are unchanged are not extracted
+    again, and deep / habitat models fitted on unchanged training images are reused (used when
+    ``features.cache`` is true).
+    """
     t0 = time.perf_counter()
     if isinstance(study, StudySpec):
         spec = study
@@ -278,7 +303,8 @@ def run_study(study: str | Path | StudySpec, out: str | Path, *, progress: Progr
         spec, data, settings = validate(study)
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    run = StudyRun(study=spec, out=out, settings=settings, data=data)
+    run = StudyRun(study=spec, out=out, settings=settings, data=data,
+                   cache_dir=Path(cache_dir) if cache_dir is not None else None)
     if spec.biology is not None:  # immune scores + TME phenotype before modelling (usable as an endpoint)
         from radsig.study.biology import prepare_biology
 

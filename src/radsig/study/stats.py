@@ -45,11 +45,14 @@ def calibration(y, prob, *, n_boot: int = 200, seed: int = 0, n_bins: int = 5) -
     """Calibration slope (logistic recalibration, Wald CI), observed/expected ratio, Brier score
     (bootstrap CI) and the binned calibration curve."""
     y, prob = np.asarray(y, int), np.asarray(prob, float)
-    slope = ev.calibration_intercept_slope(y, prob).summary.loc["slope"]
+    try:
+        slope = ev.calibration_intercept_slope(y, prob).summary.loc["slope"]
+    except StatisticsError:  # perfect separation: the recalibration fit has no finite slope
+        slope = None
     brier = ev.brier_score(y, prob, n_boot=n_boot, seed=seed)
     bins = ev.calibration_curve(y, prob, n_bins=n_bins).bins
     curve = [(float(r.predicted), float(r.observed), int(r.n)) for r in bins.itertuples() if r.n > 0]
-    return {"calibration_slope": _res(slope["estimate"], slope["ci_low"], slope["ci_high"]),
+    return {"calibration_slope": None if slope is None else _res(slope["estimate"], slope["ci_low"], slope["ci_high"]),
             "brier": _from(brier), "observed_expected": _res(y.mean() / max(prob.mean(), 1e-12)),
             "curve": curve}
 

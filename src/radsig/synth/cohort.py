@@ -4,7 +4,8 @@ What is planted (and so what a correct study must recover):
 
 * a hidden immune activity ``z ~ N(0, 1)``; phenotype "inflamed" when ``z > 0.3`` else "desert";
 * the tumour's CT texture and PET uptake follow an image latent ``s`` equal to ``z`` plus a
-  little noise — or, with ``negative_control=True``, drawn independently of ``z``;
+  little noise; with ``negative_control=True`` the images stay the same (same seed, same files)
+  but the ``z`` behind the outcomes is redrawn independently of ``s``;
 * objective response, OS and PFS (with administrative and random censoring) depend on ``z``
   and on clinical factors (ECOG, stage); a CD8-like immune score measures ``z`` with noise;
 * four centres with different scanners (spacing, noise, HU offset, PET calibration):
@@ -50,10 +51,12 @@ def _cohort_sizes(n: int) -> list[int]:
     return sizes
 
 
-def _patients(rng: np.random.Generator, n: int, negative_control: bool) -> pd.DataFrame:
+def _patients(rng: np.random.Generator, n: int, negative_control: bool, seed: int = 0) -> pd.DataFrame:
     z = rng.standard_normal(n)
     u = rng.standard_normal(n)  # immune infiltration not visible on imaging
-    s = rng.standard_normal(n) if negative_control else z + 0.35 * rng.standard_normal(n)
+    s = z + 0.35 * rng.standard_normal(n)
+    if negative_control:  # same image latent (same images), outcomes from an independent immune activity
+        z = np.random.default_rng([seed, 7919]).standard_normal(n)
     age = np.clip(rng.normal(63.0, 9.0, n), 30, 88).round()
     sex = rng.choice(["female", "male"], size=n, p=[0.42, 0.58])
     ecog = rng.choice([0, 1], size=n, p=[0.55, 0.45])
@@ -112,8 +115,9 @@ def make_demo_cohort(
     out : folder to write into (created); manifests hold paths relative to it.
     n : total number of patients over the four cohorts (at least 48).
     seed : random seed; the same seed gives the same files.
-    negative_control : when True the image latent is independent of the immune phenotype,
-        so no image feature carries information about response or survival.
+    negative_control : when True the immune activity behind every outcome is redrawn independently
+        of the image latent, so no image feature carries information about response or survival;
+        the images are the same files as without it (same seed).
     progress : called as ``progress(done, total)`` after each patient.
     """
     from radsig.exceptions import ConfigError
@@ -126,7 +130,7 @@ def make_demo_cohort(
     rng = np.random.default_rng(seed)
     sizes = _cohort_sizes(n)
     n = sum(sizes)
-    patients = _patients(rng, n, negative_control)
+    patients = _patients(rng, n, negative_control, seed)
     result = DemoCohort(root=root, n_patients=n, negative_control=negative_control)
     start, done = 0, 0
     for (name, _role, centres, _frac), size in zip(COHORTS, sizes, strict=False):

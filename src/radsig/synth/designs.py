@@ -113,6 +113,7 @@ class DesignCohort:
     manifests: dict[str, Path] = field(default_factory=dict)
     clinical: dict[str, Path] = field(default_factory=dict)
     expression: dict[str, Path] = field(default_factory=dict)
+    ihc: Path | None = None  # one IHC table (patient ID + marker columns) of every cohort with IHC
     n_patients: int = 0
     negative_control: bool = False
 
@@ -276,4 +277,20 @@ def make_design_cohort(design: str | Design, out: str | Path, *, n_scale: float 
         clin.to_csv(res.clinical[cdef.name], index=False)
     if all_expr:  # one genes × patients matrix of every cohort with RNA-seq (the study's biology section)
         pd.concat(all_expr, axis=1).to_csv(root / "expression_log2.csv")
+    res.ihc = _write_ihc_table(res.clinical.values(), root / "ihc.csv")
     return res
+
+
+def _write_ihc_table(clinical_files, path: Path) -> Path | None:
+    """The IHC markers of every cohort that has them as one table (patient ID + ``ihc_*`` columns),
+    for the study's ``biology: ihc:``; they stay clinical columns too."""
+    parts = []
+    for f in clinical_files:
+        clin = pd.read_csv(f)
+        cols = [c for c in clin.columns if c.startswith("ihc_")]
+        if cols:
+            parts.append(clin[["patient_id", *cols]].dropna(subset=cols, how="all"))
+    if not parts:
+        return None
+    pd.concat(parts, ignore_index=True).to_csv(path, index=False)
+    return path
