@@ -105,6 +105,11 @@ def _key(dirs) -> tuple:
     return (d.shape, d.tobytes())
 
 
+def _dir_key(dirs) -> tuple:
+    """Hashable cache key of a sequence of offsets."""
+    return tuple(tuple(int(v) for v in d) for d in dirs)
+
+
 class Neighbourhood:
     """Image-independent neighbour structure of one ROI (boolean box mask), built once per case.
 
@@ -143,13 +148,16 @@ class Neighbourhood:
     def pair_set(self, dirs) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """All pairs of the offsets *dirs*, concatenated: (src, dst, bounds, counts); direction
         ``a``'s pairs are ``bounds[a]:bounds[a + 1]``, ``counts[a]`` of them."""
-        key = tuple(tuple(int(v) for v in d) for d in dirs)
-        out = self._sets.get(key)
+        return self._memo(self._sets, _dir_key(dirs), self._build_pairs)
+
+    def _memo(self, store: dict, key, build):
+        """``store[key]``, built once by ``build(key)`` even when two threads ask at once."""
+        out = store.get(key)
         if out is None:
             with self._lock:
-                out = self._sets.get(key)
+                out = store.get(key)
                 if out is None:
-                    out = self._sets[key] = self._build_pairs(key)
+                    out = store[key] = build(key)
         return out
 
     def _build_pairs(self, key):
@@ -171,7 +179,7 @@ class Neighbourhood:
 
     def neighbour_count(self, dirs) -> np.ndarray:
         """Per ROI voxel, how many of ``v ± d`` (d in *dirs*) lie in the ROI."""
-        key = ("count",) + tuple(tuple(int(v) for v in d) for d in dirs)
+        key = ("count",) + _dir_key(dirs)
         out = self._sets.get(key)
         if out is None:
             src, dst, _, _ = self.pair_set(dirs)
@@ -190,14 +198,7 @@ class Neighbourhood:
         (positive for PyRadiomics' directions), so the strided view ``reshape(-1, s).T`` lays
         each line along a row, lines separated by padding.
         """
-        key = tuple(tuple(int(v) for v in d) for d in dirs)
-        out = self._runs.get(key)
-        if out is None:
-            with self._lock:
-                out = self._runs.get(key)
-                if out is None:
-                    out = self._runs[key] = self._build_runs(key)
-        return out
+        return self._memo(self._runs, _dir_key(dirs), self._build_runs)
 
     def _build_runs(self, key):
         # every ROI voxel appears once per direction: the output sizes are known up front
