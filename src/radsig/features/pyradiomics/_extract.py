@@ -11,9 +11,6 @@ large; rows keep PyRadiomics' order.
 
 from __future__ import annotations
 
-import itertools
-import os
-import threading
 import warnings
 from pathlib import Path
 
@@ -35,7 +32,12 @@ from radsig.features.pyradiomics._firstorder_shape import (
     shape2d_features,
     shape_features,
 )
-from radsig.features.pyradiomics._matrices import Context, Neighbourhood, discretize
+from radsig.features.pyradiomics._matrices import Context, discretize, shared_neighbourhood
+from radsig.features.pyradiomics._threads import (
+    THREADED_MAX_VOXELS,
+    parallel_rows,
+    workers_for_images,
+)
 from radsig.preprocess.filters import filter_margin, filter_tasks
 
 COLUMNS = ["feature", "family", "ibsi_code", "aggregation_code", "value"]
@@ -229,12 +231,8 @@ def _image_rows(prefix, arr, mask, kw, spacing_zyx, classes, case, hood=None):
     q, _ = discretize(arr, mask, kw.get("binWidth", 25), kw.get("binCount"), values=values,
                       levels_out=got)
     g = got[0]
-    pad = max(max(int(v) for v in (kw.get("distances") or [1])), 1)
-    if hood is None:
-        hood = {}
-    if pad not in hood:
-        hood[pad] = Neighbourhood(mask, pad)
-    ctx = Context(q, pad, nb=hood[pad], g=g)  # shared by the texture matrices
+    nb = shared_neighbourhood({} if hood is None else hood, mask, kw.get("distances"))
+    ctx = Context(q, nb.pad, nb=nb, g=g)  # shared by the texture matrices
     rows = []
     for cls, names in classes.items():
         if cls == "firstorder":
@@ -406,7 +404,7 @@ def compute_features(image: sitk.Image, mask: sitk.Image, settings: PyRadiomicsS
     if classes:
         tasks = list(filter_tasks(img_arr, spacing, settings.image_types, mask=mask_arr,
                                   settings=s, peak=peak,
-                                  threads=1 if _workers() > 1 else None))
+                                  threads=1 if workers_for_images() > 1 else None))
 
     def shape():
         return _shape_rows(shape_mask, bbox, spacing, settings, case)
@@ -416,7 +414,7 @@ def compute_features(image: sitk.Image, mask: sitk.Image, settings: PyRadiomicsS
         return _image_rows(prefix, np.ascontiguousarray(compute()[sl]), roi_mask, kw, spacing,
                            classes, case, hood)
 
-    workers = min(_workers(), len(tasks) + 1)
+    workers = min(workers_for_images(), len(tasks) + 1)
     if roi_mask.size and np.count_nonzero(roi_mask) > THREADED_MAX_VOXELS:
         workers = 1  # large ROI: keep one image's temporaries in memory at a time
     if workers <= 1:
@@ -424,82 +422,4 @@ def compute_features(image: sitk.Image, mask: sitk.Image, settings: PyRadiomicsS
         for task in tasks:
             rows += one(task)
         return rows
-    return rows + _parallel(shape, one, tasks, hood, roi_mask, workers)
-
-
-def _parallel(shape, one, tasks, hood, roi_mask, workers) -> list[tuple]:
-    """Rows of ``shape()`` then of ``one(task)`` per task, computed in *workers* threads.
-
-    SimpleITK filters and NumPy's loops release the GIL. The ROI's neighbour structure is
-    created first, so the workers share one (its parts are built once, under a lock). Images are
-    started interleaved by filter (a wavelet and a LoG image side by side, so one thread is not
-    left waiting for the other's wavelet transform); rows are put back in PyRadiomics' order.
-    """
-    rows: list[tuple] = []
-    for kw in {id(t[2]): t[2] for t in tasks}.values():
-        pad = max(max(int(v) for v in (kw.get("distances") or [1])), 1)
-        if pad not in hood:
-            hood[pad] = Neighbourhood(roi_mask, pad)
-    families: dict[str, list[int]] = {}
-    for k, (prefix, _, _) in enumerate(tasks):
-        families.setdefault(prefix.split("-")[0], []).append(k)
-    order = [k for group in itertools.zip_longest(*families.values()) for k in group
-             if k is not None]
-    jobs = [lambda task=tasks[order[0]]: one(task), shape]
-    jobs += [lambda task=tasks[k]: one(task) for k in order[1:]]
-    done = _run_threads(jobs, workers)
-    parts = dict(zip(order, [done[0]] + done[2:], strict=True))
-    rows += done[1]
-    for k in range(len(tasks)):
-        rows += parts[k]
-    return rows
-
-
-def _run_threads(jobs, workers: int) -> list:
-    """Results of the callables *jobs* run by *workers* threads, started in list order.
-
-    A few lines of ``threading`` rather than ``concurrent.futures`` (whose import pulls in
-    ``logging``: ~5 ms of a short process). The first exception, in job order, is raised after
-    all jobs have ended.
-    """
-    results: list = [None] * len(jobs)
-    errors: list = [None] * len(jobs)
-    pending = iter(range(len(jobs)))
-    lock = threading.Lock()
-
-    def work():
-        while True:
-            with lock:
-                k = next(pending, None)
-            if k is None:
-                return
-            try:
-                results[k] = jobs[k]()
-            except BaseException as exc:  # noqa: BLE001 - re-raised in the calling thread
-                errors[k] = exc
-
-    threads = [threading.Thread(target=work, daemon=True) for _ in range(workers)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    for exc in errors:
-        if exc is not None:
-            raise exc
-    return results
-
-
-THREADED_MAX_VOXELS = 200_000  # ROI size up to which shape and images run in two threads
-
-
-def _workers() -> int:
-    """Threads for the derived images: ``RADSIG_THREADS`` if set, else up to 2 of the CPUs this
-    process may use (more brings little: the per-image work is short and partly holds the GIL)."""
-    env = os.environ.get("RADSIG_THREADS")
-    if env:
-        return max(int(env), 1)
-    try:
-        n = len(os.sched_getaffinity(0))
-    except AttributeError:  # not on Linux
-        n = os.cpu_count() or 1
-    return max(min(n, 2), 1)
+    return rows + parallel_rows(shape, one, tasks, hood, roi_mask, workers)

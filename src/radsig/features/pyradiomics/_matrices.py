@@ -231,6 +231,15 @@ class Neighbourhood:
         return np.unique(key).size < key.size
 
 
+def shared_neighbourhood(hood: dict, mask: np.ndarray, distances) -> Neighbourhood:
+    """The ROI's neighbourhood for the largest of *distances*, kept in ``hood`` ({pad: ...}) so
+    that every derived image of a case reuses it."""
+    pad = max(max(int(v) for v in (distances or [1])), 1)
+    if pad not in hood:
+        hood[pad] = Neighbourhood(mask, pad)
+    return hood[pad]
+
+
 class Context:
     """One discretised ROI: its grey levels ``g`` (C order over the ROI) on a shared
     :class:`Neighbourhood`. GLCM, GLRLM, GLSZM, GLDM and NGTDM of the same image share it; the
