@@ -165,9 +165,10 @@ def _fit_habitat(study, rows: pd.DataFrame, out: Path, mod: str, ibsi_raw: dict 
         model = json.loads(stored.read_text())
     else:
         model = fit_habitat_model(rows, **params)
-        if stored is not None:
-            stored.parent.mkdir(parents=True, exist_ok=True)
-            stored.write_text(json.dumps(model))
+        if stored is not None:  # atomic: a run killed mid-write must not leave a truncated cache entry
+            from radsig.cohort._atomic import write_text
+
+            write_text(stored, json.dumps(model))
     if progress:
         progress(f"habitat fit {mod}", 1, 1)
     entry = {"model": model, "ibsi": ibsi_raw, "maps": f"habitat_maps/{mod}"}
