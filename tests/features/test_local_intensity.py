@@ -95,3 +95,22 @@ def test_neighbours_outside_the_roi_count():
     expected = 10.0 * (n_sphere - 1) / n_sphere
     result = local_intensity.compute(roi)
     assert result == pytest.approx({"loc_peak_loc": expected, "loc_peak_glob": expected})
+
+
+@pytest.mark.parametrize(("shape", "spacing"), [((17, 30, 23), (2.0, 0.8, 0.8)),
+                                                ((9, 9, 9), (1.0, 1.0, 1.0)),
+                                                ((40, 12, 33), (3.0, 1.1, 0.7))])
+def test_fft_convolution_equals_scipy_fftconvolve(shape, spacing):
+    """The scipy.fft convolution (kept to avoid importing scipy.signal in every worker) is
+    SciPy's ``fftconvolve(mode="same")``, also when the kernel is larger than the image."""
+    from scipy.signal import fftconvolve
+
+    from radsig.features.local_intensity import _convolve_same, ball_kernel
+
+    rng = np.random.default_rng(3)
+    image = rng.normal(40.0, 100.0, size=shape)
+    kernel = ball_kernel(spacing).astype(np.float64)
+    sums, counts = _convolve_same((image, np.ones_like(image)), kernel)
+    np.testing.assert_allclose(sums, fftconvolve(image, kernel, mode="same"), rtol=0, atol=1e-9)
+    np.testing.assert_allclose(counts, fftconvolve(np.ones_like(image), kernel, mode="same"),
+                               rtol=0, atol=1e-9)
