@@ -187,11 +187,18 @@ def test_process_pool_and_dask_process_cluster_give_the_jobs1_table(tmp_path):
     serial = _run(manifest, tmp_path / "j1.parquet", cache=False, settings=warn)
     assert _warnings_by_patient(serial) == _expected_warnings(6)
     assert list(serial.failures["patient_id"]) == ["GONE"]
-    pooled = _run(manifest, tmp_path / "j2.parquet", cache=False, jobs=2, settings=warn)
-    pd.testing.assert_frame_equal(serial.table, pooled.table)
-    pd.testing.assert_frame_equal(serial.failures, pooled.failures)
-    assert _warnings_by_patient(pooled) == _expected_warnings(6)
-    assert len(pooled.provenance["execution"]["peak_rss_mb_per_worker"]) >= 1
+    for method in ("fork", "spawn"):  # workers forked from this process, and spawned
+        os.environ["RADSIG_START_METHOD"] = method
+        try:
+            pooled = _run(manifest, tmp_path / f"{method}.parquet", cache=False, jobs=2,
+                          settings=warn)
+        finally:
+            del os.environ["RADSIG_START_METHOD"]
+        pd.testing.assert_frame_equal(serial.table, pooled.table)
+        pd.testing.assert_frame_equal(serial.failures, pooled.failures)
+        assert _warnings_by_patient(pooled) == _expected_warnings(6)
+        workers = {int(pid) for pid in pooled.provenance["execution"]["peak_rss_mb_per_worker"]}
+        assert workers and os.getpid() not in workers
     with LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
                       dashboard_address=None) as cluster:
         dask = _run(manifest, tmp_path / "dask.parquet", cache=tmp_path / "c", settings=warn,
@@ -234,19 +241,55 @@ def test_inline_run_uses_one_itk_thread_and_restores_the_default(tmp_path, monke
     assert toy.sitk.ProcessObject.GetGlobalDefaultNumberOfThreads() == before
 
 
-def test_pool_workers_run_itk_and_blas_single_threaded():
+@pytest.mark.parametrize("method", ["spawn", "fork"])
+def test_pool_workers_run_itk_and_blas_single_threaded(method):
     """No oversubscription with jobs > 1: NumPy's OpenBLAS is loaded before the initializer
-    runs, so the environment variables alone would leave it at one thread per core."""
+    runs (inherited from the parent, or while unpickling it), so the environment variables
+    alone would leave it at one thread per core."""
     import concurrent.futures as cf
     import multiprocessing
 
     from radsig.cohort._worker import init_worker
 
     with cf.ProcessPoolExecutor(1, initializer=init_worker, initargs=(1,),
-                                mp_context=multiprocessing.get_context("spawn")) as pool:
+                                mp_context=multiprocessing.get_context(method)) as pool:
         pools = pool.submit(toy.thread_pools).result()
     assert pools["itk"] == 1
     assert set(pools.values()) == {1}, pools
+
+
+def test_workers_fork_only_while_no_other_thread_runs(monkeypatch):
+    """Forking while another thread holds a lock (the progress bar writing to stderr) would
+    leave that lock held in the worker: spawn then; an explicit choice wins; typos are errors."""
+    import threading
+
+    from radsig.cohort import runner
+    from radsig.exceptions import ConfigError
+
+    monkeypatch.delenv("RADSIG_START_METHOD", raising=False)
+    monkeypatch.setattr(threading, "active_count", lambda: 1)
+    assert runner._start_method() == ("fork" if sys.platform.startswith("linux") else "spawn")
+    monkeypatch.setattr(threading, "active_count", lambda: 2)
+    assert runner._start_method() == "spawn"
+    monkeypatch.setenv("RADSIG_START_METHOD", "forkserver")
+    assert runner._start_method() == "forkserver"
+    monkeypatch.setenv("RADSIG_START_METHOD", "frok")
+    with pytest.raises(ConfigError, match="RADSIG_START_METHOD"):
+        runner._start_method()
+
+
+def test_forked_workers_give_the_engines_jobs1_table(tmp_path, monkeypatch):
+    """The real engine (preloaded in the parent, then forked) gives the inline run's table."""
+    monkeypatch.delenv("RADSIG_START_METHOD", raising=False)
+    manifest = toy.make_cohort(tmp_path, 3)
+    params = {"interpolation": {"spacing": [1.0, 1.0, 1.0]},
+              "discretisation": {"method": "fbn", "bin_number": 8}}
+    serial = extract_cohort(manifest, params, tmp_path / "j1.parquet", progress=False, cache=False)
+    monkeypatch.setenv("RADSIG_START_METHOD", "fork")
+    pooled = extract_cohort(manifest, params, tmp_path / "j2.parquet", jobs=2, progress=False,
+                            cache=False)
+    assert serial.counts["ok"] == 3 and len(serial.feature_columns) > 100
+    pd.testing.assert_frame_equal(serial.table, pooled.table)
 
 
 @pytest.mark.slow

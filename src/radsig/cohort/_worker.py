@@ -54,6 +54,21 @@ def init_worker(threads: int) -> None:
     _limit_loaded_thread_pools(threads)
 
 
+def preload_engine() -> None:
+    """Import the default extractor and every feature family (and the SciPy/scikit-image modules
+    they load), so workers forked afterwards start with them loaded; ~0.5 s, once per process."""
+    from radsig.features import registry
+    from radsig.features import extractor  # noqa: F401
+
+    for family in registry.FAMILY_MODULES:
+        registry.get_family(family)
+
+
+def ready() -> int:
+    """A no-op task: submitted first so that a pool starts its workers at once."""
+    return os.getpid()
+
+
 def _limit_loaded_thread_pools(threads: int) -> None:
     """Limit BLAS/OpenMP pools that were loaded before the environment variables were set.
 

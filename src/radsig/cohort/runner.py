@@ -1,7 +1,8 @@
 """Run a cohort: manifest → per-case workers (inline, process pool or Dask) → one feature table.
 
 One code path drives all three back-ends: they are ``concurrent.futures`` executors
-(:class:`_InlineExecutor`, :class:`~concurrent.futures.ProcessPoolExecutor` with *spawn*, and
+(:class:`_InlineExecutor`, :class:`~concurrent.futures.ProcessPoolExecutor` (workers forked from
+this process once it has loaded the engine, or spawned; see :func:`_start_method`), and
 ``distributed.Client.get_executor()``), fed through a bounded window of in-flight cases so
 memory stays bounded whatever the cohort size. Each case is isolated in
 :func:`radsig.cohort._worker.run_case`; its cache entry is written atomically by the worker as
@@ -25,7 +26,7 @@ import pandas as pd
 import radsig
 from radsig._typing import PathLike
 from radsig.cohort import _atomic, provenance
-from radsig.cohort._worker import CaseTask, init_worker, run_case
+from radsig.cohort._worker import CaseTask, init_worker, preload_engine, ready, run_case
 from radsig.cohort.cache import FileHasher, _digest_text, default_cache_dir
 from radsig.cohort.manifest import Manifest, failure_record, load_manifest
 from radsig.exceptions import ConfigError
@@ -156,9 +157,39 @@ def _single_threaded_itk():
         sitk.ProcessObject.SetGlobalDefaultNumberOfThreads(previous)
 
 
+START_METHODS = ("fork", "spawn", "forkserver")
+
+
+def _start_method() -> str:
+    """How worker processes start: ``RADSIG_START_METHOD`` if set, else *fork* where it is safe.
+
+    A forked worker starts in milliseconds with the engine already imported (the parent loads it
+    once, :func:`~radsig.cohort._worker.preload_engine`); a spawned one starts a new interpreter
+    and imports pandas, SciPy and the engine again (~1 s, then a slower first case). On a 40-case
+    cohort that start-up is a tenth of the ``--jobs 2`` wall time (bench/COHORT.md). Forking is
+    only safe while this process runs no other thread (a thread holding a lock, e.g. the progress
+    bar writing to stderr, would leave that lock held in the child forever), so *spawn* is used
+    whenever another thread is alive, and off Linux.
+    """
+    import sys
+    import threading
+
+    env = os.environ.get("RADSIG_START_METHOD", "").strip().lower()
+    if env:
+        if env not in START_METHODS:
+            raise ConfigError(f"RADSIG_START_METHOD={env!r} is not one of {', '.join(START_METHODS)}")
+        return env
+    if sys.platform.startswith("linux") and threading.active_count() == 1:
+        return "fork"
+    return "spawn"
+
+
 @contextmanager
-def _backend(jobs: int, scheduler: Any):
-    """Yield ``(make_executor, window, label)`` for the chosen back-end."""
+def _backend(jobs: int, scheduler: Any, preload: bool = True):
+    """Yield ``(make_executor, window, label)`` for the chosen back-end.
+
+    *preload*: the default extractor is used, so a forking parent imports the engine first.
+    """
     if scheduler is not None:
         from distributed import Client
 
@@ -179,8 +210,13 @@ def _backend(jobs: int, scheduler: Any):
     threads = max(1, (os.cpu_count() or 1) // jobs)
 
     def make() -> cf.Executor:
-        return cf.ProcessPoolExecutor(max_workers=jobs, initializer=init_worker, initargs=(threads,),
-                                      mp_context=multiprocessing.get_context("spawn"))
+        method = _start_method()  # per pool: a replacement pool may start under the progress bar
+        if method == "fork" and preload:
+            preload_engine()
+        pool = cf.ProcessPoolExecutor(max_workers=jobs, initializer=init_worker, initargs=(threads,),
+                                      mp_context=multiprocessing.get_context(method))
+        pool.submit(ready)  # start the workers now, before the caller starts any thread
+        return pool
 
     yield make, 2 * jobs, f"processes:{jobs}"
 
@@ -202,15 +238,15 @@ def _crash_record(task: CaseTask, err: BaseException) -> dict:
 
 
 def _drive(make_executor: Callable[[], cf.Executor], tasks: list[CaseTask], window: int,
-           on_record: Callable[[dict], None]) -> None:
-    """Run *tasks* with at most *window* in flight.
+           on_record: Callable[[dict], None], executor: cf.Executor | None = None) -> None:
+    """Run *tasks* with at most *window* in flight (on *executor*, else a new one).
 
     When a worker process dies, the pool is replaced and the cases it had in flight are retried
     once, each alone (so an innocent case is not blamed for its neighbour); a case that kills
     its worker again is recorded as a ``worker`` failure.
     """
     queue = collections.deque((task, 0) for task in tasks)
-    executor = make_executor()
+    executor = executor or make_executor()
     pending: dict[cf.Future, tuple[CaseTask, int]] = {}
     try:
         while queue or pending:
@@ -327,11 +363,13 @@ def _run_tasks(tasks: list[CaseTask], jobs: int, scheduler: Any, reporter: Any, 
         if reporter:
             reporter.update(rec)
 
-    with _backend(jobs, scheduler) as (make_executor, window, label):
+    preload = bool(tasks) and tasks[0].extractor is None
+    with _backend(jobs, scheduler, preload) as (make_executor, window, label):
+        executor = make_executor()  # workers start before the progress bar's thread does
         if reporter:
             reporter.start(total, already_failed=already_failed)
         try:
-            _drive(make_executor, tasks, window, on_record)
+            _drive(make_executor, tasks, window, on_record, executor)
         finally:
             if reporter:
                 reporter.stop()
