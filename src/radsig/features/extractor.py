@@ -161,7 +161,7 @@ def extract_case(image, mask, settings=None, *, label: int | None = None,
         raise NonFiniteValueError(f"{n_bad} voxel(s) in the ROI are NaN or infinite; fix the "
                                   "image or exclude them from the mask", case=case,
                                   path=image_path, stage="read")
-    if settings.input.round_intensities:
+    if settings.input.round_intensities and arr.dtype.kind == "f":  # integers are already
         arr = np.rint(arr)
     try:
         prepared = prepare_arrays(arr, msk, spacing, settings, origin=origin,

@@ -160,7 +160,9 @@ def binarise_mask(mask: sitk.Image, reference: sitk.Image, *, label: int | None 
     if mask.GetDimension() == 2:
         mask = sitk.JoinSeries(mask)
     check_geometry(reference, mask, case=case, path=path)
-    values = np.rint(sitk.GetArrayFromImage(mask).astype(np.float64))
+    values = sitk.GetArrayViewFromImage(mask)  # no copy; integer label maps are used as they are
+    if values.dtype.kind == "f":
+        values = np.rint(values)  # a float copy only for label maps stored as float
     if label is None:
         binary = values != 0
     else:

@@ -88,7 +88,7 @@ def _crop_and_resample(image: np.ndarray, mask: np.ndarray, spacing: tuple[float
     if interp.round_intensities:
         new_image = np.rint(new_image)
     mask_method = interp.mask_method
-    new_mask = resample(mask.astype(np.float64), grid, mask_method)
+    new_mask = resample(mask, grid, mask_method)  # converts only the block it reads
     new_mask = new_mask >= interp.mask_threshold - 1e-9
     return new_image, new_mask, grid
 
@@ -161,8 +161,15 @@ def prepare_arrays(image: np.ndarray, mask: np.ndarray, spacing: tuple[float, ..
 
 def sitk_to_arrays(image: sitk.Image, mask: sitk.Image) -> tuple[np.ndarray, np.ndarray, tuple,
                                                                    tuple]:
-    """(image float64, mask bool, spacing (z, y, x), origin (z, y, x)) from SimpleITK images."""
-    arr = sitk.GetArrayFromImage(image).astype(np.float64)
+    """(image, mask bool, spacing (z, y, x), origin (z, y, x)) from SimpleITK images.
+
+    Floating-point images come back as float64; integer images keep their type: the pipeline
+    converts them (exactly) only after cropping, so a 512x512x300 CT is never held as a 600 MB
+    float64 copy.
+    """
+    arr = sitk.GetArrayFromImage(image)
+    if arr.dtype.kind not in "iub":
+        arr = arr.astype(np.float64)
     msk = sitk.GetArrayFromImage(mask) > 0
     spacing = tuple(float(s) for s in image.GetSpacing()[::-1])
     origin = tuple(float(o) for o in image.GetOrigin()[::-1])
@@ -173,7 +180,7 @@ def prepare_roi(image: sitk.Image, mask: sitk.Image, settings, *,
                 case: str | None = None) -> PreparedRoi:
     """:func:`prepare_arrays` for SimpleITK images (mask already binary on the image grid)."""
     arr, msk, spacing, origin = sitk_to_arrays(image, mask)
-    if settings.input.round_intensities:
+    if settings.input.round_intensities and arr.dtype.kind == "f":
         arr = np.rint(arr)
     return prepare_arrays(arr, msk, spacing, settings, origin=origin,
                           direction=image.GetDirection(), case=case)
