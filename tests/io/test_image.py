@@ -66,3 +66,25 @@ def test_empty_mask(tmp_path, image_factory):
     sitk.WriteImage(empty, str(tmp_path / "e.nii.gz"))
     with pytest.raises(EmptyMaskError, match="empty"):
         read_mask(tmp_path / "e.nii.gz", image)
+
+
+@pytest.mark.parametrize("pixel", [sitk.sitkUInt8, sitk.sitkInt16, sitk.sitkFloat32,
+                                   sitk.sitkFloat64])
+def test_label_maps_of_any_type_give_the_same_roi(tmp_path, image_factory, pixel):
+    """Integer label maps are compared as they are; float ones are rounded first (a label
+    stored as 1.9999 is label 2)."""
+    from radsig.io import binarise_mask
+
+    image, _ = image_factory()
+    labels = np.zeros(sitk.GetArrayFromImage(image).shape, dtype=np.float64)
+    labels[1:3, 2:5, 2:6] = 1.0
+    labels[3:5, 5:8, 1:4] = 2.0
+    stored = labels + (np.where(labels > 0, 0.0001 if pixel == sitk.sitkFloat64 else 0.0, 0.0))
+    if pixel in (sitk.sitkFloat32, sitk.sitkFloat64):
+        stored[labels == 2] = 1.9999
+    mask = sitk.Cast(sitk.GetImageFromArray(stored), pixel)
+    mask.CopyInformation(image)
+    for label in (None, 1, 2):
+        roi = sitk.GetArrayFromImage(binarise_mask(mask, image, label=label))
+        expected = labels > 0 if label is None else labels == label
+        np.testing.assert_array_equal(roi, expected.astype(np.uint8))
