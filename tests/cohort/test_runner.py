@@ -225,20 +225,22 @@ def test_threaded_dask_worker_attributes_warnings_to_their_own_case(tmp_path):
     assert list(dask.table["patient_id"]) == ["P000", "P001", "P002", "P003"]
 
 
-def test_inline_run_uses_one_itk_thread_and_restores_the_default(tmp_path, monkeypatch):
-    monkeypatch.delenv("ITK_GLOBAL_DEFAULT_NUMBER_OF_THREADS", raising=False)
+def test_inline_run_uses_one_itk_and_blas_thread_and_restores_them(tmp_path, monkeypatch):
+    for var in ("ITK_GLOBAL_DEFAULT_NUMBER_OF_THREADS", "OMP_NUM_THREADS",
+                "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+        monkeypatch.delenv(var, raising=False)
     manifest = toy.make_cohort(tmp_path, 2)
     seen = []
 
     def probe(image, mask, settings=None, **kw):
-        seen.append(toy.sitk.ProcessObject.GetGlobalDefaultNumberOfThreads())
+        seen.append(toy.thread_pools())
         return toy.toy_extract(image, mask, settings, **kw)
 
-    before = toy.sitk.ProcessObject.GetGlobalDefaultNumberOfThreads()
+    before = toy.thread_pools()
     extract_cohort(manifest, FAST, tmp_path / "f.parquet", extractor=probe, progress=False,
                    cache=False)
-    assert seen == [1, 1]
-    assert toy.sitk.ProcessObject.GetGlobalDefaultNumberOfThreads() == before
+    assert [set(pools.values()) for pools in seen] == [{1}, {1}]
+    assert toy.thread_pools() == before
 
 
 @pytest.mark.parametrize("method", ["spawn", "fork"])
