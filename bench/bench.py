@@ -4,6 +4,8 @@ Usage (from the repository root)::
 
     python3 -m venv bench/.venv-pyradiomics
     bench/.venv-pyradiomics/bin/pip install pyradiomics-bhklab==3.1.4
+    python3 -m venv bench/.venv-radsig                 # radsig's dependencies, clean like the above
+    bench/.venv-radsig/bin/pip install .
     python bench/bench.py --out bench/results          # generate cases, run both, report
 
 Cases: 512×512×120 CT volumes, spacing 0.8×0.8×2.5 mm, int16 HU (body, lungs, spine, noise),
@@ -14,8 +16,9 @@ Settings: S1 = resample to 1 mm (B-spline), bin width 25, shape + firstorder + g
 glszm + gldm + ngtdm (107 features); S2 = S1 + Wavelet (coif1, 8 decompositions) + LoG sigma
 1–5 mm (1,316 features).
 
-Each tool runs once per case and setting, in its own process, one after the other. Reported:
-whole-process wall time, extraction time (as timed inside the process), peak resident memory of
+Each tool runs ``--repeats`` times (default 3) per case and setting, in its own process and its
+own virtual environment, alternating with the other tool; medians are reported (every run is in
+``results.json``). radsig's code is this checkout's ``src/``. Reported: whole-process wall time, extraction time (as timed inside the process), peak resident memory of
 the process (its ``VmHWM``, read by the process itself at the end), and the largest relative difference over all features.
 """
 
@@ -158,6 +161,11 @@ def main(argv=None) -> int:
     ap.add_argument("--cases", nargs="*", default=list(TUMOURS))
     ap.add_argument("--settings", nargs="*", default=list(SETTINGS))
     ap.add_argument("--pyradiomics-python", default=str(HERE / ".venv-pyradiomics/bin/python"))
+    ap.add_argument("--radsig-python", default=None,
+                    help="interpreter for radsig (default: bench/.venv-radsig/bin/python if it "
+                         "exists, else this one); radsig itself comes from this checkout's src/")
+    ap.add_argument("--repeats", type=int, default=3,
+                    help="runs per tool, case and setting (alternating tools); medians reported")
     ap.add_argument("--no-compile", action="store_true",
                     help="do not byte-compile radsig's sources before timing")
     args = ap.parse_args(argv)
@@ -165,11 +173,17 @@ def main(argv=None) -> int:
     cases = write_cases(out / "cases")
     params = write_params(out)
     env = dict(os.environ, PYTHONPATH=str(REPO / "src"), OMP_NUM_THREADS="1")
+    # Each tool runs in its own clean virtual environment: a shared interpreter's site-packages
+    # may run code at every start-up (.pth files; on this machine one imports certifi, ~40 ms)
+    # that PyRadiomics' venv does not pay.
+    radsig_python = args.radsig_python or (str(HERE / ".venv-radsig/bin/python")
+                                           if (HERE / ".venv-radsig/bin/python").exists()
+                                           else sys.executable)
     # Byte-compile radsig's sources first, as installing a package does (PyRadiomics and the
     # libraries both tools import are installed, with bytecode): a checkout run with
     # PYTHONDONTWRITEBYTECODE=1 would otherwise compile ~60 ms of radsig source in every process.
     if not args.no_compile:
-        subprocess.run([sys.executable, "-m", "compileall", "-q", str(REPO / "src" / "radsig")],
+        subprocess.run([radsig_python, "-m", "compileall", "-q", str(REPO / "src" / "radsig")],
                        check=True)
     results = []
     for case in args.cases:
@@ -178,16 +192,21 @@ def main(argv=None) -> int:
             data.read_bytes()
         for setting in args.settings:
             row = {"case": case, "setting": setting}
-            for tool, python, script in (
-                    ("pyradiomics", args.pyradiomics_python, HERE / "_run_pyradiomics.py"),
-                    ("radsig", sys.executable, HERE / "_run_radsig.py")):
-                json_out = out / f"{case}_{setting}_{tool}.json"
-                stats = run_tool([python, str(script), str(image), str(mask),
-                                  str(params[setting]), str(json_out)], env)
-                data = json.loads(json_out.read_text())
-                row[tool] = dict(stats, extract_s=data["extract_s"], import_s=data["import_s"],
-                                 peak_mib=data["peak_mib"])
-                row[f"{tool}_features"] = data["features"]
+            runs: dict[str, list[dict]] = {"pyradiomics": [], "radsig": []}
+            for _ in range(max(1, args.repeats)):
+                for tool, python, script in (
+                        ("pyradiomics", args.pyradiomics_python, HERE / "_run_pyradiomics.py"),
+                        ("radsig", radsig_python, HERE / "_run_radsig.py")):
+                    json_out = out / f"{case}_{setting}_{tool}.json"
+                    stats = run_tool([python, str(script), str(image), str(mask),
+                                      str(params[setting]), str(json_out)], env)
+                    data = json.loads(json_out.read_text())
+                    runs[tool].append(dict(stats, extract_s=data["extract_s"],
+                                           import_s=data["import_s"], peak_mib=data["peak_mib"]))
+                    row[f"{tool}_features"] = data["features"]
+            for tool, tool_runs in runs.items():  # medians over the repeats, and every run
+                row[tool] = {k: float(np.median([r[k] for r in tool_runs])) for k in tool_runs[0]}
+                row[tool]["runs"] = tool_runs
             row["diff"] = compare(row.pop("pyradiomics_features"), row.pop("radsig_features"))
             results.append(row)
             print(json.dumps(row), flush=True)
