@@ -7,9 +7,20 @@ import pandas as pd
 import pytest
 
 from radsig.biology import (
-    ImmunoscoreLike, TMEPhenotyper, bh_fdr, compare_groups, correlate, differential_expression,
-    immune_gene_sets, gene_set_sources, join_to_patients, mean_zscore, prepare_expression,
-    set_enrichment, spearman_ci, ssgsea,
+    ImmunoscoreLike,
+    TMEPhenotyper,
+    bh_fdr,
+    compare_groups,
+    correlate,
+    differential_expression,
+    gene_set_sources,
+    immune_gene_sets,
+    join_to_patients,
+    mean_zscore,
+    prepare_expression,
+    set_enrichment,
+    spearman_ci,
+    ssgsea,
 )
 from radsig.exceptions import ConfigError, RadsigWarning, StatisticsError
 

@@ -67,8 +67,8 @@ def test_ith_increases_with_planted_heterogeneity():
         _, _, planted = _tumour(5, n_regions=n_regions)
         feats = habitat_features(planted, max(n_regions, 1))
         scores.append((feats["ith_score"], feats["ith_spatial"], feats["ith_entropy"]))
-    for a, b in zip(scores, scores[1:]):
-        assert all(x < y for x, y in zip(a, b))
+    for a, b in zip(scores, scores[1:], strict=False):
+        assert all(x < y for x, y in zip(a, b, strict=True))
     assert scores[0] == (0.0, 0.0, 0.0)
 
 

@@ -12,7 +12,12 @@ import pydicom
 import pytest
 import SimpleITK as sitk
 
-from radsig.exceptions import DicomError, GeometryMismatchError, LabelNotFoundError, MissingDicomTagError
+from radsig.exceptions import (
+    DicomError,
+    GeometryMismatchError,
+    LabelNotFoundError,
+    MissingDicomTagError,
+)
 from radsig.features.pet import pet_indices
 from radsig.io.dicom import read_dicom_mask, read_series, scan_dicom
 from radsig.io.multimodal import transfer_mask

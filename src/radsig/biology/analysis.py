@@ -76,7 +76,7 @@ def compare_groups(values, groups) -> dict:
         stat, p = stats.kruskal(*samples)
         test = "Kruskal-Wallis H"
     return {"test": test, "statistic": float(stat), "p_value": float(p),
-            "groups": {str(g): {"n": len(s), "median": float(np.median(s))} for g, s in zip(levels, samples)}}
+            "groups": {str(g): {"n": len(s), "median": float(np.median(s))} for g, s in zip(levels, samples, strict=True)}}
 
 
 def differential_expression(expression: pd.DataFrame, groups: pd.Series, *, high: str = "high",

@@ -41,7 +41,7 @@ def prepare_expression(raw: pd.DataFrame, *, unit: str, source: str = "expressio
     numeric = data.apply(pd.to_numeric, errors="coerce")
     bad = numeric.isna() & data.notna()
     if bad.to_numpy().any():
-        gene, sample = next((g, s) for g, s in zip(*np.nonzero(bad.to_numpy())))
+        gene, sample = next((g, s) for g, s in zip(*np.nonzero(bad.to_numpy()), strict=True))
         raise ConfigError(f"{source}: non-numeric value {data.iat[gene, sample]!r} for gene "
                           f"{data.index[gene]!r}, sample {data.columns[sample]!r} "
                           f"({int(bad.to_numpy().sum())} such cells)")

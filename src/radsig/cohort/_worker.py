@@ -57,8 +57,10 @@ def init_worker(threads: int) -> None:
 def preload_engine() -> None:
     """Import the default extractor and every feature family (and the SciPy/scikit-image modules
     they load), so workers forked afterwards start with them loaded; ~0.5 s, once per process."""
-    from radsig.features import registry
-    from radsig.features import extractor  # noqa: F401
+    from radsig.features import (
+        extractor,  # noqa: F401
+        registry,
+    )
 
     for family in registry.FAMILY_MODULES:
         registry.get_family(family)

@@ -29,7 +29,7 @@ class Backbone(nn.Module):
                           else (nn.Conv3d, nn.BatchNorm3d, nn.MaxPool3d))
         chans = [in_channels, width, 2 * width, 4 * width, 8 * width]
         layers = []
-        for a, b in zip(chans[:-1], chans[1:]):
+        for a, b in zip(chans[:-1], chans[1:], strict=True):
             layers += [_block(conv, bn, a, b), pool(2)]
         self.encoder = nn.Sequential(*layers)
         self.pool = nn.AdaptiveAvgPool2d(1) if dims == 2 else nn.AdaptiveAvgPool3d(1)

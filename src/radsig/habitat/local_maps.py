@@ -29,7 +29,7 @@ def _bbox(mask: np.ndarray, margin: Sequence[int]) -> tuple[slice, ...]:
     idx = np.argwhere(mask)
     lo = np.maximum(idx.min(0) - np.asarray(margin), 0)
     hi = np.minimum(idx.max(0) + np.asarray(margin) + 1, mask.shape)
-    return tuple(slice(a, b) for a, b in zip(lo, hi))
+    return tuple(slice(a, b) for a, b in zip(lo, hi, strict=True))
 
 
 def local_feature_maps(image: np.ndarray, mask: np.ndarray, spacing_zyx: Sequence[float], *,

@@ -42,7 +42,14 @@ def find_structure(folder: PathLike, series_uid: str | None = None, frame_of_ref
 def convert_case(folder: PathLike, out: PathLike, *, roi: str | None = None, mask: PathLike | None = None,
                  series_uid: str | None = None, suv: str = "bw", suv_overrides: dict | None = None) -> list[Path]:
     """Write ``image.nii.gz``, ``image.json`` and (with *roi*) ``mask.nii.gz`` into *out*."""
-    from radsig.io.dicom import FOR_KEY, read_dicom_mask, read_series, scan_dicom, select_series, series_metadata
+    from radsig.io.dicom import (
+        FOR_KEY,
+        read_dicom_mask,
+        read_series,
+        scan_dicom,
+        select_series,
+        series_metadata,
+    )
 
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)

@@ -69,7 +69,7 @@ def _correlation(run, spec, cohort, score, high) -> list[dict]:
         r = correlation(score[ok], x.to_numpy(float)[ok], method=spec.method)
         rows.append({"variable": col, **_ci(r.estimate, r.ci_low, r.ci_high, r.p_value), "n": int(ok.sum())})
     q = _bh(np.array([r["p_value"] for r in rows]))
-    return [{**r, "q_value": float(v)} for r, v in zip(rows, q)]
+    return [{**r, "q_value": float(v)} for r, v in zip(rows, q, strict=True)]
 
 
 def _group_difference(run, spec, cohort, score, high) -> list[dict]:
@@ -87,7 +87,7 @@ def _group_difference(run, spec, cohort, score, high) -> list[dict]:
         rows.append({"variable": col, **_ci(1 - r.estimate, 1 - r.ci_high, 1 - r.ci_low, r.p_value),
                      "median_high": med[0], "median_low": med[1], "n": int(ok.sum())})
     q = _bh(np.array([r["p_value"] for r in rows]))
-    return [{**r, "q_value": float(v)} for r, v in zip(rows, q)]
+    return [{**r, "q_value": float(v)} for r, v in zip(rows, q, strict=True)]
 
 
 def _response_by_group(run, spec, cohort, score, high) -> list[dict]:

@@ -231,10 +231,10 @@ def _pca_score(spec: ModelSpec, ep: EndpointSpec, X: np.ndarray, terms: list[dic
     if stats.spearmanr(pc1, ref).statistic < 0:
         load, pc1 = -load, -pc1
     intercept, slope = _fit_glm(pc1[:, None], target, ep, penalty=0.5)
-    out_terms = [{**terms[i], "coef": float(slope[0] * w)} for i, w in zip(chosen, load)]
+    out_terms = [{**terms[i], "coef": float(slope[0] * w)} for i, w in zip(chosen, load, strict=True)]
     return {"name": spec.name, "kind": "radiomics", "link": _link(ep), "intercept": float(intercept),
             "terms": out_terms, "n_candidates": len(terms), "n_screened": len(keep),
-            "score": "pca", "pc1_loadings": {terms[i]["name"]: float(w) for i, w in zip(chosen, load)},
+            "score": "pca", "pc1_loadings": {terms[i]["name"]: float(w) for i, w in zip(chosen, load, strict=True)},
             "pc1_slope": float(slope[0])}
 
 

@@ -233,7 +233,7 @@ def make_design_cohort(design: str | Design, out: str | Path, *, n_scale: float 
     res = DesignCohort(d.name, root, n_patients=total, negative_control=negative_control)
     start, done = 0, 0
     all_expr = []
-    for cdef, size in zip(d.cohorts, sizes):
+    for cdef, size in zip(d.cohorts, sizes, strict=True):
         z, s = z_all[start:start + size], s_all[start:start + size]
         start += size
         ids = [f"{cdef.name[:3].upper()}{i + 1:04d}" for i in range(size)]
