@@ -335,3 +335,19 @@ def test_bad_scheduler_address_is_a_config_error(cohort, tmp_path):
     with pytest.raises(ConfigError, match="cannot connect to the Dask scheduler"):
         _run(cohort, tmp_path / "f.parquet", scheduler="nonsense-protocol://nowhere:1")
     assert not (tmp_path / "f.parquet").exists()
+
+
+def test_no_pool_is_started_when_every_row_fails_in_the_manifest(tmp_path, monkeypatch):
+    """Rows rejected by the manifest never reach a worker: no process pool is started for them."""
+    from radsig.cohort import runner
+
+    pd.DataFrame({"patient_id": ["A", "B"], "image": ["a.nii.gz", ""], "mask": ["", "b.nii.gz"]}
+                 ).to_csv(tmp_path / "manifest.csv", index=False)
+
+    def no_pool(*args, **kwargs):
+        raise AssertionError("a process pool was started for no case")
+
+    monkeypatch.setattr(runner.cf, "ProcessPoolExecutor", no_pool)
+    result = _run(tmp_path / "manifest.csv", tmp_path / "f.parquet", jobs=2, cache=False)
+    assert result.counts["failed"] == 2 and result.table.empty
+    assert set(result.failures["stage"]) == {"manifest"}

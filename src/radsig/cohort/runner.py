@@ -142,9 +142,9 @@ def _single_threaded_natives():
     Cases are cropped to the ROI, and on such small volumes ITK's threading costs more than it
     gains (bench/COHORT.md: ``--jobs 1`` is faster and uses less CPU with one ITK thread);
     OpenBLAS's (and any OpenMP pool's) second thread only spins on the engine's small products
-    (40 CT-sized cases: same wall time, 25 % less CPU). An explicit ``ITK_GLOBAL_DEFAULT_NUMBER_OF_THREADS`` or
-    ``OMP/OPENBLAS/MKL_NUM_THREADS`` in the environment is respected; the previous settings are
-    restored afterwards.
+    (40 CT-sized cases: same wall time, 25 % less CPU). An explicit
+    ``ITK_GLOBAL_DEFAULT_NUMBER_OF_THREADS`` or ``OMP/OPENBLAS/MKL_NUM_THREADS`` in the
+    environment is respected; the previous settings are restored afterwards.
     """
     from contextlib import ExitStack
 
@@ -255,7 +255,7 @@ def _drive(make_executor: Callable[[], cf.Executor], tasks: list[CaseTask], wind
     its worker again is recorded as a ``worker`` failure.
     """
     queue = collections.deque((task, 0) for task in tasks)
-    executor = executor or make_executor()
+    executor = make_executor() if executor is None else executor
     pending: dict[cf.Future, tuple[CaseTask, int]] = {}
     try:
         while queue or pending:
@@ -374,11 +374,18 @@ def _run_tasks(tasks: list[CaseTask], jobs: int, scheduler: Any, reporter: Any, 
 
     preload = bool(tasks) and tasks[0].extractor is None
     with _backend(jobs, scheduler, preload) as (make_executor, window, label):
-        executor = make_executor()  # workers start before the progress bar's thread does
+        # workers start before the progress bar's thread does (see _start_method)
+        executor = make_executor() if tasks else None
         if reporter:
-            reporter.start(total, already_failed=already_failed)
+            try:
+                reporter.start(total, already_failed=already_failed)
+            except BaseException:
+                if executor is not None:
+                    executor.shutdown(wait=False, cancel_futures=True)
+                raise
         try:
-            _drive(make_executor, tasks, window, on_record, executor)
+            if tasks:
+                _drive(make_executor, tasks, window, on_record, executor)
         finally:
             if reporter:
                 reporter.stop()
