@@ -100,11 +100,6 @@ def _count(idx: np.ndarray, n: int, chunk: int = 1 << 20) -> np.ndarray:
     return out
 
 
-def _key(dirs) -> tuple:
-    d = np.asarray(dirs, dtype=np.int64)
-    return (d.shape, d.tobytes())
-
-
 def _dir_key(dirs) -> tuple:
     """Hashable cache key of a sequence of offsets."""
     return tuple(tuple(int(v) for v in d) for d in dirs)
@@ -131,7 +126,7 @@ class Neighbourhood:
         self.index = np.full(p.size, -1, dtype=np.int32)  # ROI number of each padded voxel
         self.index[self.idx] = np.arange(self.n, dtype=np.int32)
         self.nr = int(max(mask.shape))
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()  # a build may ask for another part
         self._sets: dict[tuple, tuple] = {}
         self._runs: dict[tuple, tuple] = {}
 
@@ -179,13 +174,11 @@ class Neighbourhood:
 
     def neighbour_count(self, dirs) -> np.ndarray:
         """Per ROI voxel, how many of ``v ± d`` (d in *dirs*) lie in the ROI."""
-        key = ("count",) + _dir_key(dirs)
-        out = self._sets.get(key)
-        if out is None:
-            src, dst, _, _ = self.pair_set(dirs)
-            out = _count(src, self.n) + _count(dst, self.n)
-            out = self._sets.setdefault(key, out)
-        return out
+        return self._memo(self._sets, ("count",) + _dir_key(dirs), self._build_count)
+
+    def _build_count(self, key):
+        src, dst, _, _ = self.pair_set(key[1:])  # re-enters the memo's lock (an RLock)
+        return _count(src, self.n) + _count(dst, self.n)
 
     def runs(self, dirs) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """Line order of the ROI voxels for each direction, concatenated.
@@ -266,7 +259,7 @@ class Context:
 
     def pair_levels(self, dirs):
         """(src, dst, bounds, counts, g[src], g[dst]) for *dirs* (see :meth:`Neighbourhood.pair_set`)."""
-        key = _key(dirs)
+        key = _dir_key(dirs)
         out = self._cache.get(key)
         if out is None:
             src, dst, bounds, counts = self.nb.pair_set(dirs)
@@ -276,7 +269,7 @@ class Context:
     def equal_pairs(self, dirs) -> tuple[np.ndarray, np.ndarray]:
         """(src, dst) of the pairs of :meth:`pair_levels` whose voxels have the same grey level
         (the GLSZM zone graph's edges and GLDM's dependences at alpha 0)."""
-        key = ("same",) + _key(dirs)
+        key = ("same",) + _dir_key(dirs)
         out = self._cache.get(key)
         if out is None:
             src, dst, _, _, gs, gd = self.pair_levels(dirs)
@@ -284,7 +277,7 @@ class Context:
             out = self._cache[key] = (src[same], dst[same])
             # the gathered levels are not needed by the classes that come after (GLSZM, GLDM,
             # NGTDM's box sums): freed here, gathered again only if a later class asks
-            self._cache.pop(_key(dirs), None)
+            self._cache.pop(_dir_key(dirs), None)
         return out
 
     def box(self) -> np.ndarray:
@@ -480,7 +473,7 @@ def ngtdm(q, ng: int, dirs: np.ndarray) -> np.ndarray:
     out[:, 2] = np.arange(1, ng + 1)
     if not len(dirs):
         return out
-    if _key(dirs) == _key(angles(ctx.shape, [1])):
+    if _dir_key(dirs) == _dir_key(angles(ctx.shape, [1])):
         # all 26 neighbours: the 3×3×3 box sum of the zero-padded levels minus the centre
         # (integer sums, so exactly the per-pair sums)
         b = ctx.box()
