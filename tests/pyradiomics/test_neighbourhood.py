@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 
 from radsig.features.pyradiomics import _matrices as M
+from radsig.features.pyradiomics._neighbourhood import Context, Neighbourhood
 
 
 def _random_q(rng, shape, levels=4, fill=0.7):
@@ -98,11 +99,11 @@ def test_shared_neighbourhood_gives_the_same_matrices_for_other_images():
     """One Neighbourhood serves several images on the same ROI (as in a case's derived images)."""
     rng = np.random.default_rng(3)
     mask = rng.random((7, 6, 8)) < 0.6
-    hood = M.Neighbourhood(mask, 2)
+    hood = Neighbourhood(mask, 2)
     dirs = M.angles(mask.shape, [1, 2])
     for _ in range(3):
         q = np.where(mask, rng.integers(1, 6, mask.shape), 0)
-        ctx = M.Context(q, 2, nb=hood, g=q[mask])
+        ctx = Context(q, 2, nb=hood, g=q[mask])
         ng = int(q.max())
         np.testing.assert_array_equal(M.glcm(ctx, ng, dirs), M.glcm(q, ng, dirs))
         np.testing.assert_array_equal(M.glrlm(ctx, ng, dirs[:13]), M.glrlm(q, ng, dirs[:13]))
@@ -165,7 +166,7 @@ def test_connected_roots_on_long_paths_and_stars():
 def test_every_offset_pair_is_found():
     rng = np.random.default_rng(11)
     mask = rng.random((5, 6, 4)) < 0.5
-    hood = M.Neighbourhood(mask, 2)
+    hood = Neighbourhood(mask, 2)
     pts = [tuple(p) for p in np.argwhere(mask)]
     number = {p: k for k, p in enumerate(pts)}
     for off in itertools.product(range(-2, 3), repeat=3):

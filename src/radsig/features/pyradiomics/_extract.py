@@ -32,7 +32,8 @@ from radsig.features.pyradiomics._firstorder_shape import (
     shape2d_features,
     shape_features,
 )
-from radsig.features.pyradiomics._matrices import Context, discretize, shared_neighbourhood
+from radsig.features.pyradiomics._matrices import discretize
+from radsig.features.pyradiomics._neighbourhood import Context, shared_neighbourhood
 from radsig.features.pyradiomics._threads import (
     THREADED_MAX_VOXELS,
     parallel_rows,

@@ -10,7 +10,7 @@ import itertools
 import os
 import threading
 
-from radsig.features.pyradiomics._matrices import shared_neighbourhood
+from radsig.features.pyradiomics._neighbourhood import shared_neighbourhood
 
 
 def parallel_rows(shape, one, tasks, hood, roi_mask, workers) -> list[tuple]:
