@@ -79,3 +79,19 @@ def test_learners_need_a_binary_ensemble():
         ModelSpec(name="x", kind="radiomics", endpoint="resp", learners=["rf"])
     with pytest.raises(ValidationError):
         ModelSpec(name="x", kind="ensemble", endpoint="resp", learners=["xgboost"])
+
+
+def test_decoded_estimators_are_kept_for_at_most_16_models(monkeypatch):
+    """Scoring decodes each learner document once; the cache of decoded estimators is bounded
+    (least recently used dropped), so a long session does not keep every forest it scored."""
+    import radsig.models
+
+    decoded = []
+    monkeypatch.setattr(radsig.models, "model_from_document",
+                        lambda doc, where: decoded.append(doc["checksum"]) or doc["checksum"])
+    monkeypatch.setattr(mdl, "_ESTIMATORS", type(mdl._ESTIMATORS)())
+    models = [{"name": f"m{i}", "estimator": {"checksum": f"c{i}"}} for i in range(20)]
+    for m in models[:2] + models:
+        assert mdl._estimator(m) == m["estimator"]["checksum"]
+    assert decoded == [f"c{i}" for i in range(20)]  # c0 and c1 decoded once, then reused
+    assert list(mdl._ESTIMATORS) == [f"c{i}" for i in range(4, 20)]

@@ -5,14 +5,15 @@ with its training centre/scale/imputation value and coefficient) plus an interce
 an ensemble of frozen models (soft vote: mean probability). An ensemble member may also be a
 ``learner`` (random forest, SVM, gradient boosting, logistic regression on the features selected on
 training), whose fitted scikit-learn estimator is embedded as a :mod:`radsig.models.serialize`
-document (JSON, allow-listed classes, checksum; never pickle). :func:`linear_predictor` is the only scoring code: the study scores
-every cohort with the frozen dict, and ``radsig predict`` does the same, so both agree exactly.
-Only training rows reach any ``fit``.
+document (JSON, allow-listed classes, checksum; never pickle). :func:`linear_predictor` is the
+only scoring code: the study scores every cohort with the frozen dict, and ``radsig predict``
+does the same, so both agree exactly. Only training rows reach any ``fit``.
 """
 
 from __future__ import annotations
 
 import warnings
+from collections import OrderedDict
 
 import numpy as np
 import pandas as pd
@@ -38,16 +39,24 @@ def _term_values(term: dict, feats: pd.DataFrame, clin: pd.DataFrame, scores: di
     return (x - term["center"]) / term["scale"]
 
 
-_ESTIMATORS: dict[str, object] = {}  # decoded learner estimators, by their document's checksum
+#: decoded learner estimators by their document's checksum, most recently used last; bounded, as
+#: a forest can hold megabytes and a long session (a notebook, the test suite) scores many studies
+_ESTIMATORS: OrderedDict[str, object] = OrderedDict()
+_ESTIMATORS_MAX = 16
 
 
 def _estimator(model: dict):
     from radsig.models import model_from_document
 
     doc = model["estimator"]
-    if doc["checksum"] not in _ESTIMATORS:
-        _ESTIMATORS[doc["checksum"]] = model_from_document(doc, f"model {model['name']!r}")
-    return _ESTIMATORS[doc["checksum"]]
+    key = doc["checksum"]
+    if key in _ESTIMATORS:
+        _ESTIMATORS.move_to_end(key)
+        return _ESTIMATORS[key]
+    est = _ESTIMATORS[key] = model_from_document(doc, f"model {model['name']!r}")
+    while len(_ESTIMATORS) > _ESTIMATORS_MAX:
+        _ESTIMATORS.popitem(last=False)
+    return est
 
 
 def linear_predictor(model: dict, feats: pd.DataFrame, clin: pd.DataFrame, scores: dict) -> np.ndarray:
