@@ -24,4 +24,6 @@ with open("/proc/self/status") as fh:  # this process's own high-water mark (aft
         if line.startswith("VmHWM:"):
             peak_kib = int(line.split()[1])
 with open(out, "w") as fh:
-    json.dump({"peak_mib": peak_kib / 1024.0, "import_s": t1 - t0, "extract_s": t2 - t1, "features": values}, fh)
+    from radsig.features.pyradiomics import _matrices
+
+    json.dump({"c_kernels": _matrices._C is not None, "peak_mib": peak_kib / 1024.0, "import_s": t1 - t0, "extract_s": t2 - t1, "features": values}, fh)

@@ -20,6 +20,8 @@ Each tool runs ``--repeats`` times (default 3) per case and setting, in its own 
 own virtual environment, alternating with the other tool; medians are reported (every run is in
 ``results.json``). radsig's code is this checkout's ``src/``. Reported: whole-process wall time, extraction time (as timed inside the process), peak resident memory of
 the process (its ``VmHWM``, read by the process itself at the end), and the largest relative difference over all features.
+radsig's optional C texture kernels are built in place first (``setup.py build_ext --inplace``);
+``--no-c-kernels`` times the NumPy-only path; each row records which one ran.
 """
 
 from __future__ import annotations
@@ -168,6 +170,8 @@ def main(argv=None) -> int:
                     help="runs per tool, case and setting (alternating tools); medians reported")
     ap.add_argument("--no-compile", action="store_true",
                     help="do not byte-compile radsig's sources before timing")
+    ap.add_argument("--no-c-kernels", action="store_true",
+                    help="time radsig without its optional C texture kernels (NumPy only)")
     args = ap.parse_args(argv)
     out = Path(args.out)
     cases = write_cases(out / "cases")
@@ -185,6 +189,13 @@ def main(argv=None) -> int:
     if not args.no_compile:
         subprocess.run([radsig_python, "-m", "compileall", "-q", str(REPO / "src" / "radsig")],
                        check=True)
+    # radsig's optional C kernels, built next to the sources (as ``pip install -e .`` does);
+    # without a compiler radsig runs its NumPy matrices and the table says so.
+    if not args.no_c_kernels:
+        subprocess.run([radsig_python, "setup.py", "-q", "build_ext", "--inplace"], cwd=REPO,
+                       check=False)
+    else:
+        env["RADSIG_NO_CKERNELS"] = "1"
     results = []
     for case in args.cases:
         image, mask = cases[case]
@@ -203,6 +214,8 @@ def main(argv=None) -> int:
                     data = json.loads(json_out.read_text())
                     runs[tool].append(dict(stats, extract_s=data["extract_s"],
                                            import_s=data["import_s"], peak_mib=data["peak_mib"]))
+                    if "c_kernels" in data:
+                        row["radsig_c_kernels"] = data["c_kernels"]
                     row[f"{tool}_features"] = data["features"]
             for tool, tool_runs in runs.items():  # medians over the repeats, and every run
                 row[tool] = {k: float(np.median([r[k] for r in tool_runs])) for k in tool_runs[0]}

@@ -2,7 +2,8 @@
 
 The texture matrices of PyRadiomics mode are built from ROI voxel pairs found once per case
 (:class:`Neighbourhood`); these tests compare them with plain voxel loops and, for GLSZM zones,
-with SimpleITK's scalar connected components on random volumes with many ties.
+with SimpleITK's scalar connected components on random volumes with many ties. Every test runs
+twice: with the NumPy matrices and with the optional C kernels (skipped where not compiled).
 """
 
 from __future__ import annotations
@@ -15,6 +16,16 @@ import pytest
 
 from radsig.features.pyradiomics import _matrices as M
 from radsig.features.pyradiomics._neighbourhood import Context, Neighbourhood
+
+
+@pytest.fixture(autouse=True, params=["numpy", "c"])
+def backend(request, monkeypatch):
+    """Run the test with the NumPy matrices, then with the C kernels."""
+    if request.param == "numpy":
+        monkeypatch.setattr(M, "_C", None)
+    elif M._C is None:
+        pytest.skip("the C kernels are not compiled here")
+    return request.param
 
 
 def _random_q(rng, shape, levels=4, fill=0.7):

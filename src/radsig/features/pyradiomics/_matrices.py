@@ -11,13 +11,27 @@ from a vectorised union-find (:func:`connected_roots`), so no Python loop runs o
 are written here (rather than taken from the IBSI builders) because the PyRadiomics direction
 order, its per-angle layout and its ``Nr = max(shape)`` run axis are needed to reproduce
 PyRadiomics' matrices exactly.
+
+Where the optional C extension ``_ckernels`` was built (``setup.py``), GLCM, GLRLM, GLSZM, GLDM
+and NGTDM are counted by it instead: one loop over the ROI voxels per matrix, with the GIL
+released, giving the same matrices bit for bit (the tests compare both paths). Setting
+``RADSIG_NO_CKERNELS=1`` before the import uses the NumPy path only.
 """
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 
 from radsig.features.pyradiomics._neighbourhood import Context, _count, _dir_key
+
+_C = None
+if not os.environ.get("RADSIG_NO_CKERNELS"):
+    try:
+        from radsig.features.pyradiomics import _ckernels as _C
+    except ImportError:  # not compiled here: the NumPy path below is used
+        _C = None
 
 __all__ = ["bin_edges", "discretize", "angles", "glcm", "glrlm", "glszm", "gldm", "ngtdm"]
 
@@ -96,12 +110,25 @@ def _pad_of(dirs) -> int:
     return int(np.abs(dirs).max()) if len(dirs) else 1
 
 
+def _kernel_args(ctx: Context, dirs) -> tuple:
+    """(padded levels, ROI positions, flat steps) for the C kernels; the padding must cover
+    every offset (the kernels check positions, not wrap-around between rows)."""
+    if len(dirs) and _pad_of(dirs) > ctx.nb.pad:
+        raise ValueError(f"offsets up to {_pad_of(dirs)} exceed the padding {ctx.nb.pad}")
+    steps = np.ascontiguousarray(np.asarray(dirs, dtype=np.int64).reshape(-1, 3) @ ctx.nb.strides)
+    return ctx.box().reshape(-1), ctx.nb.idx, steps
+
+
 def glcm(q, ng: int, dirs: np.ndarray) -> np.ndarray:
     """Co-occurrence counts (Ng, Ng, n_dirs), not symmetrised: [i, j, a] = (i at v, j at v+a)."""
     ctx = _context(q, _pad_of(dirs))
     nd = len(dirs)
     if nd == 0:
         return np.zeros((ng, ng, 0))
+    if _C is not None:
+        out = np.zeros((ng, ng, nd))
+        _C.glcm(*_kernel_args(ctx, dirs), ng, out)
+        return out
     _, _, bounds, _, gs, gd = ctx.pair_levels(dirs)
     out = np.empty((ng, ng, nd))
     for a in range(nd):  # one direction at a time: temporaries stay ROI-sized
@@ -126,6 +153,11 @@ def glrlm(q, ng: int, dirs: np.ndarray) -> np.ndarray:
     nr, nd = ctx.nr, len(dirs)
     if nd == 0:
         return np.zeros((ng, nr, 0))
+    if _C is not None:
+        out = np.zeros((ng, nr, nd))
+        _C.glrlm(*_kernel_args(ctx, dirs), ng, nr, out)
+        out[:, :, ~ctx.nb.line_has_two(dirs)] = 0
+        return out
     order, link, bounds, has_two = ctx.nb.runs(dirs)
     out = np.zeros((ng, nr, nd))
     for a in range(nd):  # one direction at a time: temporaries stay ROI-sized
@@ -222,15 +254,21 @@ def glszm(q, ng: int, force2d=False, force2d_dim=0, compact: bool = False):
     ctx = _context(q, 1)
     dirs = angles(ctx.shape, [1], force2d, force2d_dim)
     n = ctx.nb.n
-    if len(dirs):
-        # ordered: PyRadiomics' directions are positive flat steps, so dst > src
-        roots = connected_roots(n, *ctx.equal_pairs(dirs), ordered=True)
+    if _C is not None:
+        level = np.empty(n, dtype=np.int32)
+        sizes = np.empty(n, dtype=np.int64)
+        nz = _C.zones(*_kernel_args(ctx, dirs), level, sizes)
+        level, sizes = level[:nz].astype(np.int64), sizes[:nz]
     else:
-        roots = np.arange(n)
-    sizes = np.bincount(roots, minlength=n)
-    zones = np.flatnonzero(sizes)
-    level = ctx.g[zones]
-    sizes = sizes[zones]
+        if len(dirs):
+            # ordered: PyRadiomics' directions are positive flat steps, so dst > src
+            roots = connected_roots(n, *ctx.equal_pairs(dirs), ordered=True)
+        else:
+            roots = np.arange(n)
+        sizes = np.bincount(roots, minlength=n)
+        zones = np.flatnonzero(sizes)
+        level = ctx.g[zones]
+        sizes = sizes[zones]
     if compact:
         present = np.flatnonzero(np.bincount(sizes))  # the zone sizes that occur, ascending
         col = np.zeros(int(present[-1]) + 1, dtype=np.int64)
@@ -250,6 +288,10 @@ def gldm(q, ng: int, dirs: np.ndarray, alpha: int = 0) -> np.ndarray:
     ctx = _context(q, _pad_of(dirs))
     g, n = ctx.g, ctx.nb.n
     width = 2 * len(dirs) + 1
+    if _C is not None:
+        out = np.zeros((ng, width))
+        _C.gldm(*_kernel_args(ctx, dirs), int(alpha), width, out)
+        return out
     if len(dirs):
         if alpha == 0:
             a, b = ctx.equal_pairs(dirs)
@@ -270,6 +312,9 @@ def ngtdm(q, ng: int, dirs: np.ndarray) -> np.ndarray:
     out = np.zeros((ng, 3))
     out[:, 2] = np.arange(1, ng + 1)
     if not len(dirs):
+        return out
+    if _C is not None:
+        _C.ngtdm(*_kernel_args(ctx, dirs), out)
         return out
     if _dir_key(dirs) == _dir_key(angles(ctx.shape, [1])):
         # all 26 neighbours: the 3×3×3 box sum of the zero-padded levels minus the centre

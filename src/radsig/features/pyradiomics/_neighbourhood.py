@@ -141,6 +141,16 @@ class Neighbourhood:
         bounds = np.arange(len(key) + 1, dtype=np.int64) * self.n
         return order, link, bounds, np.array(has_two, dtype=bool)
 
+    def line_has_two(self, dirs) -> np.ndarray:
+        """Per direction: whether some line along it crosses two ROI voxels (``has_two`` of
+        :meth:`runs`, without building the line order)."""
+        return self._memo(self._runs, ("has_two",) + _dir_key(dirs), self._build_has_two)
+
+    def _build_has_two(self, key):
+        out = [bool(np.any(self.index[self.idx + int(np.dot(off, self.strides))] >= 0))
+               or self._line_has_two(off) for off in key[1:]]
+        return np.array(out, dtype=bool)
+
     def _line_has_two(self, off) -> bool:
         """Whether some line along *off* crosses two ROI voxels (not necessarily adjacent)."""
         coords = np.stack(np.unravel_index(self.idx, self.shape), 1)

@@ -1,0 +1,305 @@
+/*
+ * Texture-matrix kernels for radsig's PyRadiomics mode (optional C accelerator).
+ *
+ * Why C: each matrix is one pass over the ROI voxels and their neighbours. The NumPy version
+ * (radsig/features/pyradiomics/_matrices.py, always available and the reference for these
+ * kernels' tests) needs a gather, a comparison and a bincount per direction, plus an iterative
+ * union-find for the size zones; here a single loop does it, without temporaries, and with the
+ * GIL released so that two derived images of a case are counted at the same time.
+ *
+ * Inputs are contiguous buffers (NumPy arrays; the Python wrapper checks dtypes):
+ *   box   int32[size]  grey level of each voxel of the zero-padded ROI box (C order), 0 outside
+ *                      the ROI; the padding is at least the largest offset, so v + step of an
+ *                      ROI voxel v is always inside the box.
+ *   idx   int64[n]     flat box position of each ROI voxel, ascending (ROI numbering).
+ *   steps int64[nd]    flat step of each direction (PyRadiomics' order).
+ * Outputs are zero-initialised float64 (or int64) buffers of the documented layout, filled by
+ * adding counts in ROI order, so that sums match NumPy's bincount bit for bit.
+ */
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+#include <math.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct {
+    Py_buffer box, idx, steps, out;
+    Py_ssize_t size, n, nd;
+    const int32_t *b;
+    const int64_t *ix, *st;
+} Args;
+
+static void release(Args *a) {
+    if (a->box.obj) PyBuffer_Release(&a->box);
+    if (a->idx.obj) PyBuffer_Release(&a->idx);
+    if (a->steps.obj) PyBuffer_Release(&a->steps);
+    if (a->out.obj) PyBuffer_Release(&a->out);
+}
+
+/* Checks buffer sizes and that every idx and idx +/- step lies inside the box. */
+static int check(Args *a, Py_ssize_t out_items, Py_ssize_t out_itemsize) {
+    if (a->box.len % 4 || a->idx.len % 8 || a->steps.len % 8) {
+        PyErr_SetString(PyExc_ValueError, "box must be int32, idx and steps int64");
+        return -1;
+    }
+    a->size = a->box.len / 4;
+    a->n = a->idx.len / 8;
+    a->nd = a->steps.len / 8;
+    a->b = (const int32_t *)a->box.buf;
+    a->ix = (const int64_t *)a->idx.buf;
+    a->st = (const int64_t *)a->steps.buf;
+    if (a->out.obj && a->out.len != out_items * out_itemsize) {
+        PyErr_SetString(PyExc_ValueError, "output buffer has the wrong size");
+        return -1;
+    }
+    int64_t maxstep = 0;
+    for (Py_ssize_t d = 0; d < a->nd; d++) {
+        int64_t s = a->st[d] < 0 ? -a->st[d] : a->st[d];
+        if (s > maxstep) maxstep = s;
+    }
+    for (Py_ssize_t k = 0; k < a->n; k++) {
+        int64_t v = a->ix[k];
+        if (v - maxstep < 0 || v + maxstep >= a->size || a->b[v] <= 0) {
+            PyErr_SetString(PyExc_ValueError,
+                            "ROI voxel outside the padded box or with grey level < 1");
+            return -1;
+        }
+    }
+    return 0;
+}
+
+/* glcm(box, idx, steps, ng, out): out[(i-1), (j-1), a] += 1 for i at v, j at v + steps[a]
+ * (both in the ROI); out is float64 (ng, ng, nd). */
+static PyObject *k_glcm(PyObject *self, PyObject *args) {
+    Args a = {0};
+    Py_ssize_t ng;
+    if (!PyArg_ParseTuple(args, "y*y*y*nw*", &a.box, &a.idx, &a.steps, &ng, &a.out)) {
+        release(&a);
+        return NULL;
+    }
+    if (check(&a, ng * ng * (a.steps.len / 8), 8) < 0) {
+        release(&a);
+        return NULL;
+    }
+    double *out = (double *)a.out.buf;
+    int bad = 0;
+    Py_BEGIN_ALLOW_THREADS
+    for (Py_ssize_t d = 0; d < a.nd && !bad; d++) {
+        int64_t s = a.st[d];
+        for (Py_ssize_t k = 0; k < a.n; k++) {
+            int64_t v = a.ix[k];
+            int32_t gi = a.b[v], gj = a.b[v + s];
+            if (gj > 0) {
+                if (gi > ng || gj > ng) { bad = 1; break; }
+                out[((Py_ssize_t)(gi - 1) * ng + (gj - 1)) * a.nd + d] += 1.0;
+            }
+        }
+    }
+    Py_END_ALLOW_THREADS
+    release(&a);
+    if (bad) {
+        PyErr_SetString(PyExc_ValueError, "grey level above ng");
+        return NULL;
+    }
+    Py_RETURN_NONE;
+}
+
+/* glrlm(box, idx, steps, ng, nr, out): runs of equal grey level along each direction; a run
+ * starts at v when v - step is not an ROI voxel of the same level; out[(g-1), (len-1), a] += 1;
+ * out is float64 (ng, nr, nd). */
+static PyObject *k_glrlm(PyObject *self, PyObject *args) {
+    Args a = {0};
+    Py_ssize_t ng, nr;
+    if (!PyArg_ParseTuple(args, "y*y*y*nnw*", &a.box, &a.idx, &a.steps, &ng, &nr, &a.out)) {
+        release(&a);
+        return NULL;
+    }
+    if (check(&a, ng * nr * (a.steps.len / 8), 8) < 0) {
+        release(&a);
+        return NULL;
+    }
+    double *out = (double *)a.out.buf;
+    int bad = 0;
+    Py_BEGIN_ALLOW_THREADS
+    for (Py_ssize_t d = 0; d < a.nd && !bad; d++) {
+        int64_t s = a.st[d];
+        for (Py_ssize_t k = 0; k < a.n; k++) {
+            int64_t v = a.ix[k];
+            int32_t g = a.b[v];
+            if (a.b[v - s] == g) continue; /* not the first voxel of its run */
+            Py_ssize_t len = 1;
+            /* the padding (level 0) ends every line inside the box */
+            for (int64_t w = v + s; w >= 0 && w < a.size && a.b[w] == g; w += s) len++;
+            if (g > ng || len > nr) { bad = 1; break; }
+            out[((Py_ssize_t)(g - 1) * nr + (len - 1)) * a.nd + d] += 1.0;
+        }
+    }
+    Py_END_ALLOW_THREADS
+    release(&a);
+    if (bad) {
+        PyErr_SetString(PyExc_ValueError, "grey level above ng or run longer than nr");
+        return NULL;
+    }
+    Py_RETURN_NONE;
+}
+
+/* zones(box, idx, steps, level_out, size_out) -> number of zones. Connected components of equal
+ * grey level, neighbours v +/- steps; zone z has grey level level_out[z] (int32) and size_out[z]
+ * voxels (int64); both outputs hold n items, zones are numbered in order of their first voxel. */
+static PyObject *k_zones(PyObject *self, PyObject *args) {
+    Args a = {0};
+    Py_buffer lev = {0};
+    if (!PyArg_ParseTuple(args, "y*y*y*w*w*", &a.box, &a.idx, &a.steps, &lev, &a.out)) {
+        release(&a);
+        if (lev.obj) PyBuffer_Release(&lev);
+        return NULL;
+    }
+    if (check(&a, a.idx.len / 8, 8) < 0 || lev.len != (a.idx.len / 8) * 4) {
+        if (!PyErr_Occurred()) PyErr_SetString(PyExc_ValueError, "level_out has the wrong size");
+        release(&a);
+        PyBuffer_Release(&lev);
+        return NULL;
+    }
+    int32_t *level = (int32_t *)lev.buf;
+    int64_t *zsize = (int64_t *)a.out.buf;
+    unsigned char *seen = calloc((size_t)a.size, 1);
+    int64_t *stack = malloc(sizeof(int64_t) * (size_t)(a.n > 0 ? a.n : 1));
+    if (!seen || !stack) {
+        free(seen);
+        free(stack);
+        release(&a);
+        PyBuffer_Release(&lev);
+        return PyErr_NoMemory();
+    }
+    Py_ssize_t nz = 0;
+    Py_BEGIN_ALLOW_THREADS
+    for (Py_ssize_t k = 0; k < a.n; k++) {
+        int64_t v0 = a.ix[k];
+        if (seen[v0]) continue;
+        int32_t g = a.b[v0];
+        Py_ssize_t top = 0, count = 0;
+        seen[v0] = 1;
+        stack[top++] = v0;
+        while (top) {
+            int64_t v = stack[--top];
+            count++;
+            for (Py_ssize_t d = 0; d < a.nd; d++) {
+                int64_t w = v + a.st[d];
+                if (!seen[w] && a.b[w] == g) { seen[w] = 1; stack[top++] = w; }
+                w = v - a.st[d];
+                if (!seen[w] && a.b[w] == g) { seen[w] = 1; stack[top++] = w; }
+            }
+        }
+        level[nz] = g;
+        zsize[nz] = count;
+        nz++;
+    }
+    Py_END_ALLOW_THREADS
+    free(seen);
+    free(stack);
+    release(&a);
+    PyBuffer_Release(&lev);
+    return PyLong_FromSsize_t(nz);
+}
+
+/* gldm(box, idx, steps, alpha, width, out): per ROI voxel, the number of neighbours v +/- step in
+ * the ROI within alpha grey levels; out[(g-1), dep] += 1; out is float64 (ng, width). */
+static PyObject *k_gldm(PyObject *self, PyObject *args) {
+    Args a = {0};
+    long long alpha;
+    Py_ssize_t width;
+    if (!PyArg_ParseTuple(args, "y*y*y*Lnw*", &a.box, &a.idx, &a.steps, &alpha, &width, &a.out)) {
+        release(&a);
+        return NULL;
+    }
+    if (check(&a, a.out.len / 8, 8) < 0 || width != 2 * (a.steps.len / 8) + 1
+        || (a.out.len / 8) % width) {
+        if (!PyErr_Occurred()) PyErr_SetString(PyExc_ValueError, "bad width or output size");
+        release(&a);
+        return NULL;
+    }
+    double *out = (double *)a.out.buf;
+    Py_ssize_t ng = (a.out.len / 8) / width;
+    int bad = 0;
+    Py_BEGIN_ALLOW_THREADS
+    for (Py_ssize_t k = 0; k < a.n; k++) {
+        int64_t v = a.ix[k];
+        int32_t g = a.b[v];
+        Py_ssize_t dep = 0;
+        for (Py_ssize_t d = 0; d < a.nd; d++) {
+            int32_t h = a.b[v + a.st[d]];
+            if (h > 0 && llabs((long long)h - g) <= alpha) dep++;
+            h = a.b[v - a.st[d]];
+            if (h > 0 && llabs((long long)h - g) <= alpha) dep++;
+        }
+        if (g > ng) { bad = 1; break; }
+        out[(Py_ssize_t)(g - 1) * width + dep] += 1.0;
+    }
+    Py_END_ALLOW_THREADS
+    release(&a);
+    if (bad) {
+        PyErr_SetString(PyExc_ValueError, "grey level above ng");
+        return NULL;
+    }
+    Py_RETURN_NONE;
+}
+
+/* ngtdm(box, idx, steps, out): per ROI voxel with at least one neighbour v +/- step in the ROI,
+ * out[(g-1), 0] += 1 and out[(g-1), 1] += |g - mean neighbour level|; out is float64 (ng, 3)
+ * (column 2 is left to the caller). */
+static PyObject *k_ngtdm(PyObject *self, PyObject *args) {
+    Args a = {0};
+    if (!PyArg_ParseTuple(args, "y*y*y*w*", &a.box, &a.idx, &a.steps, &a.out)) {
+        release(&a);
+        return NULL;
+    }
+    if (check(&a, a.out.len / 8, 8) < 0 || (a.out.len / 8) % 3) {
+        if (!PyErr_Occurred()) PyErr_SetString(PyExc_ValueError, "output must be (ng, 3)");
+        release(&a);
+        return NULL;
+    }
+    double *out = (double *)a.out.buf;
+    Py_ssize_t ng = (a.out.len / 8) / 3;
+    int bad = 0;
+    Py_BEGIN_ALLOW_THREADS
+    for (Py_ssize_t k = 0; k < a.n; k++) {
+        int64_t v = a.ix[k];
+        int32_t g = a.b[v];
+        int64_t sum = 0, cnt = 0;
+        for (Py_ssize_t d = 0; d < a.nd; d++) {
+            int32_t h = a.b[v + a.st[d]];
+            if (h > 0) { sum += h; cnt++; }
+            h = a.b[v - a.st[d]];
+            if (h > 0) { sum += h; cnt++; }
+        }
+        if (!cnt) continue;
+        if (g > ng) { bad = 1; break; }
+        out[(Py_ssize_t)(g - 1) * 3] += 1.0;
+        out[(Py_ssize_t)(g - 1) * 3 + 1] += fabs((double)g - (double)sum / (double)cnt);
+    }
+    Py_END_ALLOW_THREADS
+    release(&a);
+    if (bad) {
+        PyErr_SetString(PyExc_ValueError, "grey level above ng");
+        return NULL;
+    }
+    Py_RETURN_NONE;
+}
+
+static PyMethodDef methods[] = {
+    {"glcm", k_glcm, METH_VARARGS, "glcm(box, idx, steps, ng, out): co-occurrence counts."},
+    {"glrlm", k_glrlm, METH_VARARGS, "glrlm(box, idx, steps, ng, nr, out): run-length counts."},
+    {"zones", k_zones, METH_VARARGS,
+     "zones(box, idx, steps, level_out, size_out) -> n_zones: equal-level connected zones."},
+    {"gldm", k_gldm, METH_VARARGS, "gldm(box, idx, steps, alpha, width, out): dependence counts."},
+    {"ngtdm", k_ngtdm, METH_VARARGS, "ngtdm(box, idx, steps, out): neighbourhood differences."},
+    {NULL, NULL, 0, NULL},
+};
+
+static struct PyModuleDef module = {
+    PyModuleDef_HEAD_INIT, "_ckernels",
+    "Optional C kernels for PyRadiomics-mode texture matrices (see _matrices.py).", -1, methods,
+};
+
+PyMODINIT_FUNC PyInit__ckernels(void) { return PyModule_Create(&module); }
