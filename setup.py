@@ -1,19 +1,26 @@
-"""Build script for radsig's one optional C extension; everything else is in pyproject.toml.
+"""Build script for radsig's optional C extensions; everything else is in pyproject.toml.
 
-``radsig.features.pyradiomics._ckernels`` speeds up the PyRadiomics-mode texture matrices. It is
-optional: where no C compiler is available the build skips it (with a warning) and radsig uses
-the NumPy implementation it is tested against.
+- ``radsig.features.pyradiomics._ckernels``: the PyRadiomics-mode texture matrices;
+- ``radsig.preprocess._recursive_gaussian``: the LoG images (ITK's recursive Gaussian).
+
+Both are optional: where no C compiler is available the build skips them (with a warning) and
+radsig uses the NumPy / SimpleITK code they are tested against. Floating-point contraction is off
+so that results do not depend on the CPU's fused multiply-add.
 """
+
+import sys
 
 from setuptools import Extension, setup
 
+ARGS = [] if sys.platform == "win32" else ["-O3", "-ffp-contract=off"]
+
 setup(
     ext_modules=[
-        Extension(
-            "radsig.features.pyradiomics._ckernels",
-            ["src/radsig/features/pyradiomics/_ckernels.c"],
-            extra_compile_args=["-O3"],
-            optional=True,
-        )
+        Extension("radsig.features.pyradiomics._ckernels",
+                  ["src/radsig/features/pyradiomics/_ckernels.c"],
+                  extra_compile_args=ARGS, optional=True),
+        Extension("radsig.preprocess._recursive_gaussian",
+                  ["src/radsig/preprocess/_recursive_gaussian.c"],
+                  extra_compile_args=ARGS, optional=True),
     ]
 )

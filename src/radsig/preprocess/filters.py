@@ -7,7 +7,9 @@ image keyed by PyRadiomics' prefix (``original``, ``log-sigma-2-0-mm-3D``, ``wav
 ``wavelet2-HHH``, ``square``, ``squareroot``, ``logarithm``, ``exponential``, ``gradient``,
 ``lbp-2D``, ``lbp-3D-m1``, ``lbp-3D-k``).
 
-- LoG: SimpleITK's recursive-Gaussian Laplacian with scale normalisation, sigma in mm.
+- LoG: SimpleITK's recursive-Gaussian Laplacian with scale normalisation, sigma in mm (computed
+  by the optional C extension ``_recursive_gaussian`` where it was built: the same numbers, bit
+  for bit, several times faster and without holding the GIL).
 - Wavelet: PyWavelets' stationary transform (``swtn``), one level at a time on the previous
   approximation, odd axes padded by one wrapped voxel; names read the axes x, y, z, so
   ``wavelet-LLH`` is low-pass in x and y, high-pass in z.
@@ -21,6 +23,7 @@ image keyed by PyRadiomics' prefix (``original``, ``log-sigma-2-0-mm-3D``, ``wav
 from __future__ import annotations
 
 import itertools
+import os
 import threading
 import warnings
 from functools import partial
@@ -29,6 +32,13 @@ from typing import Callable, Iterator
 import numpy as np
 
 from radsig.exceptions import ConfigError, FeatureWarning
+
+_RG = None
+if not os.environ.get("RADSIG_NO_CKERNELS"):
+    try:  # optional C build of the LoG (setup.py); SimpleITK's filter otherwise
+        from radsig.preprocess import _recursive_gaussian as _RG
+    except ImportError:
+        _RG = None
 
 __all__ = ["apply_filters", "iter_filters", "filter_tasks", "log_name", "filter_margin"]
 
@@ -50,24 +60,23 @@ def _log(image, spacing, kw, threads: int | None = None
          ) -> Iterator[tuple[str, Callable[[], np.ndarray]]]:
     """``(name, compute)`` per sigma; *threads*: SimpleITK threads per filter (None: its default).
     """
-    import SimpleITK as sitk
-
     size = np.array(image.shape[::-1])
     if size.min() < 4:
         warnings.warn(f"LoG skipped: the image region {tuple(image.shape)} is smaller than 4 "
                       "voxels in some direction", FeatureWarning, stacklevel=4)
         return
     sigmas = kw.get("sigma") or []
-    img = _sitk_image(image, spacing)
     sp = np.array(spacing[::-1], dtype=float)
+    if _RG is not None and image.ndim == 3:
+        # the same filter in C (bit for bit; releases the GIL, lines filtered in blocks)
+        data = np.ascontiguousarray(image, dtype=np.float64)
 
-    def run(sigma):
-        f = sitk.LaplacianRecursiveGaussianImageFilter()
-        f.SetNormalizeAcrossScale(True)
-        f.SetSigma(float(sigma))
-        if threads:
-            f.SetNumberOfThreads(int(threads))
-        return sitk.GetArrayFromImage(f.Execute(img))
+        def run(sigma):
+            out = np.empty(data.shape, dtype=np.float32)
+            _RG.laplacian(data, *data.shape, *(float(v) for v in sp), float(sigma), out)
+            return out
+    else:
+        run = partial(_log_itk, _sitk_image(image, spacing), threads)
 
     for sigma in sigmas:
         if sigma <= 0:
@@ -77,6 +86,18 @@ def _log(image, spacing, kw, threads: int | None = None
                           "is too small for it", FeatureWarning, stacklevel=4)
             continue
         yield log_name(sigma), partial(run, sigma)
+
+
+def _log_itk(img, threads, sigma) -> np.ndarray:
+    """SimpleITK's scale-normalised recursive-Gaussian LoG (the reference for ``_RG``)."""
+    import SimpleITK as sitk
+
+    f = sitk.LaplacianRecursiveGaussianImageFilter()
+    f.SetNormalizeAcrossScale(True)
+    f.SetSigma(float(sigma))
+    if threads:
+        f.SetNumberOfThreads(int(threads))
+    return sitk.GetArrayFromImage(f.Execute(img))
 
 
 def _wavelet_all(image, kw) -> list[tuple[str, np.ndarray]]:
