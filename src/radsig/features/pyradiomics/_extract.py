@@ -11,12 +11,13 @@ large; rows keep PyRadiomics' order.
 
 from __future__ import annotations
 
+import os
 import warnings
 from pathlib import Path
 
 import numpy as np
-import SimpleITK as sitk
 
+from radsig._simpleitk import sitk
 from radsig.config.pyradiomics import PyRadiomicsSettings, load_pyradiomics_settings
 from radsig.exceptions import (
     CaseError,
@@ -287,7 +288,18 @@ def extract_case_pyradiomics(image, mask, settings, *, label=None, roi=None, cas
 
 
 def extract_rows(image, mask, settings: PyRadiomicsSettings, *, case=None) -> list[tuple]:
-    """The rows of :func:`extract_case_pyradiomics` as tuples (no pandas needed)."""
+    """The rows of :func:`extract_case_pyradiomics` as tuples (no pandas needed).
+
+    NIfTI files in the common settings go through :mod:`._fastpath` (no SimpleITK); everything
+    else, and every case that path declines, through SimpleITK below."""
+    if not os.environ.get("RADSIG_NO_FASTPATH"):
+        from radsig.features.pyradiomics._fastpath import fast_rows
+
+        rows = fast_rows(image, mask, settings, case=case,
+                         features_from_arrays=features_from_arrays, margin_mm=_margin_mm,
+                         needs_peak=_needs_peak)
+        if rows is not None:
+            return rows
     s = settings.setting
     if s.get("geometryTolerance") is not None:
         sitk.ProcessObject.SetGlobalDefaultCoordinateTolerance(s["geometryTolerance"])
@@ -377,11 +389,25 @@ def compute_features(image: sitk.Image, mask: sitk.Image, settings: PyRadiomicsS
     *peak*: maximum |intensity| the square/squareroot/logarithm/exponential filters rescale by
     (default: that of *image*).
     """
+    label = int(settings.setting["label"])
+    diag = None
+    if diagnostics is not None and settings.diagnostics:
+        def diag(mask_arr, bbox):
+            from radsig.features.pyradiomics._diagnostics import processed_info
+
+            diagnostics.update(processed_info(image, mask_arr, bbox))
+            return [(k, "diagnostics", None, None, v) for k, v in diagnostics.items()]
+    return features_from_arrays(sitk.GetArrayFromImage(image),
+                                sitk.GetArrayViewFromImage(mask) == label,
+                                tuple(image.GetSpacing()[::-1]), settings, case=case, peak=peak,
+                                diagnostics=diag)
+
+
+def features_from_arrays(img_arr: np.ndarray, mask_arr: np.ndarray, spacing, settings, *,
+                         case=None, peak: float | None = None, diagnostics=None) -> list[tuple]:
+    """Rows of :func:`compute_features` from the (z, y, x) image array, the boolean ROI on the
+    same grid and the spacing (z, y, x); *diagnostics*: ``f(mask, bbox) -> rows`` or None."""
     s = settings.setting
-    label = int(s["label"])
-    img_arr = sitk.GetArrayFromImage(image)
-    mask_arr = sitk.GetArrayViewFromImage(mask) == label
-    spacing = tuple(image.GetSpacing()[::-1])
     min_dims, min_size = int(s.get("minimumROIDimensions", 2)), s.get("minimumROISize")
     bbox = P.check_mask(mask_arr, min_dims, min_size, case)
     orig_mask = mask_arr
@@ -390,11 +416,8 @@ def compute_features(image: sitk.Image, mask: sitk.Image, settings: PyRadiomicsS
                                s.get("resegmentMode", "absolute"), case)
         bbox = P.check_mask(mask_arr, min_dims, min_size, case)
     rows = []
-    if diagnostics is not None and settings.diagnostics:
-        from radsig.features.pyradiomics._diagnostics import processed_info
-
-        diagnostics.update(processed_info(image, mask_arr, bbox))
-        rows += [(k, "diagnostics", None, None, v) for k, v in diagnostics.items()]
+    if diagnostics is not None:
+        rows += diagnostics(mask_arr, bbox)
     shape_mask = mask_arr if s.get("resegmentShape") else orig_mask
     classes = {c: n for c, n in settings.feature_classes.items()
                if not c.startswith("shape") and n}

@@ -10,8 +10,8 @@ interpolation itself (identical values and pixel types to PyRadiomics).
 from __future__ import annotations
 
 import numpy as np
-import SimpleITK as sitk
 
+from radsig._simpleitk import sitk
 from radsig.exceptions import (
     EmptyMaskError,
     GeometryMismatchError,
@@ -312,27 +312,13 @@ def _spline_weights(x: np.ndarray):
     return first, np.stack([w0, w1, w2, w3], 1)
 
 
-def bspline_resample(image: sitk.Image, size, origin, spacing, direction):
-    """SimpleITK's cubic B-spline ``Resample`` onto an axis-aligned grid, computed with NumPy.
-
-    PyRadiomics resamples onto a grid with the mask's direction; when that equals the image's,
-    the interpolation is separable: coefficients are computed along x, y, z in ITK's order
-    (:func:`_spline_coefficients_1d`) and the 4-tap weights applied one axis at a time, ~10×
-    faster than ITK's per-point evaluation of 64 weights. Values agree with ITK to rounding
-    (~1e-12 relative) and are cast as ITK casts (truncation towards zero for integer types).
-    Returns None where this shortcut does not apply (other directions, dimensions or pixel
-    types, or output points whose support leaves the image region); the caller then uses ITK.
-    """
-    if image.GetDimension() != 3 or image.GetNumberOfComponentsPerPixel() != 1:
+def bspline_array(arr: np.ndarray, start, ratio, size) -> np.ndarray | None:
+    """Cubic B-spline samples of the (z, y, x) array *arr* at continuous indices
+    ``start + k * ratio`` (x, y, z; k = 0..size-1), cast like ITK casts to *arr*'s type; None
+    where a support leaves the array (ITK would mirror there) or the type is not numeric."""
+    if arr.dtype.kind not in "iuf" or arr.ndim != 3 or min(arr.shape) < 4:
         return None
-    if np.max(np.abs(np.subtract(image.GetDirection(), direction))) > 1e-12:
-        return None
-    arr = sitk.GetArrayViewFromImage(image)
-    if arr.dtype.kind not in "iuf" or min(arr.shape) < 4:
-        return None
-    start = np.array(image.TransformPhysicalPointToContinuousIndex([float(v) for v in origin]))
-    ratio = np.asarray(spacing, float) / np.array(image.GetSpacing())
-    in_size = np.array(image.GetSize())
+    in_size = np.array(arr.shape[::-1])
     supports = []
     for a in range(3):  # x, y, z
         x = start[a] + np.arange(int(size[a])) * ratio[a]
@@ -356,7 +342,31 @@ def bspline_resample(image: sitk.Image, size, origin, spacing, direction):
     if arr.dtype.kind in "iu":
         info = np.iinfo(arr.dtype)
         out = np.clip(np.trunc(out), info.min, info.max)
-    out = sitk.GetImageFromArray(np.ascontiguousarray(out.astype(arr.dtype)))
+    return np.ascontiguousarray(out.astype(arr.dtype))
+
+
+def bspline_resample(image: sitk.Image, size, origin, spacing, direction):
+    """SimpleITK's cubic B-spline ``Resample`` onto an axis-aligned grid, computed with NumPy.
+
+    PyRadiomics resamples onto a grid with the mask's direction; when that equals the image's,
+    the interpolation is separable: coefficients are computed along x, y, z in ITK's order
+    (:func:`_spline_coefficients_1d`) and the 4-tap weights applied one axis at a time, ~10×
+    faster than ITK's per-point evaluation of 64 weights. Values agree with ITK to rounding
+    (~1e-12 relative) and are cast as ITK casts (truncation towards zero for integer types).
+    Returns None where this shortcut does not apply (other directions, dimensions or pixel
+    types, or output points whose support leaves the image region); the caller then uses ITK.
+    """
+    if image.GetDimension() != 3 or image.GetNumberOfComponentsPerPixel() != 1:
+        return None
+    if np.max(np.abs(np.subtract(image.GetDirection(), direction))) > 1e-12:
+        return None
+    arr = sitk.GetArrayViewFromImage(image)
+    start = np.array(image.TransformPhysicalPointToContinuousIndex([float(v) for v in origin]))
+    ratio = np.asarray(spacing, float) / np.array(image.GetSpacing())
+    out = bspline_array(arr, start, ratio, size)
+    if out is None:
+        return None
+    out = sitk.GetImageFromArray(out)
     out.SetOrigin([float(v) for v in origin])
     out.SetSpacing([float(v) for v in spacing])
     out.SetDirection(direction)
