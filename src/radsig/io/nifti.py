@@ -188,8 +188,22 @@ def _planes_raw(vol: NiftiVolume, z0: int, z1: int) -> bytes:
 
 
 def read_region(vol: NiftiVolume, index, size) -> np.ndarray:
-    """Voxels of the region at *index* (x, y, z) of *size* (x, y, z), as a (z, y, x) array."""
+    """Voxels of the region at *index* (x, y, z) of *size* (x, y, z), as a (z, y, x) array.
+
+    From an uncompressed file only the region's rows are read (one read per plane)."""
     (x0, y0, z0), (sx, sy, sz) = [int(v) for v in index], [int(v) for v in size]
+    dt = vol.dtype.newbyteorder("=")
+    if not vol.gzipped:
+        row = vol.shape[2] * vol.dtype.itemsize
+        plane = vol.shape[1] * row
+        out = np.empty((sz, sy, vol.shape[2]), dtype=vol.dtype)
+        view = out.reshape(sz, -1).view(np.uint8)
+        with open(vol.path, "rb", buffering=0) as fh:
+            for k in range(sz):
+                fh.seek(vol.offset + (z0 + k) * plane + y0 * row)
+                if fh.readinto(view[k]) != sy * row:
+                    raise OSError(f"{vol.path}: the file ends before its voxel data does")
+        return np.ascontiguousarray(out[:, :, x0:x0 + sx]).astype(dt, copy=False)
     raw = _planes_raw(vol, z0, z0 + sz)
     arr = np.frombuffer(raw, dtype=vol.dtype).reshape(sz, vol.shape[1], vol.shape[2])
     return np.ascontiguousarray(arr[:, y0:y0 + sy, x0:x0 + sx]).astype(vol.dtype.newbyteorder("="),

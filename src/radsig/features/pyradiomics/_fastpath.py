@@ -126,10 +126,12 @@ def _resampled(iv, mv, planes, z0, bb, s, margin, label):
     if img is None:
         return None
     msk = _nearest(planes, z0, mv, size, origin, mv.direction * spacing[None, :])
+    if msk is None:
+        return None
     return img, msk, tuple(float(v) for v in spacing[::-1])
 
 
-def _nearest(planes, z0, mv: NiftiVolume, size, origin, out_matrix) -> np.ndarray:
+def _nearest(planes, z0, mv: NiftiVolume, size, origin, out_matrix) -> np.ndarray | None:
     """The label map resampled by nearest neighbour onto the grid (*size*, *origin*,
     *out_matrix*), as ITK 5.4's ResampleImageFilter does it with an identity transform: per
     output scan line, the input continuous indices of its first voxel and of the voxel one past
@@ -146,14 +148,22 @@ def _nearest(planes, z0, mv: NiftiVolume, size, origin, out_matrix) -> np.ndarra
     alpha = np.arange(nx) / float(nx)
     out = np.zeros((nz, ny, nx), dtype=planes.dtype)
     in_size = np.array(mv.size)
-    for k in range(nz):  # one output plane at a time: temporaries stay small
-        c = start[k, :, None, :] + (end - start)[k, :, None, :] * alpha[None, :, None]
-        inside = np.all((c >= -0.5) & (c < in_size - 0.5), -1)
-        ind = np.rint(2.0 * c + 0.5).astype(np.int64) >> 1
-        z = ind[..., 2] - z0
-        ok = inside & (z >= 0) & (z < planes.shape[0])
-        out[k][ok] = planes[z[ok], ind[..., 1][ok], ind[..., 0][ok]]
-    return out
+    step = end - start
+    if (np.all(step[..., 1:] == 0) and np.all(start[..., 0] == start[0, 0, 0])
+            and np.all(step[..., 0] == step[0, 0, 0])):
+        # axis-aligned grids: x depends on the column only, y on the row, z on the plane; these
+        # are the very numbers ITK's per-voxel formula gives (the y and z steps are exactly 0)
+        cx = start[0, 0, 0] + step[0, 0, 0] * alpha
+        cy, cz = start[0, :, 1], start[:, 0, 2]
+        ix, iy, iz = (np.rint(2.0 * c + 0.5).astype(np.int64) >> 1 for c in (cx, cy, cz))
+        okx = (cx >= -0.5) & (cx < in_size[0] - 0.5)
+        oky = (cy >= -0.5) & (cy < in_size[1] - 0.5)
+        okz = (cz >= -0.5) & (cz < in_size[2] - 0.5) & (iz - z0 >= 0) & (iz - z0 < len(planes))
+        if okx.any() and oky.any() and okz.any():
+            sub = planes[(iz - z0)[okz]][:, iy[oky]][:, :, ix[okx]]
+            out[np.ix_(okz, oky, okx)] = sub
+        return out
+    return None  # not separable (cannot happen for the sign-flip grids read here)
 
 
 def _cropped(iv, mv, planes, z0, bb, s, settings, margin):
