@@ -113,3 +113,22 @@ def test_extraction_rows_identical_with_and_without_c_kernels(shared, monkeypatc
     assert len(c) == 150
     assert [r[0] for r in c] == [r[0] for r in py]
     np.testing.assert_array_equal([r[4] for r in c], [r[4] for r in py])
+
+
+@pytest.mark.parametrize("shape, dtype", [((30, 40, 35), np.int16), ((9, 60, 12), np.float32),
+                                          ((25, 5, 19), np.float64), ((6, 6, 6), np.uint8)])
+def test_c_bspline_equals_numpy_bit_for_bit(monkeypatch, shape, dtype):
+    """Lines shorter and longer than the prefilter's 18-sample horizon, integer casts."""
+    from radsig.features.pyradiomics import _preprocess as P
+
+    rng = np.random.default_rng(sum(shape))
+    arr = (rng.normal(100, 60, shape)).clip(0, 250).astype(dtype)
+    start = np.array([1.3, 1.05, 1.5])
+    ratio = np.array([0.8, 0.55, 1.7])
+    size = [max(1, int((n - 3.0 - s) / r)) for n, s, r in zip(shape[::-1], start, ratio, strict=True)]
+    c = P.bspline_array(arr, start, ratio, size)
+    monkeypatch.setattr(P, "_C", None)
+    py = P.bspline_array(arr, start, ratio, size)
+    assert c.dtype == py.dtype == arr.dtype and c.shape == tuple(size[::-1])
+    np.testing.assert_array_equal(c, py)
+    assert P.bspline_array(arr, np.array([-1.0, 1, 1]), ratio, size) is None

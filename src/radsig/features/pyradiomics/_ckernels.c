@@ -1,5 +1,6 @@
 /*
- * Texture-matrix kernels for radsig's PyRadiomics mode (optional C accelerator).
+ * Texture-matrix kernels and the cubic B-spline resampling of radsig's PyRadiomics mode
+ * (optional C accelerator).
  *
  * Why C: each matrix is one pass over the ROI voxels and their neighbours. The NumPy version
  * (radsig/features/pyradiomics/_matrices.py, always available and the reference for these
@@ -287,6 +288,133 @@ static PyObject *k_ngtdm(PyObject *self, PyObject *args) {
     Py_RETURN_NONE;
 }
 
+
+/* ---------------------------------------------------------------- cubic B-spline resampling */
+#define POLE_TOL 1e-10
+
+/* ITK's cubic B-spline coefficients (BSplineDecompositionImageFilter, mirror boundaries) along
+ * one axis of the float64 array c: n samples per line, consecutive samples `step` apart, lines
+ * starting at the `nlines` offsets line0 + a * outer + b (a < na, b < nb). The operations and
+ * their order are those of _preprocess._spline_coefficients_1d (which works on all lines at
+ * once), so the results are the same bit for bit. */
+static void spline_axis(double *c, Py_ssize_t n, Py_ssize_t step, Py_ssize_t na, Py_ssize_t outer,
+                        Py_ssize_t nb) {
+    if (n == 1) return;
+    const double z = sqrt(3.0) - 2.0;
+    const double gain = 1.0 * (1.0 - z) * (1.0 - 1.0 / z);
+    const Py_ssize_t horizon = (Py_ssize_t)ceil(log(POLE_TOL) / log(fabs(z)));
+    for (Py_ssize_t a = 0; a < na; a++) {
+        for (Py_ssize_t b = 0; b < nb; b++) {
+            double *l = c + a * outer + b;
+#define C(k) l[(k) * step]
+            for (Py_ssize_t k = 0; k < n; k++) C(k) *= gain;
+            double zn = z, total;
+            if (horizon < n) {
+                total = C(0);
+                for (Py_ssize_t k = 1; k < horizon; k++) {
+                    total += zn * C(k);
+                    zn *= z;
+                }
+            } else {
+                double iz = 1.0 / z, z2n = pow(z, (double)(n - 1));
+                total = C(0) + z2n * C(n - 1);
+                z2n *= z2n * iz;
+                for (Py_ssize_t k = 1; k < n - 1; k++) {
+                    total += (zn + z2n) * C(k);
+                    zn *= z;
+                    z2n *= iz;
+                }
+                total = total / (1.0 - zn * zn);
+            }
+            C(0) = total;
+            for (Py_ssize_t k = 1; k < n; k++) C(k) += z * C(k - 1);
+            C(n - 1) = (z / (z * z - 1.0)) * (z * C(n - 2) + C(n - 1));
+            for (Py_ssize_t k = n - 2; k >= 0; k--) C(k) = z * (C(k + 1) - C(k));
+#undef C
+        }
+    }
+}
+
+/* 4-tap sampling along one axis: out[.., i, ..] = sum_t in[.., first[i] + t, ..] * w[i, t], summed
+ * in tap order. in: (na, n_in, nb), out: (na, n_out, nb). */
+static void sample_axis(const double *in, double *out, Py_ssize_t na, Py_ssize_t n_in,
+                        Py_ssize_t n_out, Py_ssize_t nb, const int64_t *first, const double *w) {
+    for (Py_ssize_t a = 0; a < na; a++) {
+        for (Py_ssize_t i = 0; i < n_out; i++) {
+            const double *p = in + (a * n_in + first[i]) * nb;
+            const double *wi = w + 4 * i;
+            double *o = out + (a * n_out + i) * nb;
+            for (Py_ssize_t b = 0; b < nb; b++) {
+                double acc = p[b] * wi[0];
+                acc += p[nb + b] * wi[1];
+                acc += p[2 * nb + b] * wi[2];
+                acc += p[3 * nb + b] * wi[3];
+                o[b] = acc;
+            }
+        }
+    }
+}
+
+/* bspline(c, nz, ny, nx, first_x, w_x, first_y, w_y, first_z, w_z, out): cubic B-spline samples
+ * of the float64 volume c (overwritten by its coefficients) at the separable positions given by
+ * the first support index and the 4 weights per output coordinate (int64 / float64 (m, 4));
+ * out: float64 (mz, my, mx). Supports must lie inside the volume (checked). */
+static PyObject *k_bspline(PyObject *self, PyObject *args) {
+    Py_buffer cb = {0}, fx = {0}, wx = {0}, fy = {0}, wy = {0}, fz = {0}, wz = {0}, ob = {0};
+    Py_ssize_t nz, ny, nx;
+    PyObject *ret = NULL;
+    if (!PyArg_ParseTuple(args, "w*nnny*y*y*y*y*y*w*", &cb, &nz, &ny, &nx, &fx, &wx, &fy, &wy,
+                          &fz, &wz, &ob))
+        goto done;
+    Py_ssize_t mx = fx.len / 8, my = fy.len / 8, mz = fz.len / 8;
+    if (cb.len != nz * ny * nx * 8 || wx.len != mx * 32 || wy.len != my * 32 || wz.len != mz * 32
+        || ob.len != mz * my * mx * 8 || nz < 1 || ny < 1 || nx < 1) {
+        PyErr_SetString(PyExc_ValueError, "bspline: buffer sizes do not match");
+        goto done;
+    }
+    const int64_t *f[3] = {fx.buf, fy.buf, fz.buf};
+    const Py_ssize_t m[3] = {mx, my, mz}, nin[3] = {nx, ny, nz};
+    for (int a = 0; a < 3; a++)
+        for (Py_ssize_t i = 0; i < m[a]; i++)
+            if (f[a][i] < 0 || f[a][i] + 3 > nin[a] - 1) {
+                PyErr_SetString(PyExc_ValueError, "bspline: a support leaves the volume");
+                goto done;
+            }
+    double *c = cb.buf, *t1 = malloc(sizeof(double) * (size_t)(nz * ny * mx + 1));
+    double *t2 = malloc(sizeof(double) * (size_t)(nz * my * mx + 1));
+    if (!t1 || !t2) {
+        free(t1);
+        free(t2);
+        PyErr_NoMemory();
+        goto done;
+    }
+    Py_BEGIN_ALLOW_THREADS
+    spline_axis(c, nx, 1, nz * ny, nx, 1);       /* x: contiguous lines */
+    spline_axis(c, ny, nx, nz, ny * nx, nx);     /* y: per plane, all columns at once */
+    spline_axis(c, nz, ny * nx, 1, 0, ny * nx);  /* z: all (y, x) lines at once */
+    /* x: (nz*ny, nx, 1) -> (nz*ny, mx, 1) */
+    sample_axis(c, t1, nz * ny, nx, mx, 1, fx.buf, wx.buf);
+    /* y: (nz, ny, mx) -> (nz, my, mx) */
+    sample_axis(t1, t2, nz, ny, my, mx, fy.buf, wy.buf);
+    /* z: (1, nz, my*mx) -> (1, mz, my*mx) */
+    sample_axis(t2, ob.buf, 1, nz, mz, my * mx, fz.buf, wz.buf);
+    Py_END_ALLOW_THREADS
+    free(t1);
+    free(t2);
+    Py_INCREF(Py_None);
+    ret = Py_None;
+done:
+    if (cb.obj) PyBuffer_Release(&cb);
+    if (fx.obj) PyBuffer_Release(&fx);
+    if (wx.obj) PyBuffer_Release(&wx);
+    if (fy.obj) PyBuffer_Release(&fy);
+    if (wy.obj) PyBuffer_Release(&wy);
+    if (fz.obj) PyBuffer_Release(&fz);
+    if (wz.obj) PyBuffer_Release(&wz);
+    if (ob.obj) PyBuffer_Release(&ob);
+    return ret;
+}
+
 static PyMethodDef methods[] = {
     {"glcm", k_glcm, METH_VARARGS, "glcm(box, idx, steps, ng, out): co-occurrence counts."},
     {"glrlm", k_glrlm, METH_VARARGS, "glrlm(box, idx, steps, ng, nr, out): run-length counts."},
@@ -294,12 +422,16 @@ static PyMethodDef methods[] = {
      "zones(box, idx, steps, level_out, size_out) -> n_zones: equal-level connected zones."},
     {"gldm", k_gldm, METH_VARARGS, "gldm(box, idx, steps, alpha, width, out): dependence counts."},
     {"ngtdm", k_ngtdm, METH_VARARGS, "ngtdm(box, idx, steps, out): neighbourhood differences."},
+    {"bspline", k_bspline, METH_VARARGS,
+     "bspline(c, nz, ny, nx, first_x, w_x, first_y, w_y, first_z, w_z, out): cubic B-spline "
+     "resampling of a float64 volume (overwritten by its coefficients)."},
     {NULL, NULL, 0, NULL},
 };
 
 static struct PyModuleDef module = {
     PyModuleDef_HEAD_INIT, "_ckernels",
-    "Optional C kernels for PyRadiomics-mode texture matrices (see _matrices.py).", -1, methods,
+    "Optional C kernels of PyRadiomics mode: texture matrices (_matrices.py), B-spline "
+    "resampling (_preprocess.py).", -1, methods,
 };
 
 PyMODINIT_FUNC PyInit__ckernels(void) { return PyModule_Create(&module); }

@@ -17,6 +17,7 @@ from radsig.exceptions import (
     GeometryMismatchError,
     LabelNotFoundError,
 )
+from radsig.features.pyradiomics._matrices import _C
 
 __all__ = ["select_mask", "normalize_image", "resample", "bounding_box", "crop", "check_mask",
            "resegment", "correct_mask"]
@@ -326,6 +327,11 @@ def bspline_array(arr: np.ndarray, start, ratio, size) -> np.ndarray | None:
         if first.min() < 0 or first.max() + 3 > in_size[a] - 1:
             return None  # ITK would mirror at the boundary: leave it to ITK
         supports.append((first, w))
+    if _C is not None:  # the same arithmetic in C (bit for bit), GIL released
+        out = np.empty([int(v) for v in size[::-1]])
+        _C.bspline(np.array(arr, dtype=np.float64, order="C"), *arr.shape,
+                   *(np.ascontiguousarray(v) for sup in supports for v in sup), out)
+        return _cast_like(out, arr.dtype)
     c = arr.astype(np.float64)  # (z, y, x)
     for axis in (2, 1, 0):  # ITK: x, then y, then z
         moved = np.ascontiguousarray(np.moveaxis(c, axis, 0))
@@ -338,11 +344,15 @@ def bspline_array(arr: np.ndarray, start, ratio, size) -> np.ndarray | None:
         for t in range(1, 4):
             acc += part[..., first - lo + t] * w[:, t]
         c = np.moveaxis(acc, -1, axis)
-    out = c
-    if arr.dtype.kind in "iu":
-        info = np.iinfo(arr.dtype)
+    return _cast_like(c, arr.dtype)
+
+
+def _cast_like(out: np.ndarray, dtype) -> np.ndarray:
+    """ITK's cast of interpolated values: truncation towards zero, clipped, for integer types."""
+    if np.dtype(dtype).kind in "iu":
+        info = np.iinfo(dtype)
         out = np.clip(np.trunc(out), info.min, info.max)
-    return np.ascontiguousarray(out.astype(arr.dtype))
+    return np.ascontiguousarray(out.astype(dtype))
 
 
 def bspline_resample(image: sitk.Image, size, origin, spacing, direction):
