@@ -7,8 +7,6 @@ PyRadiomics parameter file. Every problem becomes a one-line :class:`ConfigError
 
 from __future__ import annotations
 
-import hashlib
-import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -146,6 +144,9 @@ def settings_hash(settings) -> str:
         from dataclasses import asdict, is_dataclass
 
         payload = asdict(settings) if is_dataclass(settings) else vars(settings)
+    import hashlib  # here, not at import: PyRadiomics mode's start-up does not need them
+    import json
+
     text = json.dumps({"type": type(settings).__name__, "settings": payload},
                       sort_keys=True, default=str, separators=(",", ":"))
     return hashlib.sha256(text.encode("utf-8")).hexdigest()

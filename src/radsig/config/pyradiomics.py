@@ -12,8 +12,6 @@ cannot honour raises :class:`~radsig.exceptions.ConfigError` or warns
 from __future__ import annotations
 
 import copy
-import hashlib
-import json
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -175,6 +173,9 @@ class PyRadiomicsSettings:
 
     def hash(self) -> str:
         """Stable hex digest of the parameters (independent of key order)."""
+        import hashlib  # here, not at import (start-up time of a one-case process)
+        import json
+
         text = json.dumps(self.to_dict(), sort_keys=True, default=str)
         return hashlib.sha256(text.encode()).hexdigest()
 
@@ -190,7 +191,12 @@ def _read(path: Path) -> dict:
     except OSError as exc:
         raise ConfigError(f"cannot read PyRadiomics parameter file {path}: {exc}") from exc
     try:
-        data = json.loads(text) if path.suffix.lower() == ".json" else yaml.load(text, Loader=_YAML_LOADER)
+        if path.suffix.lower() == ".json":
+            import json
+
+            data = json.loads(text)
+        else:
+            data = yaml.load(text, Loader=_YAML_LOADER)
     except (ValueError, yaml.YAMLError) as exc:
         raise ConfigError(f"{path}: not valid YAML/JSON: {exc}") from exc
     return data if data is not None else {}
