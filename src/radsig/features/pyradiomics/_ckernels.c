@@ -164,10 +164,11 @@ static PyObject *k_zones(PyObject *self, PyObject *args) {
     }
     int32_t *level = (int32_t *)lev.buf;
     int64_t *zsize = (int64_t *)a.out.buf;
-    unsigned char *seen = calloc((size_t)a.size, 1);
+    /* a copy of the levels in which visited voxels are set to 0 (no separate "seen" array) */
+    int32_t *work = malloc(sizeof(int32_t) * (size_t)a.size);
     int64_t *stack = malloc(sizeof(int64_t) * (size_t)(a.n > 0 ? a.n : 1));
-    if (!seen || !stack) {
-        free(seen);
+    if (!work || !stack) {
+        free(work);
         free(stack);
         release(&a);
         PyBuffer_Release(&lev);
@@ -175,29 +176,29 @@ static PyObject *k_zones(PyObject *self, PyObject *args) {
     }
     Py_ssize_t nz = 0;
     Py_BEGIN_ALLOW_THREADS
+    memcpy(work, a.b, sizeof(int32_t) * (size_t)a.size);
     for (Py_ssize_t k = 0; k < a.n; k++) {
         int64_t v0 = a.ix[k];
-        if (seen[v0]) continue;
-        int32_t g = a.b[v0];
+        int32_t g = work[v0];
+        if (g == 0) continue; /* already in a zone */
         Py_ssize_t top = 0, count = 0;
-        seen[v0] = 1;
+        work[v0] = 0;
         stack[top++] = v0;
         while (top) {
             int64_t v = stack[--top];
             count++;
             for (Py_ssize_t d = 0; d < a.nd; d++) {
-                int64_t w = v + a.st[d];
-                if (!seen[w] && a.b[w] == g) { seen[w] = 1; stack[top++] = w; }
-                w = v - a.st[d];
-                if (!seen[w] && a.b[w] == g) { seen[w] = 1; stack[top++] = w; }
+                int64_t s = a.st[d];
+                if (work[v + s] == g) { work[v + s] = 0; stack[top++] = v + s; }
+                if (work[v - s] == g) { work[v - s] = 0; stack[top++] = v - s; }
             }
         }
-        level[nz] = g;
+        level[nz] = a.b[v0];
         zsize[nz] = count;
         nz++;
     }
     Py_END_ALLOW_THREADS
-    free(seen);
+    free(work);
     free(stack);
     release(&a);
     PyBuffer_Release(&lev);
@@ -298,40 +299,45 @@ static PyObject *k_ngtdm(PyObject *self, PyObject *args) {
  * their order are those of _preprocess._spline_coefficients_1d (which works on all lines at
  * once), so the results are the same bit for bit. */
 static void spline_axis(double *c, Py_ssize_t n, Py_ssize_t step, Py_ssize_t na, Py_ssize_t outer,
-                        Py_ssize_t nb) {
+                        Py_ssize_t nb, double *tot) {
+    /* lines a * outer + b (b < nb, consecutive), sample k at + k * step: the inner loops run
+     * over b, so each pass reads contiguous memory (as NumPy's whole-plane operations do) */
     if (n == 1) return;
     const double z = sqrt(3.0) - 2.0;
     const double gain = 1.0 * (1.0 - z) * (1.0 - 1.0 / z);
     const Py_ssize_t horizon = (Py_ssize_t)ceil(log(POLE_TOL) / log(fabs(z)));
     for (Py_ssize_t a = 0; a < na; a++) {
-        for (Py_ssize_t b = 0; b < nb; b++) {
-            double *l = c + a * outer + b;
-#define C(k) l[(k) * step]
-            for (Py_ssize_t k = 0; k < n; k++) C(k) *= gain;
-            double zn = z, total;
-            if (horizon < n) {
-                total = C(0);
-                for (Py_ssize_t k = 1; k < horizon; k++) {
-                    total += zn * C(k);
-                    zn *= z;
-                }
-            } else {
-                double iz = 1.0 / z, z2n = pow(z, (double)(n - 1));
-                total = C(0) + z2n * C(n - 1);
-                z2n *= z2n * iz;
-                for (Py_ssize_t k = 1; k < n - 1; k++) {
-                    total += (zn + z2n) * C(k);
-                    zn *= z;
-                    z2n *= iz;
-                }
-                total = total / (1.0 - zn * zn);
+        double *l = c + a * outer;
+#define C(k) l[(k) * step + b]
+#define FOR_B for (Py_ssize_t b = 0; b < nb; b++)
+        for (Py_ssize_t k = 0; k < n; k++) FOR_B C(k) *= gain;
+        double zn = z;
+        if (horizon < n) {
+            FOR_B tot[b] = C(0);
+            for (Py_ssize_t k = 1; k < horizon; k++) {
+                FOR_B tot[b] += zn * C(k);
+                zn *= z;
             }
-            C(0) = total;
-            for (Py_ssize_t k = 1; k < n; k++) C(k) += z * C(k - 1);
-            C(n - 1) = (z / (z * z - 1.0)) * (z * C(n - 2) + C(n - 1));
-            for (Py_ssize_t k = n - 2; k >= 0; k--) C(k) = z * (C(k + 1) - C(k));
-#undef C
+        } else {
+            double iz = 1.0 / z, z2n = pow(z, (double)(n - 1));
+            FOR_B tot[b] = C(0) + z2n * C(n - 1);
+            z2n *= z2n * iz;
+            for (Py_ssize_t k = 1; k < n - 1; k++) {
+                double f = zn + z2n;
+                FOR_B tot[b] += f * C(k);
+                zn *= z;
+                z2n *= iz;
+            }
+            double den = 1.0 - zn * zn;
+            FOR_B tot[b] = tot[b] / den;
         }
+        FOR_B C(0) = tot[b];
+        for (Py_ssize_t k = 1; k < n; k++) FOR_B C(k) += z * C(k - 1);
+        double q = z / (z * z - 1.0);
+        FOR_B C(n - 1) = q * (z * C(n - 2) + C(n - 1));
+        for (Py_ssize_t k = n - 2; k >= 0; k--) FOR_B C(k) = z * (C(k + 1) - C(k));
+#undef C
+#undef FOR_B
     }
 }
 
@@ -388,10 +394,17 @@ static PyObject *k_bspline(PyObject *self, PyObject *args) {
         PyErr_NoMemory();
         goto done;
     }
+    double *tot = malloc(sizeof(double) * (size_t)(ny * nx + 1));
+    if (!tot) {
+        free(t1);
+        free(t2);
+        PyErr_NoMemory();
+        goto done;
+    }
     Py_BEGIN_ALLOW_THREADS
-    spline_axis(c, nx, 1, nz * ny, nx, 1);       /* x: contiguous lines */
-    spline_axis(c, ny, nx, nz, ny * nx, nx);     /* y: per plane, all columns at once */
-    spline_axis(c, nz, ny * nx, 1, 0, ny * nx);  /* z: all (y, x) lines at once */
+    spline_axis(c, nx, 1, nz * ny, nx, 1, tot);       /* x: one contiguous line at a time */
+    spline_axis(c, ny, nx, nz, ny * nx, nx, tot);     /* y: per plane, all columns at once */
+    spline_axis(c, nz, ny * nx, 1, 0, ny * nx, tot);  /* z: all (y, x) lines at once */
     /* x: (nz*ny, nx, 1) -> (nz*ny, mx, 1) */
     sample_axis(c, t1, nz * ny, nx, mx, 1, fx.buf, wx.buf);
     /* y: (nz, ny, mx) -> (nz, my, mx) */
@@ -401,6 +414,7 @@ static PyObject *k_bspline(PyObject *self, PyObject *args) {
     Py_END_ALLOW_THREADS
     free(t1);
     free(t2);
+    free(tot);
     Py_INCREF(Py_None);
     ret = Py_None;
 done:
