@@ -85,16 +85,15 @@ static PyObject *k_glcm(PyObject *self, PyObject *args) {
     }
     double *out = (double *)a.out.buf;
     int bad = 0;
+    for (Py_ssize_t k = 0; k < a.n; k++)
+        if (a.b[a.ix[k]] > ng) bad = 1;
     Py_BEGIN_ALLOW_THREADS
     for (Py_ssize_t d = 0; d < a.nd && !bad; d++) {
         int64_t s = a.st[d];
         for (Py_ssize_t k = 0; k < a.n; k++) {
             int64_t v = a.ix[k];
             int32_t gi = a.b[v], gj = a.b[v + s];
-            if (gj > 0) {
-                if (gi > ng || gj > ng) { bad = 1; break; }
-                out[((Py_ssize_t)(gi - 1) * ng + (gj - 1)) * a.nd + d] += 1.0;
-            }
+            if (gj > 0) out[((Py_ssize_t)(gi - 1) * ng + (gj - 1)) * a.nd + d] += 1.0;
         }
     }
     Py_END_ALLOW_THREADS
@@ -106,9 +105,11 @@ static PyObject *k_glcm(PyObject *self, PyObject *args) {
     Py_RETURN_NONE;
 }
 
-/* glrlm(box, idx, steps, ng, nr, out): runs of equal grey level along each direction; a run
- * starts at v when v - step is not an ROI voxel of the same level; out[(g-1), (len-1), a] += 1;
- * out is float64 (ng, nr, nd). */
+/* glrlm(box, idx, steps, ng, nr, out): runs of equal grey level along each direction;
+ * out[(g-1), (len-1), a] += 1 per run; out is float64 (ng, nr, nd).
+ * Branch-free: in ROI order, v - step comes before v (PyRadiomics' steps are positive), so the
+ * length of the run up to v is run[v - step] + 1 when v - step has v's level, else 1; a run is
+ * counted at its last voxel (v + step has another level), by adding 0 or 1 at every voxel. */
 static PyObject *k_glrlm(PyObject *self, PyObject *args) {
     Args a = {0};
     Py_ssize_t ng, nr;
@@ -120,23 +121,47 @@ static PyObject *k_glrlm(PyObject *self, PyObject *args) {
         release(&a);
         return NULL;
     }
+    for (Py_ssize_t d = 0; d < a.nd; d++) {
+        if (a.st[d] <= 0) {
+            release(&a);
+            PyErr_SetString(PyExc_ValueError, "glrlm: steps must be positive");
+            return NULL;
+        }
+    }
+    for (Py_ssize_t k = 0; k < a.n; k++) {
+        if (a.b[a.ix[k]] > ng) {
+            release(&a);
+            PyErr_SetString(PyExc_ValueError, "grey level above ng or run longer than nr");
+            return NULL;
+        }
+    }
     double *out = (double *)a.out.buf;
+    int32_t *run = malloc(sizeof(int32_t) * (size_t)a.size);
+    double *cnt = malloc(sizeof(double) * (size_t)(ng * nr + 1));
+    if (!run || !cnt) {
+        free(run);
+        free(cnt);
+        release(&a);
+        return PyErr_NoMemory();
+    }
     int bad = 0;
     Py_BEGIN_ALLOW_THREADS
     for (Py_ssize_t d = 0; d < a.nd && !bad; d++) {
         int64_t s = a.st[d];
+        memset(cnt, 0, sizeof(double) * (size_t)(ng * nr));
         for (Py_ssize_t k = 0; k < a.n; k++) {
             int64_t v = a.ix[k];
             int32_t g = a.b[v];
-            if (a.b[v - s] == g) continue; /* not the first voxel of its run */
-            Py_ssize_t len = 1;
-            /* the padding (level 0) ends every line inside the box */
-            for (int64_t w = v + s; w >= 0 && w < a.size && a.b[w] == g; w += s) len++;
-            if (g > ng || len > nr) { bad = 1; break; }
-            out[((Py_ssize_t)(g - 1) * nr + (len - 1)) * a.nd + d] += 1.0;
+            int32_t len = (a.b[v - s] == g) * run[v - s] + 1;
+            run[v] = len;
+            if (len > nr) { bad = 1; break; }
+            cnt[(Py_ssize_t)(g - 1) * nr + (len - 1)] += (double)(a.b[v + s] != g);
         }
+        for (Py_ssize_t c = 0; c < ng * nr; c++) out[c * a.nd + d] = cnt[c];
     }
     Py_END_ALLOW_THREADS
+    free(run);
+    free(cnt);
     release(&a);
     if (bad) {
         PyErr_SetString(PyExc_ValueError, "grey level above ng or run longer than nr");
@@ -229,7 +254,7 @@ static PyObject *k_gldm(PyObject *self, PyObject *args) {
         int64_t v = a.ix[k];
         int32_t g = a.b[v];
         Py_ssize_t dep = 0;
-        for (Py_ssize_t d = 0; d < a.nd; d++) {
+        for (Py_ssize_t d = 0; d < a.nd; d++) {  /* branch-free counting */
             int32_t h = a.b[v + a.st[d]];
             if (h > 0 && llabs((long long)h - g) <= alpha) dep++;
             h = a.b[v - a.st[d]];
@@ -269,7 +294,7 @@ static PyObject *k_ngtdm(PyObject *self, PyObject *args) {
         int64_t v = a.ix[k];
         int32_t g = a.b[v];
         int64_t sum = 0, cnt = 0;
-        for (Py_ssize_t d = 0; d < a.nd; d++) {
+        for (Py_ssize_t d = 0; d < a.nd; d++) {  /* outside the ROI the level is 0: adds 0 */
             int32_t h = a.b[v + a.st[d]];
             if (h > 0) { sum += h; cnt++; }
             h = a.b[v - a.st[d]];
