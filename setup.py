@@ -1,7 +1,8 @@
 """Build script for radsig's optional C extensions; everything else is in pyproject.toml.
 
 - ``radsig.features.pyradiomics._ckernels``: the PyRadiomics-mode texture matrices;
-- ``radsig.preprocess._recursive_gaussian``: the LoG images (ITK's recursive Gaussian).
+- ``radsig.preprocess._cfilters``: the LoG (ITK's recursive Gaussian) and wavelet (PyWavelets'
+  stationary transform) images.
 
 Both are optional: where no C compiler is available the build skips them (with a warning) and
 radsig uses the NumPy / SimpleITK code they are tested against. Floating-point contraction is off
@@ -19,8 +20,8 @@ setup(
         Extension("radsig.features.pyradiomics._ckernels",
                   ["src/radsig/features/pyradiomics/_ckernels.c"],
                   extra_compile_args=ARGS, optional=True),
-        Extension("radsig.preprocess._recursive_gaussian",
-                  ["src/radsig/preprocess/_recursive_gaussian.c"],
+        Extension("radsig.preprocess._cfilters",
+                  ["src/radsig/preprocess/_cfilters.c"],
                   extra_compile_args=ARGS, optional=True),
     ]
 )

@@ -311,6 +311,8 @@ def _validate_named(kind: str, value: Any, where: str) -> Any:
             raise ConfigError(f"{where}: 'interpolator' must be one of {list(INTERPOLATORS)}, "
                               f"got {value!r}")
         return value
+    if value in ("coif1", "haar"):  # the common ones: no PyWavelets import to check them
+        return value
     import pywt
 
     if value not in pywt.wavelist(kind="discrete"):

@@ -8,7 +8,7 @@ image keyed by PyRadiomics' prefix (``original``, ``log-sigma-2-0-mm-3D``, ``wav
 ``lbp-2D``, ``lbp-3D-m1``, ``lbp-3D-k``).
 
 - LoG: SimpleITK's recursive-Gaussian Laplacian with scale normalisation, sigma in mm (computed
-  by the optional C extension ``_recursive_gaussian`` where it was built: the same numbers, bit
+  by the optional C extension ``_cfilters`` where it was built: the same numbers, bit
   for bit, several times faster and without holding the GIL).
 - Wavelet: PyWavelets' stationary transform (``swtn``), one level at a time on the previous
   approximation, odd axes padded by one wrapped voxel; names read the axes x, y, z, so
@@ -36,7 +36,7 @@ from radsig.exceptions import ConfigError, FeatureWarning
 _RG = None
 if not os.environ.get("RADSIG_NO_CKERNELS"):
     try:  # optional C build of the LoG (setup.py); SimpleITK's filter otherwise
-        from radsig.preprocess import _recursive_gaussian as _RG
+        from radsig.preprocess import _cfilters as _RG
     except ImportError:
         _RG = None
 
@@ -100,24 +100,62 @@ def _log_itk(img, threads, sigma) -> np.ndarray:
     return sitk.GetArrayFromImage(f.Execute(img))
 
 
-def _wavelet_all(image, kw) -> list[tuple[str, np.ndarray]]:
-    import pywt
+# Decomposition filters (low, high) of the wavelets the C transform knows, as PyWavelets holds
+# them (exact doubles); other wavelets, and float32 images (which PyWavelets transforms in single
+# precision), go through PyWavelets itself.
+_SWT_FILTERS = {
+    "coif1": (["-0x1.0080e215a69a7p-6", "-0x1.29e9ade28a163p-4", "0x1.8a1a02aaa8902p-2",
+               "0x1.b48451e096425p-1", "0x1.5a01d84699533p-2", "-0x1.29e9ade28a163p-4"],
+              ["0x1.29e9ade28a163p-4", "0x1.5a01d84699533p-2", "-0x1.b48451e096425p-1",
+               "0x1.8a1a02aaa8902p-2", "0x1.29e9ade28a163p-4", "-0x1.0080e215a69a7p-6"]),
+    "haar": (["0x1.6a09e667f3bcdp-1", "0x1.6a09e667f3bcdp-1"],
+             ["-0x1.6a09e667f3bcdp-1", "0x1.6a09e667f3bcdp-1"]),
+}
 
+
+def _swtn_c(data: np.ndarray, filters, axes) -> dict[str, np.ndarray]:
+    """``pywt.swtn(data, wavelet, level=1, axes=axes)[0]`` computed by the C kernel: the same
+    sub-bands under the same keys, bit for bit (tested)."""
+    lo, hi = (np.array([float.fromhex(v) for v in f]) for f in filters)
+    coeffs = [("", np.ascontiguousarray(data, dtype=np.float64))]
+    for axis in axes:
+        shape = coeffs[0][1].shape
+        na, n, nb = int(np.prod(shape[:axis])), shape[axis], int(np.prod(shape[axis + 1:]))
+        new = []
+        for key, x in coeffs:
+            a, d = np.empty_like(x), np.empty_like(x)
+            _RG.swt(x, na, n, nb, lo, hi, a, d)
+            new += [(key + "a", a), (key + "d", d)]
+        coeffs = new
+    return dict(coeffs)
+
+
+def _wavelet_all(image, kw) -> list[tuple[str, np.ndarray]]:
     axes = [2, 1, 0]  # x, y, z: decomposition names read in this order
     if kw.get("force2D", False):
         axes.remove(kw.get("force2Ddimension", 0))
-    wavelet = pywt.Wavelet(kw.get("wavelet", "coif1"))
+    wname = kw.get("wavelet", "coif1")
+    if _RG is not None and wname in _SWT_FILTERS and image.dtype != np.float32:
+        def swtn(x, filters=_SWT_FILTERS[wname]):
+            return _swtn_c(x, filters, axes)
+    else:
+        import pywt
+
+        wavelet = pywt.Wavelet(wname)
+
+        def swtn(x):
+            return pywt.swtn(x, wavelet, level=1, start_level=0, axes=axes)[0]
     level, start = int(kw.get("level", 1)), int(kw.get("start_level", 0))
     odd = [d % 2 for d in image.shape]
     data = np.pad(image, [(0, o) for o in odd], mode="wrap")
     back = tuple(slice(None, -1 if o else None) for o in odd)
     approx_key = "a" * len(axes)
     for _ in range(start):
-        data = pywt.swtn(data, wavelet, level=1, start_level=0, axes=axes)[0][approx_key]
+        data = swtn(data)[approx_key]
     out = []
     n_done = 0
     for idx in range(1, level + 1):
-        dec = pywt.swtn(data, wavelet, level=1, start_level=0, axes=axes)[0]
+        dec = swtn(data)
         data = dec.pop(approx_key)
         prefix = "wavelet" if idx == 1 else f"wavelet{idx}"
         for key in list(dec):  # popped as copied: one decomposition at a time held twice
@@ -315,9 +353,13 @@ def filter_margin(image_types: dict, spacing_zyx, settings: dict | None = None) 
         if name == "LoG" and kw.get("sigma"):
             margin = np.maximum(margin, np.ceil(10 * max(kw["sigma"]) / sp))  # IIR tail < 1e-6
         elif name == "Wavelet":
-            import pywt
+            wname = kw.get("wavelet", "coif1")
+            if wname in _SWT_FILTERS:  # known filters: no PyWavelets import just for a length
+                taps = len(_SWT_FILTERS[wname][0])
+            else:
+                import pywt
 
-            taps = pywt.Wavelet(kw.get("wavelet", "coif1")).dec_len
+                taps = pywt.Wavelet(wname).dec_len
             levels = int(kw.get("level", 1)) + int(kw.get("start_level", 0))
             margin = np.maximum(margin, taps * levels + 2)
         elif name in ("Gradient", "LBP2D", "LBP3D"):

@@ -1,6 +1,11 @@
 /*
- * Laplacian of Gaussian by Deriche's recursive filters, computed as ITK's
- * LaplacianRecursiveGaussianImageFilter computes it (optional C accelerator for the LoG images).
+ * Optional C kernels of radsig's image filters (radsig/preprocess/filters.py):
+ *   laplacian: the Laplacian of Gaussian by Deriche's recursive filters, computed as ITK's
+ *              LaplacianRecursiveGaussianImageFilter computes it;
+ *   swt:       one level of the stationary wavelet transform along one axis, as PyWavelets'
+ *              swt computes it (periodic extension; same terms summed in the same order).
+ *
+ * LoG.
  *
  * Why C: PyRadiomics' LoG images come from SimpleITK's LaplacianRecursiveGaussianImageFilter,
  * and radsig must reproduce them exactly. SimpleITK holds the GIL while it filters, and it filters
@@ -256,16 +261,90 @@ static PyObject *laplacian(PyObject *self, PyObject *args) {
     Py_RETURN_NONE;
 }
 
+
+/* ---------------------------------------------------------------- stationary wavelet transform
+ * One output sample of PyWavelets' level-1 SWT (downsampling_convolution_periodization with
+ * step 1): output[o] = sum_m f[m] * x[(o + F/2 - m) mod N], the terms added in PyWavelets' order,
+ * which depends on where the filter overhangs the line. */
+static double swt_sample(const double *x, Py_ssize_t N, const double *f, Py_ssize_t F,
+                         Py_ssize_t o) {
+    Py_ssize_t i = o + F / 2, j = 0;
+    double sum = 0.0;
+    if (i >= N) { /* right overhang first: wrapped terms, filter index descending */
+        while (i - j >= N) {
+            for (Py_ssize_t k = 0; k < N && i - j >= N; k++, j++) sum += f[i - N - j] * x[k];
+        }
+    }
+    if (i < F) { /* the filter reaches before the start: terms up to i, then wrapped ones */
+        for (; j <= i; j++) sum += f[j] * x[i - j];
+        while (j < F) {
+            for (Py_ssize_t k = 0; k < N && j < F; k++, j++) sum += f[j] * x[N - 1 - k];
+        }
+    } else {
+        for (; j < F; j++) sum += f[j] * x[i - j];
+    }
+    return sum;
+}
+
+/* swt(data, n_outer, n, n_inner, lo, hi, out_lo, out_hi): along the middle axis of the float64
+ * array data viewed as (n_outer, n, n_inner), the low- and high-pass SWT outputs (same shape). */
+static PyObject *swt(PyObject *self, PyObject *args) {
+    Py_buffer db = {0}, lb = {0}, hb = {0}, ob = {0}, pb = {0};
+    Py_ssize_t na, n, nb;
+    PyObject *ret = NULL;
+    if (!PyArg_ParseTuple(args, "y*nnny*y*w*w*", &db, &na, &n, &nb, &lb, &hb, &ob, &pb))
+        goto done;
+    Py_ssize_t total = na * n * nb, F = lb.len / 8;
+    if (db.len != total * 8 || ob.len != total * 8 || pb.len != total * 8 || hb.len != lb.len
+        || F < 2 || n < 1) {
+        PyErr_SetString(PyExc_ValueError, "swt: buffer sizes do not match");
+        goto done;
+    }
+    double *line = malloc(sizeof(double) * (size_t)n);
+    if (!line) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    const double *x = db.buf, *lo = lb.buf, *hi = hb.buf;
+    double *ol = ob.buf, *oh = pb.buf;
+    Py_BEGIN_ALLOW_THREADS
+    for (Py_ssize_t a = 0; a < na; a++) {
+        for (Py_ssize_t b = 0; b < nb; b++) {
+            Py_ssize_t base = a * n * nb + b;
+            for (Py_ssize_t k = 0; k < n; k++) line[k] = x[base + k * nb];
+            for (Py_ssize_t o = 0; o < n; o++) {
+                ol[base + o * nb] = swt_sample(line, n, lo, F, o);
+                oh[base + o * nb] = swt_sample(line, n, hi, F, o);
+            }
+        }
+    }
+    Py_END_ALLOW_THREADS
+    free(line);
+    Py_INCREF(Py_None);
+    ret = Py_None;
+done:
+    if (db.obj) PyBuffer_Release(&db);
+    if (lb.obj) PyBuffer_Release(&lb);
+    if (hb.obj) PyBuffer_Release(&hb);
+    if (ob.obj) PyBuffer_Release(&ob);
+    if (pb.obj) PyBuffer_Release(&pb);
+    return ret;
+}
+
 static PyMethodDef methods[] = {
     {"laplacian", laplacian, METH_VARARGS,
      "laplacian(image, nz, ny, nx, sx, sy, sz, sigma, out): scale-normalised LoG as ITK's "
      "LaplacianRecursiveGaussianImageFilter (image float64, out float32)."},
+    {"swt", swt, METH_VARARGS,
+     "swt(data, n_outer, n, n_inner, lo, hi, out_lo, out_hi): one SWT level along the middle "
+     "axis of a float64 (n_outer, n, n_inner) array, as PyWavelets computes it."},
     {NULL, NULL, 0, NULL},
 };
 
 static struct PyModuleDef module = {
-    PyModuleDef_HEAD_INIT, "_recursive_gaussian",
-    "Optional C kernel for the LoG images (ITK's recursive-Gaussian Laplacian).", -1, methods,
+    PyModuleDef_HEAD_INIT, "_cfilters",
+    "Optional C kernels of the image filters: LoG (ITK's recursive-Gaussian Laplacian) and the "
+    "stationary wavelet transform (PyWavelets' swt, one level).", -1, methods,
 };
 
-PyMODINIT_FUNC PyInit__recursive_gaussian(void) { return PyModule_Create(&module); }
+PyMODINIT_FUNC PyInit__cfilters(void) { return PyModule_Create(&module); }

@@ -1,4 +1,4 @@
-"""The C LoG (``_recursive_gaussian``) equals SimpleITK's LaplacianRecursiveGaussianImageFilter
+"""The C LoG (``_cfilters``) equals SimpleITK's LaplacianRecursiveGaussianImageFilter
 bit for bit: shapes down to ITK's minimum of 4 voxels, anisotropic spacing, small and large sigma,
 integer input. Skipped where the extension was not compiled (SimpleITK is then used)."""
 
@@ -69,3 +69,35 @@ def test_c_log_refuses_bad_arguments():
         filters._RG.laplacian(arr.astype(np.float32), 4, 4, 4, 1.0, 1.0, 1.0, 1.0, out)
     with pytest.raises(ValueError, match="> 0"):
         filters._RG.laplacian(arr, 4, 4, 4, 1.0, 1.0, 1.0, 0.0, out)
+
+
+@pytest.mark.parametrize("shape", [(8, 10, 12), (2, 4, 6), (20, 34, 16), (2, 2, 2), (4, 4, 10)])
+@pytest.mark.parametrize("name", ["coif1", "haar"])
+def test_c_swt_equals_pywavelets_bit_for_bit(shape, name):
+    """Lines shorter and longer than the filter (PyWavelets' four overhang cases), 2-D and 3-D
+    axis sets, integer and float64 input."""
+    import pywt
+
+    rng = np.random.default_rng(sum(shape))
+    for axes in ([2, 1, 0], [2, 1], [1, 0]):
+        for dtype in (np.float64, np.int16):
+            x = rng.normal(0, 100, shape).astype(dtype)
+            ref = pywt.swtn(x, pywt.Wavelet(name), level=1, start_level=0, axes=axes)[0]
+            got = filters._swtn_c(x, filters._SWT_FILTERS[name], axes)
+            assert list(got) == list(ref)
+            for key in ref:
+                np.testing.assert_array_equal(got[key], ref[key])
+
+
+@pytest.mark.parametrize("kw", [{}, {"level": 2}, {"start_level": 1, "wavelet": "haar"},
+                                {"force2D": True, "force2Ddimension": 0}])
+def test_apply_filters_wavelet_is_the_same_with_and_without_c(monkeypatch, kw):
+    rng = np.random.default_rng(3)
+    arr = rng.normal(0.0, 50.0, (13, 18, 21))  # odd axes: wrapped padding
+    types = {"Wavelet": kw}
+    c = filters.apply_filters(arr, (2.0, 1.0, 1.0), types)
+    monkeypatch.setattr(filters, "_RG", None)
+    ref = filters.apply_filters(arr, (2.0, 1.0, 1.0), types)
+    assert list(c) == list(ref) and len(c) >= 4
+    for name in c:
+        np.testing.assert_array_equal(c[name], ref[name])
