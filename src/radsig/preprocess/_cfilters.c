@@ -264,26 +264,25 @@ static PyObject *laplacian(PyObject *self, PyObject *args) {
 
 /* ---------------------------------------------------------------- stationary wavelet transform
  * One output sample of PyWavelets' level-1 SWT (downsampling_convolution_periodization with
- * step 1): output[o] = sum_m f[m] * x[(o + F/2 - m) mod N], the terms added in PyWavelets' order,
- * which depends on where the filter overhangs the line. */
-static double swt_sample(const double *x, Py_ssize_t N, const double *f, Py_ssize_t F,
-                         Py_ssize_t o) {
-    Py_ssize_t i = o + F / 2, j = 0;
-    double sum = 0.0;
+ * step 1) is sum_m f[m] * x[(o + F/2 - m) mod N]; PyWavelets adds the terms in an order that
+ * depends on where the filter overhangs the line. swt_terms lists, for output o, the (filter
+ * index, input index) of each term in that order; the transform then sums them for many lines at
+ * once (same terms, same order per line, so the same result bit for bit). */
+static void swt_terms(Py_ssize_t N, Py_ssize_t F, Py_ssize_t o, Py_ssize_t *fm, Py_ssize_t *xr) {
+    Py_ssize_t i = o + F / 2, j = 0, t = 0;
     if (i >= N) { /* right overhang first: wrapped terms, filter index descending */
         while (i - j >= N) {
-            for (Py_ssize_t k = 0; k < N && i - j >= N; k++, j++) sum += f[i - N - j] * x[k];
+            for (Py_ssize_t k = 0; k < N && i - j >= N; k++, j++) { fm[t] = i - N - j; xr[t++] = k; }
         }
     }
     if (i < F) { /* the filter reaches before the start: terms up to i, then wrapped ones */
-        for (; j <= i; j++) sum += f[j] * x[i - j];
+        for (; j <= i; j++) { fm[t] = j; xr[t++] = i - j; }
         while (j < F) {
-            for (Py_ssize_t k = 0; k < N && j < F; k++, j++) sum += f[j] * x[N - 1 - k];
+            for (Py_ssize_t k = 0; k < N && j < F; k++, j++) { fm[t] = j; xr[t++] = N - 1 - k; }
         }
     } else {
-        for (; j < F; j++) sum += f[j] * x[i - j];
+        for (; j < F; j++) { fm[t] = j; xr[t++] = i - j; }
     }
-    return sum;
 }
 
 /* swt(data, n_outer, n, n_inner, lo, hi, out_lo, out_hi): along the middle axis of the float64
@@ -300,26 +299,38 @@ static PyObject *swt(PyObject *self, PyObject *args) {
         PyErr_SetString(PyExc_ValueError, "swt: buffer sizes do not match");
         goto done;
     }
-    double *line = malloc(sizeof(double) * (size_t)n);
-    if (!line) {
+    Py_ssize_t *fm = malloc(sizeof(Py_ssize_t) * (size_t)(n * F));
+    Py_ssize_t *xr = malloc(sizeof(Py_ssize_t) * (size_t)(n * F));
+    if (!fm || !xr) {
+        free(fm);
+        free(xr);
         PyErr_NoMemory();
         goto done;
     }
     const double *x = db.buf, *lo = lb.buf, *hi = hb.buf;
     double *ol = ob.buf, *oh = pb.buf;
     Py_BEGIN_ALLOW_THREADS
+    for (Py_ssize_t o = 0; o < n; o++) swt_terms(n, F, o, fm + o * F, xr + o * F);
     for (Py_ssize_t a = 0; a < na; a++) {
-        for (Py_ssize_t b = 0; b < nb; b++) {
-            Py_ssize_t base = a * n * nb + b;
-            for (Py_ssize_t k = 0; k < n; k++) line[k] = x[base + k * nb];
-            for (Py_ssize_t o = 0; o < n; o++) {
-                ol[base + o * nb] = swt_sample(line, n, lo, F, o);
-                oh[base + o * nb] = swt_sample(line, n, hi, F, o);
+        const double *xa = x + a * n * nb;
+        for (Py_ssize_t o = 0; o < n; o++) {
+            double *pl = ol + (a * n + o) * nb, *ph = oh + (a * n + o) * nb;
+            const Py_ssize_t *fo = fm + o * F, *xo = xr + o * F;
+            for (Py_ssize_t b = 0; b < nb; b++) {
+                double sl = 0.0, sh = 0.0;
+                for (Py_ssize_t t = 0; t < F; t++) {
+                    double v = xa[xo[t] * nb + b];
+                    sl += lo[fo[t]] * v;
+                    sh += hi[fo[t]] * v;
+                }
+                pl[b] = sl;
+                ph[b] = sh;
             }
         }
     }
     Py_END_ALLOW_THREADS
-    free(line);
+    free(fm);
+    free(xr);
     Py_INCREF(Py_None);
     ret = Py_None;
 done:
