@@ -25,7 +25,8 @@ def firstorder_features(values: np.ndarray, q_values: np.ndarray, spacing_zyx, s
     p = counts / counts.sum()
     mean = x.mean()
     dev = x - mean
-    m2 = np.mean(dev ** 2)
+    dev2 = dev * dev  # products, not ** 3 / ** 4 (NumPy's pow is ~10x slower than a multiply)
+    m2 = np.mean(dev2)
     (p10, p25, p75, p90), median, lo, hi = order_statistics(x, [10, 25, 75, 90])
     energy = np.sum((x + shift) ** 2)
 
@@ -43,8 +44,8 @@ def firstorder_features(values: np.ndarray, q_values: np.ndarray, spacing_zyx, s
         "MeanAbsoluteDeviation": lambda: np.mean(np.abs(dev)),
         "RobustMeanAbsoluteDeviation": robust_mad,
         "RootMeanSquared": lambda: np.sqrt(energy / n) if n else 0.0,
-        "Skewness": lambda: np.mean(dev ** 3) / m2 ** 1.5 if m2 != 0 else 0.0,
-        "Kurtosis": lambda: np.mean(dev ** 4) / m2 ** 2 if m2 != 0 else 0.0,
+        "Skewness": lambda: np.mean(dev2 * dev) / m2 ** 1.5 if m2 != 0 else 0.0,
+        "Kurtosis": lambda: np.mean(dev2 * dev2) / m2 ** 2 if m2 != 0 else 0.0,
         "Variance": lambda: np.std(x) ** 2, "StandardDeviation": lambda: np.std(x),
         "Uniformity": lambda: np.sum(p ** 2),
     }

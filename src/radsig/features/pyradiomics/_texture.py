@@ -109,6 +109,14 @@ def glcm_features(q, s, spacing_zyx, names, ctx=None):
     sigy = np.sqrt((py * (g[:, None] - uy) ** 2).sum(0))
     pj = None
 
+    lpxy = None
+
+    def log_pxy():  # log2(px_i py_j + eps), shared by Imc1 and Imc2
+        nonlocal lpxy
+        if lpxy is None:
+            lpxy = _log2(px[:, None, :] * py[None, :, :])
+        return lpxy
+
     def row_j():  # sum_j p_ij * j, shared by Autocorrelation and Correlation
         nonlocal pj
         if pj is None:
@@ -129,8 +137,8 @@ def glcm_features(q, s, spacing_zyx, names, ctx=None):
                                                     .sum(0)) ** 2).sum(0)),
         "JointEnergy": lambda: pm((p ** 2).sum((0, 1))),
         "JointEntropy": lambda: pm(hxy),
-        "Imc1": lambda: _imc1(p, px[:, None, :], py[None, :, :], hxy),
-        "Imc2": lambda: _imc2(p, px[:, None, :], py[None, :, :], hxy),
+        "Imc1": lambda: _imc1(p, px[:, None, :], py[None, :, :], hxy, log_pxy()),
+        "Imc2": lambda: _imc2(px[:, None, :] * py[None, :, :], hxy, log_pxy()),
         "Idm": lambda: pm((p_diff / (1 + kdiff[:, None] ** 2)).sum(0)),
         "MCC": lambda: _mcc(p, px[:, None, :], py[None, :, :]),
         "Idmn": lambda: pm((p_diff / (1 + kdiff[:, None] ** 2 / ng ** 2)).sum(0)),
@@ -155,19 +163,18 @@ def _correlation(px, pj, g, ux, uy, sigx, sigy):
     return _mean(corr)
 
 
-def _imc1(p, px, py, hxy):
+def _imc1(p, px, py, hxy, log_pxy):
     hx = -(px * _log2(px)).sum((0, 1))
     hy = -(py * _log2(py)).sum((0, 1))
-    hxy1 = -(p * _log2(px * py)).sum((0, 1))
+    hxy1 = -(p * log_pxy).sum((0, 1))
     div = np.fmax(hx, hy)
     with np.errstate(invalid="ignore", divide="ignore"):
         val = np.where(div != 0, (hxy - hxy1) / np.where(div == 0, 1, div), 0.0)
     return _mean(val)
 
 
-def _imc2(p, px, py, hxy):
-    pxy = px * py
-    hxy2 = -(pxy * _log2(pxy)).sum((0, 1))
+def _imc2(pxy, hxy, log_pxy):
+    hxy2 = -(pxy * log_pxy).sum((0, 1))
     with np.errstate(invalid="ignore"):
         val = np.sqrt(1 - np.exp(-2 * (hxy2 - hxy)))
     val = np.where(hxy2 == hxy, 0.0, val)
