@@ -271,8 +271,8 @@ def filter_tasks(image: np.ndarray, spacing, image_types: dict, *,
                  ) -> Iterator[tuple[str, Callable[[], np.ndarray], dict]]:
     """Yield ``(name, compute, settings)`` per derived image; ``compute()`` makes the array.
 
-    The computations are deferred so that a caller may run them in worker threads (SimpleITK
-    and NumPy release the GIL); each ``compute`` is to be called once. *threads* caps the
+    The computations are deferred so that a caller may run them in worker threads (the C
+    kernels and NumPy release the GIL); each ``compute`` is to be called once. *threads* caps the
     SimpleITK threads of each LoG filter (on small regions one thread per filter, with the images
     in parallel, is faster than ITK's own threading). See :func:`iter_filters` for the rest.
     """

@@ -5,8 +5,9 @@ Speed comes from never touching more of the scan than needed: the mask is read f
 only over the region the ROI (plus padding, resampling support and filter margin) needs when the
 file format allows streaming; filters run on that region; one discretisation per derived image is
 shared by all texture classes, and one neighbour structure of the ROI by all derived images. Shape
-and the derived images run in two threads (SimpleITK and NumPy release the GIL) unless the ROI is
-large; rows keep PyRadiomics' order.
+and the derived images run in two threads (the C kernels and NumPy's loops release the GIL) unless
+the ROI is large; rows keep PyRadiomics' order. NIfTI files in common settings are read and
+resampled without SimpleITK (:mod:`._fastpath`), with the same result.
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """Two-thread execution of one case's shape and derived-image rows (PyRadiomics mode).
 
-SimpleITK filters and NumPy's inner loops release the GIL, so the derived images of one case run
-side by side; rows come back in PyRadiomics' order.
+The C kernels (matrices, LoG, wavelet) and NumPy's inner loops release the GIL (SimpleITK's
+filters do not), so the derived images of one case run side by side; rows come back in PyRadiomics' order.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from radsig.features.pyradiomics._neighbourhood import shared_neighbourhood
 def parallel_rows(shape, one, tasks, hood, roi_mask, workers) -> list[tuple]:
     """Rows of ``shape()`` then of ``one(task)`` per task, computed in *workers* threads.
 
-    SimpleITK filters and NumPy's loops release the GIL. The ROI's neighbour structure is
+    The C kernels and NumPy's loops release the GIL. The ROI's neighbour structure is
     created first, so the workers share one (its parts are built once, under a lock). Images are
     started interleaved by filter (a wavelet and a LoG image side by side, so one thread is not
     left waiting for the other's wavelet transform); rows are put back in PyRadiomics' order.
