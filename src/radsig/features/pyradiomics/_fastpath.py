@@ -108,15 +108,8 @@ def _resampled(iv, mv, planes, z0, bb, s, margin, label):
     spacing = np.where(bb[3:] != 1, spacing, mask_sp)
     if np.allclose(iv.spacing, spacing):
         return None  # PyRadiomics' "same spacing" branch: left to the SimpleITK path
-    ratio = mask_sp / spacing
-    pad = int(s.get("padDistance", 5))
-    new_lo = np.floor((bb[:3] - 0.5) * ratio - pad)
-    new_hi = np.ceil((bb[:3] + bb[3:] - 0.5) * ratio + pad)
-    max_hi = np.ceil(np.array(mv.size) * ratio) - 1
-    new_lo = np.where(new_lo < 0, 0, new_lo)
-    new_hi = np.where(new_hi > max_hi, max_hi, new_hi)
-    size = [int(v) for v in (new_hi - new_lo + 1)]
-    origin_index = 0.5 * (spacing - mask_sp) / mask_sp + new_lo / ratio
+    size, origin_index = P.resampled_grid(bb, mask_sp, mv.size, spacing,
+                                          int(s.get("padDistance", 5)))
     origin = index_to_point(mv.origin, mv.matrix, origin_index)
     index, region_size = _region(iv, mv, bb, margin)
     arr = read_region(iv, index, region_size)

@@ -19,8 +19,8 @@ from radsig.exceptions import (
 )
 from radsig.features.pyradiomics._matrices import _C
 
-__all__ = ["select_mask", "normalize_image", "resample", "bounding_box", "crop", "check_mask",
-           "resegment", "correct_mask"]
+__all__ = ["select_mask", "normalize_image", "resample", "resampled_grid", "bounding_box", "crop",
+           "check_mask", "resegment", "correct_mask"]
 
 
 def select_mask(mask: sitk.Image, label: int, label_channel: int = 0, *, case=None):
@@ -186,14 +186,7 @@ def resample(image: sitk.Image, mask: sitk.Image, spacing, interpolator: str, la
         mask = sitk.Resample(mask, image, sitk.Transform(), sitk.sitkNearestNeighbor, 0,
                              mask.GetPixelID())
         return crop(image, mask, bounding_box(mask, label), pad)
-    ratio = mask_spacing / spacing
-    new_lo = np.floor((bb[:nd] - 0.5) * ratio - pad)
-    new_hi = np.ceil((bb[:nd] + bb[nd:] - 0.5) * ratio + pad)
-    max_hi = np.ceil(np.array(mask.GetSize()) * ratio) - 1
-    new_lo = np.where(new_lo < 0, 0, new_lo)
-    new_hi = np.where(new_hi > max_hi, max_hi, new_hi)
-    size = [int(v) for v in (new_hi - new_lo + 1)]
-    origin_index = 0.5 * (spacing - mask_spacing) / mask_spacing + new_lo / ratio
+    size, origin_index = resampled_grid(bb, mask_spacing, mask.GetSize(), spacing, pad)
     origin = mask.TransformContinuousIndexToPhysicalPoint([float(v) for v in origin_index])
     rif = sitk.ResampleImageFilter()
     rif.SetOutputSpacing([float(v) for v in spacing])
@@ -210,6 +203,22 @@ def resample(image: sitk.Image, mask: sitk.Image, spacing, interpolator: str, la
     rif.SetOutputPixelType(mask.GetPixelID())
     rif.SetInterpolator(sitk.sitkNearestNeighbor)
     return out_image, rif.Execute(mask)
+
+
+def resampled_grid(bb: np.ndarray, mask_spacing, mask_size, spacing, pad: int):
+    """PyRadiomics' resampled grid: ``(size, origin_index)`` — the size (x, y, z) and the first
+    voxel's continuous index in the mask's grid — spanning the ROI box *bb* plus *pad* voxels of
+    the new *spacing*, clipped to the mask's extent."""
+    nd = len(mask_spacing)
+    ratio = mask_spacing / spacing
+    new_lo = np.floor((bb[:nd] - 0.5) * ratio - pad)
+    new_hi = np.ceil((bb[:nd] + bb[nd:] - 0.5) * ratio + pad)
+    max_hi = np.ceil(np.array(mask_size) * ratio) - 1
+    new_lo = np.where(new_lo < 0, 0, new_lo)
+    new_hi = np.where(new_hi > max_hi, max_hi, new_hi)
+    size = [int(v) for v in (new_hi - new_lo + 1)]
+    origin_index = 0.5 * (spacing - mask_spacing) / mask_spacing + new_lo / ratio
+    return size, origin_index
 
 
 def check_mask(mask_arr: np.ndarray, min_dims: int, min_size: int | None, case=None
