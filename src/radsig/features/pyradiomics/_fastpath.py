@@ -153,8 +153,7 @@ def _nearest(planes, z0, mv: NiftiVolume, size, origin, out_matrix) -> np.ndarra
         oky = (cy >= -0.5) & (cy < in_size[1] - 0.5)
         okz = (cz >= -0.5) & (cz < in_size[2] - 0.5) & (iz - z0 >= 0) & (iz - z0 < len(planes))
         if okx.any() and oky.any() and okz.any():
-            sub = planes[(iz - z0)[okz]][:, iy[oky]][:, :, ix[okx]]
-            out[np.ix_(okz, oky, okx)] = sub
+            out[np.ix_(okz, oky, okx)] = planes[np.ix_((iz - z0)[okz], iy[oky], ix[okx])]
         return out
     return None  # not separable (cannot happen for the sign-flip grids read here)
 
