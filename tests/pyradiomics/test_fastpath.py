@@ -201,3 +201,20 @@ def test_pyradiomics_test_cases_as_nifti_give_the_simpleitk_rows(tmp_path, monke
             used += 1
             _assert_same(fast, slow)
     assert used >= 1
+
+
+def test_image_on_another_grid_than_the_mask_equals_the_simpleitk_path(tmp_path, monkeypatch):
+    """A PET-like image with its own spacing and origin, the mask on the CT grid, resampled."""
+    image, mask = _case(tmp_path, (0.8, 0.8, 2.5))
+    ct = sitk.ReadImage(str(image))
+    ref = sitk.Image([52, 56, 36], sitk.sitkFloat32)
+    ref.SetSpacing([1.6, 1.5, 3.3])
+    ref.SetOrigin([-110.7, 47.3, -345.1])
+    pet = sitk.Resample(sitk.Cast(ct, sitk.sitkFloat32), ref, sitk.Transform(), sitk.sitkLinear,
+                        -1000.0)
+    pet_path = tmp_path / "pet.nii"
+    sitk.WriteImage(pet, str(pet_path))
+    params = {"setting": {"resampledPixelSpacing": [2, 2, 2], "interpolator": "sitkBSpline",
+                          "binWidth": 20, "label": 2},
+              "imageType": {"Original": {}}, "featureClass": CLASSES}
+    _assert_same(*_both(monkeypatch, pet_path, mask, params))

@@ -56,9 +56,10 @@ def _read(path, *, case=None) -> sitk.Image:
                              case=case, path=str(path)) from exc
 
 
-def _region_for(info: sitk.ImageFileReader, mask: sitk.Image, bb: np.ndarray,
-                margin_mm: np.ndarray):
-    """Index and size (x, y, z) of the image region covering the ROI box plus *margin_mm*."""
+def _region_for(info: sitk.ImageFileReader, mask: sitk.Image, bb: np.ndarray, margin):
+    """Index and size (x, y, z) of the image region covering the ROI box plus *margin*
+    (``(mm, image voxels)``, see :func:`_margin_mm`)."""
+    margin_mm, margin_voxels = margin
     nd = mask.GetDimension()
     corners = []
     for cx in (bb[0] - 0.5, bb[0] + bb[nd] - 0.5):
@@ -70,13 +71,13 @@ def _region_for(info: sitk.ImageFileReader, mask: sitk.Image, bb: np.ndarray,
     ref.SetSpacing(info.GetSpacing())
     ref.SetDirection(info.GetDirection())
     idx = np.array([ref.TransformPhysicalPointToContinuousIndex(c) for c in corners])
-    extra = margin_mm / np.array(info.GetSpacing())
+    extra = margin_mm / np.array(info.GetSpacing()) + margin_voxels
     lo = np.maximum(np.floor(idx.min(0) - extra) - 1, 0).astype(int)
     hi = np.minimum(np.ceil(idx.max(0) + extra) + 1, np.array(info.GetSize()) - 1).astype(int)
     return [int(v) for v in lo], [int(v) for v in hi - lo + 1]
 
 
-def load_case(image, mask, s: dict, margin_mm: np.ndarray, case=None, whole: bool = False):
+def load_case(image, mask, s: dict, margin, case=None, whole: bool = False):
     """Image (possibly only the needed region), mask and the label's bounding box."""
     mask_img = _read(mask, case=case) if isinstance(mask, (str, Path)) else mask
     mask_img, bb = P.select_mask(mask_img, int(s["label"]), int(s.get("label_channel", 0)),
@@ -94,7 +95,7 @@ def load_case(image, mask, s: dict, margin_mm: np.ndarray, case=None, whole: boo
                              path=str(image)) from exc
     if reader.GetDimension() != 3 or reader.GetNumberOfComponents() != 1:
         return _read(image, case=case), mask_img, bb
-    index, size = _region_for(reader, mask_img, bb, margin_mm)
+    index, size = _region_for(reader, mask_img, bb, margin)
     reader.SetExtractIndex(index)
     reader.SetExtractSize(size)
     try:
@@ -103,17 +104,23 @@ def load_case(image, mask, s: dict, margin_mm: np.ndarray, case=None, whole: boo
         raise ImageReadError(f"cannot read image: {exc}", case=case, path=str(image)) from exc
 
 
-def _margin_mm(settings: PyRadiomicsSettings, mask_spacing) -> np.ndarray:
+SPLINE_MARGIN = 12  # image voxels: the B-spline prefilter's influence decays below 1e-6 (0.27^12)
+
+
+def _margin_mm(settings: PyRadiomicsSettings, mask_spacing) -> tuple[np.ndarray, int]:
+    """``(margin in mm, extra image voxels)`` that the image region must have around the ROI box:
+    the grid padding (resampling) or the padding and filter support (cropping), and, when
+    resampling, :data:`SPLINE_MARGIN` voxels of the image itself for the spline prefilter (in
+    image voxels, since the prefilter runs along the image's own grid)."""
     s = settings.setting
     sp = np.asarray(mask_spacing, dtype=float)
     target = s.get("resampledPixelSpacing")
     if s.get("interpolator") and target is not None:
         new = np.where(np.asarray(target, float) == 0, sp, np.asarray(target, float))
-        pad_mm = (s.get("padDistance", 5) + 1) * new + 12 * sp  # grid pad + B-spline prefilter
-        return pad_mm
+        return (s.get("padDistance", 5) + 1) * new, SPLINE_MARGIN
     pad = max(int(s.get("padDistance", 5)), 0)
     fm = filter_margin(settings.image_types, sp[::-1], s)[::-1]
-    return (np.maximum(fm, pad) + 1) * sp
+    return (np.maximum(fm, pad) + 1) * sp, 0
 
 
 def _prepare(image: sitk.Image, mask: sitk.Image, settings: PyRadiomicsSettings, case=None,

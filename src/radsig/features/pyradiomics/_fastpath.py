@@ -76,15 +76,16 @@ def fast_rows(image, mask, settings, *, case=None, features_from_arrays, margin_
     return features_from_arrays(img_arr, mask_arr == label, spacing_zyx, settings, case=case)
 
 
-def _region(iv: NiftiVolume, mv: NiftiVolume, bb: np.ndarray, margin_mm: np.ndarray):
-    """Index and size (x, y, z) of the image region covering the ROI box plus *margin_mm*
-    (as ``_extract._region_for`` computes it with SimpleITK)."""
+def _region(iv: NiftiVolume, mv: NiftiVolume, bb: np.ndarray, margin):
+    """Index and size (x, y, z) of the image region covering the ROI box plus *margin*
+    (``(mm, image voxels)``; as ``_extract._region_for`` computes it with SimpleITK)."""
+    margin_mm, margin_voxels = margin
     corners = np.array([[cx, cy, cz]
                         for cx in (bb[0] - 0.5, bb[0] + bb[3] - 0.5)
                         for cy in (bb[1] - 0.5, bb[1] + bb[4] - 0.5)
                         for cz in (bb[2] - 0.5, bb[2] + bb[5] - 0.5)])
     idx = point_to_index(iv.origin, iv.matrix, index_to_point(mv.origin, mv.matrix, corners))
-    extra = margin_mm / iv.spacing
+    extra = margin_mm / iv.spacing + margin_voxels
     lo = np.maximum(np.floor(idx.min(0) - extra) - 1, 0).astype(int)
     hi = np.minimum(np.ceil(idx.max(0) + extra) + 1, np.array(iv.size) - 1).astype(int)
     return lo, hi - lo + 1
