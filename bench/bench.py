@@ -192,8 +192,12 @@ def main(argv=None) -> int:
     # radsig's optional C kernels, built next to the sources (as ``pip install -e .`` does);
     # without a compiler radsig runs its NumPy matrices and the table says so.
     if not args.no_c_kernels:
-        subprocess.run([radsig_python, "setup.py", "-q", "build_ext", "--inplace"], cwd=REPO,
-                       check=False)
+        built = subprocess.run([radsig_python, "setup.py", "-q", "build_ext", "--inplace"],
+                               cwd=REPO, check=False, capture_output=True, text=True)
+        if built.returncode != 0:
+            print("warning: could not build radsig's C kernels (needs a C compiler and setuptools "
+                  "in the radsig environment); timing the NumPy path:\n" + built.stderr[-800:],
+                  file=sys.stderr)
     else:
         env["RADSIG_NO_CKERNELS"] = "1"
     results = []
@@ -241,6 +245,10 @@ def markdown(results: list[dict]) -> str:
             f"{p['wall_s'] / m['wall_s']:.1f}× / {p['extract_s'] / m['extract_s']:.1f}× | "
             f"{p['peak_mib']:.0f} / {m['peak_mib']:.0f} | {d['max_rel']:.1e} ({d['worst']}) | "
             f"{d['n_above_1e-4']} |")
+    used = {r.get("radsig_c_kernels") for r in results}
+    if used != {True}:
+        lines.append("\nradsig ran without its C kernels in some rows (no compiler, no setuptools in "
+                     "its environment, or --no-c-kernels): see radsig_c_kernels in results.json")
     return "\n".join(lines)
 
 
