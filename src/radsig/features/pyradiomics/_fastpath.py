@@ -65,7 +65,7 @@ def fast_rows(image, mask, settings, *, case=None, features_from_arrays, margin_
         bb[2] += z0
         margin = margin_mm(settings, tuple(mv.spacing))
         if resample:
-            out = _resampled(iv, mv, planes, z0, bb, s, margin, label)
+            out = _resampled(iv, mv, planes, z0, bb, s, margin)
         else:
             out = _cropped(iv, mv, planes, z0, bb, s, settings, margin)
     except (OSError, ValueError, MemoryError):
@@ -91,7 +91,7 @@ def _region(iv: NiftiVolume, mv: NiftiVolume, bb: np.ndarray, margin):
     return lo, hi - lo + 1
 
 
-def _resampled(iv, mv, planes, z0, bb, s, margin, label):
+def _resampled(iv, mv, planes, z0, bb, s, margin):
     """(image, mask, spacing z/y/x) on PyRadiomics' resampled grid, or None."""
     if not np.array_equal(iv.direction, mv.direction):
         return None
