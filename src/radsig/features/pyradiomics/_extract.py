@@ -37,8 +37,8 @@ from radsig.features.pyradiomics._firstorder_shape import (
 from radsig.features.pyradiomics._matrices import discretize
 from radsig.features.pyradiomics._neighbourhood import Context, shared_neighbourhood
 from radsig.features.pyradiomics._threads import (
-    THREADED_MAX_VOXELS,
     parallel_rows,
+    threaded_max_voxels,
     workers_for_images,
 )
 from radsig.preprocess.filters import filter_margin, filter_tasks
@@ -447,7 +447,7 @@ def features_from_arrays(img_arr: np.ndarray, mask_arr: np.ndarray, spacing, set
                            classes, case, hood)
 
     workers = min(workers_for_images(), len(tasks) + 1)
-    if roi_mask.size and np.count_nonzero(roi_mask) > THREADED_MAX_VOXELS:
+    if roi_mask.size and np.count_nonzero(roi_mask) > threaded_max_voxels():
         workers = 1  # large ROI: keep one image's temporaries in memory at a time
     if workers <= 1:
         rows += shape()

@@ -76,6 +76,15 @@ def _run_threads(jobs, workers: int) -> list:
 THREADED_MAX_VOXELS = 200_000  # ROI size up to which shape and images run in two threads
 
 
+def threaded_max_voxels() -> int:
+    """ROI size (voxels) up to which a case's images run in two threads. The NumPy matrices keep
+    voxel-pair arrays of ~13 × the ROI per image, so two images at once are limited to
+    :data:`THREADED_MAX_VOXELS`; the C kernels keep only ROI-sized arrays, so ten times more."""
+    from radsig.features.pyradiomics._matrices import _C
+
+    return THREADED_MAX_VOXELS * (10 if _C is not None else 1)
+
+
 def workers_for_images() -> int:
     """Threads for the derived images: ``RADSIG_THREADS`` if set, else up to 2 of the CPUs this
     process may use (more brings little: the per-image work is short and partly holds the GIL)."""
