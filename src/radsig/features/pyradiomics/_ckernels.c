@@ -38,8 +38,9 @@ static void release(Args *a) {
     if (a->out.obj) PyBuffer_Release(&a->out);
 }
 
-/* Checks buffer sizes and that every idx and idx +/- step lies inside the box. */
-static int check(Args *a, Py_ssize_t out_items, Py_ssize_t out_itemsize) {
+/* Checks buffer sizes, that every idx and idx +/- step lies inside the box, and that every ROI
+ * level is 1..max_level (no upper bound when max_level is 0). */
+static int check(Args *a, Py_ssize_t out_items, Py_ssize_t out_itemsize, Py_ssize_t max_level) {
     if (a->box.len % 4 || a->idx.len % 8 || a->steps.len % 8) {
         PyErr_SetString(PyExc_ValueError, "box must be int32, idx and steps int64");
         return -1;
@@ -66,6 +67,10 @@ static int check(Args *a, Py_ssize_t out_items, Py_ssize_t out_itemsize) {
                             "ROI voxel outside the padded box or with grey level < 1");
             return -1;
         }
+        if (max_level > 0 && a->b[v] > max_level) {
+            PyErr_SetString(PyExc_ValueError, "grey level above ng");
+            return -1;
+        }
     }
     return 0;
 }
@@ -79,16 +84,13 @@ static PyObject *k_glcm(PyObject *self, PyObject *args) {
         release(&a);
         return NULL;
     }
-    if (check(&a, ng * ng * (a.steps.len / 8), 8) < 0) {
+    if (check(&a, ng * ng * (a.steps.len / 8), 8, ng) < 0) {
         release(&a);
         return NULL;
     }
     double *out = (double *)a.out.buf;
-    int bad = 0;
-    for (Py_ssize_t k = 0; k < a.n; k++)
-        if (a.b[a.ix[k]] > ng) bad = 1;
     Py_BEGIN_ALLOW_THREADS
-    for (Py_ssize_t d = 0; d < a.nd && !bad; d++) {
+    for (Py_ssize_t d = 0; d < a.nd; d++) {
         int64_t s = a.st[d];
         for (Py_ssize_t k = 0; k < a.n; k++) {
             int64_t v = a.ix[k];
@@ -98,10 +100,6 @@ static PyObject *k_glcm(PyObject *self, PyObject *args) {
     }
     Py_END_ALLOW_THREADS
     release(&a);
-    if (bad) {
-        PyErr_SetString(PyExc_ValueError, "grey level above ng");
-        return NULL;
-    }
     Py_RETURN_NONE;
 }
 
@@ -117,7 +115,7 @@ static PyObject *k_glrlm(PyObject *self, PyObject *args) {
         release(&a);
         return NULL;
     }
-    if (check(&a, ng * nr * (a.steps.len / 8), 8) < 0) {
+    if (check(&a, ng * nr * (a.steps.len / 8), 8, ng) < 0) {
         release(&a);
         return NULL;
     }
@@ -125,13 +123,6 @@ static PyObject *k_glrlm(PyObject *self, PyObject *args) {
         if (a.st[d] <= 0) {
             release(&a);
             PyErr_SetString(PyExc_ValueError, "glrlm: steps must be positive");
-            return NULL;
-        }
-    }
-    for (Py_ssize_t k = 0; k < a.n; k++) {
-        if (a.b[a.ix[k]] > ng) {
-            release(&a);
-            PyErr_SetString(PyExc_ValueError, "grey level above ng or run longer than nr");
             return NULL;
         }
     }
@@ -164,7 +155,7 @@ static PyObject *k_glrlm(PyObject *self, PyObject *args) {
     free(cnt);
     release(&a);
     if (bad) {
-        PyErr_SetString(PyExc_ValueError, "grey level above ng or run longer than nr");
+        PyErr_SetString(PyExc_ValueError, "run longer than nr");
         return NULL;
     }
     Py_RETURN_NONE;
@@ -181,7 +172,7 @@ static PyObject *k_zones(PyObject *self, PyObject *args) {
         if (lev.obj) PyBuffer_Release(&lev);
         return NULL;
     }
-    if (check(&a, a.idx.len / 8, 8) < 0 || lev.len != (a.idx.len / 8) * 4) {
+    if (check(&a, a.idx.len / 8, 8, 0) < 0 || lev.len != (a.idx.len / 8) * 4) {
         if (!PyErr_Occurred()) PyErr_SetString(PyExc_ValueError, "level_out has the wrong size");
         release(&a);
         PyBuffer_Release(&lev);
@@ -240,35 +231,31 @@ static PyObject *k_gldm(PyObject *self, PyObject *args) {
         release(&a);
         return NULL;
     }
-    if (check(&a, a.out.len / 8, 8) < 0 || width != 2 * (a.steps.len / 8) + 1
-        || (a.out.len / 8) % width) {
-        if (!PyErr_Occurred()) PyErr_SetString(PyExc_ValueError, "bad width or output size");
+    if (width != 2 * (a.steps.len / 8) + 1 || (a.out.len / 8) % width) {
+        PyErr_SetString(PyExc_ValueError, "bad width or output size");
+        release(&a);
+        return NULL;
+    }
+    if (check(&a, a.out.len / 8, 8, (a.out.len / 8) / width) < 0) {
         release(&a);
         return NULL;
     }
     double *out = (double *)a.out.buf;
-    Py_ssize_t ng = (a.out.len / 8) / width;
-    int bad = 0;
     Py_BEGIN_ALLOW_THREADS
     for (Py_ssize_t k = 0; k < a.n; k++) {
         int64_t v = a.ix[k];
         int32_t g = a.b[v];
         Py_ssize_t dep = 0;
-        for (Py_ssize_t d = 0; d < a.nd; d++) {  /* branch-free counting */
+        for (Py_ssize_t d = 0; d < a.nd; d++) {
             int32_t h = a.b[v + a.st[d]];
             if (h > 0 && llabs((long long)h - g) <= alpha) dep++;
             h = a.b[v - a.st[d]];
             if (h > 0 && llabs((long long)h - g) <= alpha) dep++;
         }
-        if (g > ng) { bad = 1; break; }
         out[(Py_ssize_t)(g - 1) * width + dep] += 1.0;
     }
     Py_END_ALLOW_THREADS
     release(&a);
-    if (bad) {
-        PyErr_SetString(PyExc_ValueError, "grey level above ng");
-        return NULL;
-    }
     Py_RETURN_NONE;
 }
 
@@ -281,36 +268,33 @@ static PyObject *k_ngtdm(PyObject *self, PyObject *args) {
         release(&a);
         return NULL;
     }
-    if (check(&a, a.out.len / 8, 8) < 0 || (a.out.len / 8) % 3) {
-        if (!PyErr_Occurred()) PyErr_SetString(PyExc_ValueError, "output must be (ng, 3)");
+    if ((a.out.len / 8) % 3) {
+        PyErr_SetString(PyExc_ValueError, "output must be (ng, 3)");
+        release(&a);
+        return NULL;
+    }
+    if (check(&a, a.out.len / 8, 8, (a.out.len / 8) / 3) < 0) {
         release(&a);
         return NULL;
     }
     double *out = (double *)a.out.buf;
-    Py_ssize_t ng = (a.out.len / 8) / 3;
-    int bad = 0;
     Py_BEGIN_ALLOW_THREADS
     for (Py_ssize_t k = 0; k < a.n; k++) {
         int64_t v = a.ix[k];
         int32_t g = a.b[v];
         int64_t sum = 0, cnt = 0;
-        for (Py_ssize_t d = 0; d < a.nd; d++) {  /* outside the ROI the level is 0: adds 0 */
+        for (Py_ssize_t d = 0; d < a.nd; d++) {
             int32_t h = a.b[v + a.st[d]];
             if (h > 0) { sum += h; cnt++; }
             h = a.b[v - a.st[d]];
             if (h > 0) { sum += h; cnt++; }
         }
         if (!cnt) continue;
-        if (g > ng) { bad = 1; break; }
         out[(Py_ssize_t)(g - 1) * 3] += 1.0;
         out[(Py_ssize_t)(g - 1) * 3 + 1] += fabs((double)g - (double)sum / (double)cnt);
     }
     Py_END_ALLOW_THREADS
     release(&a);
-    if (bad) {
-        PyErr_SetString(PyExc_ValueError, "grey level above ng");
-        return NULL;
-    }
     Py_RETURN_NONE;
 }
 
