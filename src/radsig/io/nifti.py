@@ -160,27 +160,47 @@ def point_to_index(vol_origin, matrix, point) -> np.ndarray:
     return out
 
 
+def _pieces(vol: NiftiVolume):
+    """The voxel data as ``(position, bytes)`` pieces of about 1 MB, in order (a gzipped file is
+    inflated piece by piece); position 0 is the first voxel byte. Stops at the end of the file."""
+    if not vol.gzipped:
+        with open(vol.path, "rb") as fh:
+            fh.seek(vol.offset)
+            pos = 0
+            while piece := fh.read(_CHUNK):
+                yield pos, piece
+                pos += len(piece)
+        return
+    d = _zlib().decompressobj(31)
+    with open(vol.path, "rb") as fh:
+        raw = fh.read()
+    pos = -vol.offset
+    piece = d.decompress(raw, _CHUNK)
+    while piece:
+        if pos + len(piece) > 0:
+            skip = max(-pos, 0)
+            yield pos + skip, piece[skip:]
+        pos += len(piece)
+        if d.eof:
+            break
+        piece = d.decompress(d.unconsumed_tail, _CHUNK)
+
+
 def _planes_raw(vol: NiftiVolume, z0: int, z1: int) -> bytes:
     """The bytes of planes z0..z1-1."""
     plane = vol.shape[1] * vol.shape[2] * vol.dtype.itemsize
-    lo, hi = vol.offset + z0 * plane, vol.offset + z1 * plane
+    lo, hi = z0 * plane, z1 * plane
     if not vol.gzipped:
         with open(vol.path, "rb") as fh:
-            fh.seek(lo)
+            fh.seek(vol.offset + lo)
             data = fh.read(hi - lo)
     else:
-        z = _zlib()
-        d = z.decompressobj(31)
-        parts, pos = [], 0
-        with open(vol.path, "rb") as fh:
-            raw = fh.read()
-        piece = d.decompress(raw, _CHUNK)
-        while piece and pos < hi:
-            end = pos + len(piece)
-            if end > lo:
+        parts = []
+        for pos, piece in _pieces(vol):
+            if pos + len(piece) > lo:
                 parts.append(piece[max(lo - pos, 0):hi - pos])
-            pos = end
-            piece = d.decompress(d.unconsumed_tail, _CHUNK) if not d.eof else b""
+            if pos + len(piece) >= hi:
+                break
         data = b"".join(parts)
     if len(data) != hi - lo:
         raise OSError(f"{vol.path}: the file ends before its voxel data does")
@@ -216,41 +236,24 @@ def read_label_planes(vol: NiftiVolume) -> tuple[np.ndarray, int]:
     plane = vol.shape[1] * vol.shape[2] * vol.dtype.itemsize
     total = vol.shape[0] * plane
     busy = []  # (position in the voxel data, non-zero piece)
-    if not vol.gzipped:
-        data = np.frombuffer(_planes_raw(vol, 0, vol.shape[0]), dtype=np.uint8)
-        for lo in range(0, total, _CHUNK):
-            if data[lo:lo + _CHUNK].any():
-                busy.append((lo, data[lo:lo + _CHUNK]))
-    else:
-        z = _zlib()
-        d = z.decompressobj(31)
-        with open(vol.path, "rb") as fh:
-            raw = fh.read()
-        pos = -vol.offset
-        piece = d.decompress(raw, _CHUNK)
-        while piece:
-            lo = pos
-            pos += len(piece)
-            if pos > 0:
-                skip = max(-lo, 0)
-                arr = np.frombuffer(piece, np.uint8)[skip:]
-                if arr.any():
-                    busy.append((lo + skip, arr))
-            if d.eof:
-                break
-            piece = d.decompress(d.unconsumed_tail, _CHUNK)
-        if pos < total:
-            raise OSError(f"{vol.path}: the file ends before its voxel data does")
+    end = 0
+    for pos, piece in _pieces(vol):
+        if pos >= total:  # bytes after the voxel data are not voxels
+            break
+        arr = np.frombuffer(piece, np.uint8)[:total - pos]
+        if arr.any():
+            busy.append((pos, arr))
+        end = pos + arr.size
+    if end < total:
+        raise OSError(f"{vol.path}: the file ends before its voxel data does")
     dt = vol.dtype.newbyteorder("=")
     if not busy:
         return np.zeros((0,) + vol.shape[1:], dtype=dt), 0
     z0 = busy[0][0] // plane
-    z1 = min((busy[-1][0] + busy[-1][1].size - 1) // plane + 1, vol.shape[0])
+    z1 = (busy[-1][0] + busy[-1][1].size - 1) // plane + 1
     out = np.zeros((z1 - z0) * plane, dtype=np.uint8)
     for pos, arr in busy:
-        lo = pos - z0 * plane
-        n = min(arr.size, out.size - lo)
-        out[lo:lo + n] = arr[:n]
+        out[pos - z0 * plane:pos - z0 * plane + arr.size] = arr
     out = out.view(dt).reshape(z1 - z0, vol.shape[1], vol.shape[2])
     busy_planes = np.flatnonzero(out.reshape(out.shape[0], -1).any(1))
     if not busy_planes.size:
