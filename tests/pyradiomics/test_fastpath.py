@@ -19,7 +19,7 @@ import SimpleITK as sitk
 from radsig.config.pyradiomics import load_pyradiomics_settings
 from radsig.features.pyradiomics import _fastpath as F
 from radsig.features.pyradiomics import extract_rows
-from radsig.features.pyradiomics._extract import _margin_mm, _needs_peak, features_from_arrays
+from radsig.features.pyradiomics._extract import features_from_arrays
 from radsig.io import nifti as N
 
 CLASSES = {c: None for c in ["shape", "firstorder", "glcm", "glrlm", "glszm", "gldm", "ngtdm"]}
@@ -48,10 +48,15 @@ def _case(tmp_path, spacing, direction=(1, 1, 1), dtype=np.int16, shape=(36, 70,
     return paths
 
 
+def _fast_rows(image, mask, settings):
+    """Rows through the NIfTI fast path, or None where it declines."""
+    arrays = F.nifti_arrays(image, mask, settings)
+    return None if arrays is None else features_from_arrays(*arrays, settings)
+
+
 def _both(monkeypatch, image, mask, params):
     settings = load_pyradiomics_settings(params)
-    fast = F.fast_rows(image, mask, settings, features_from_arrays=features_from_arrays,
-                       margin_mm=_margin_mm, needs_peak=_needs_peak)
+    fast = _fast_rows(image, mask, settings)
     with monkeypatch.context() as m:
         m.setenv("RADSIG_NO_FASTPATH", "1")
         slow = extract_rows(image, mask, settings)
@@ -104,9 +109,7 @@ def test_declined_cases_go_to_simpleitk(tmp_path, shared):
     def fast(img, msk, **setting):
         params = {"setting": dict({"binWidth": 25, "label": 2}, **setting),
                   "imageType": {"Original": {}}, "featureClass": {"firstorder": None}}
-        return F.fast_rows(img, msk, load_pyradiomics_settings(params),
-                           features_from_arrays=features_from_arrays, margin_mm=_margin_mm,
-                           needs_peak=_needs_peak)
+        return _fast_rows(img, msk, load_pyradiomics_settings(params))
 
     assert fast(image, mask) is not None
     assert fast(image, mask, normalize=True) is None

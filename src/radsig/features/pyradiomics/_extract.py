@@ -58,7 +58,7 @@ def _read(path, *, case=None) -> sitk.Image:
 
 def _region_for(info: sitk.ImageFileReader, mask: sitk.Image, bb: np.ndarray, margin):
     """Index and size (x, y, z) of the image region covering the ROI box plus *margin*
-    (``(mm, image voxels)``, see :func:`_margin_mm`)."""
+    (``(mm, image voxels)``, see :func:`._preprocess.region_margin`)."""
     margin_mm, margin_voxels = margin
     nd = mask.GetDimension()
     corners = []
@@ -102,25 +102,6 @@ def load_case(image, mask, s: dict, margin, case=None, whole: bool = False):
         return reader.Execute(), mask_img, bb
     except RuntimeError as exc:
         raise ImageReadError(f"cannot read image: {exc}", case=case, path=str(image)) from exc
-
-
-SPLINE_MARGIN = 12  # image voxels: the B-spline prefilter's influence decays below 1e-6 (0.27^12)
-
-
-def _margin_mm(settings: PyRadiomicsSettings, mask_spacing) -> tuple[np.ndarray, int]:
-    """``(margin in mm, extra image voxels)`` that the image region must have around the ROI box:
-    the grid padding (resampling) or the padding and filter support (cropping), and, when
-    resampling, :data:`SPLINE_MARGIN` voxels of the image itself for the spline prefilter (in
-    image voxels, since the prefilter runs along the image's own grid)."""
-    s = settings.setting
-    sp = np.asarray(mask_spacing, dtype=float)
-    target = s.get("resampledPixelSpacing")
-    if s.get("interpolator") and target is not None:
-        new = np.where(np.asarray(target, float) == 0, sp, np.asarray(target, float))
-        return (s.get("padDistance", 5) + 1) * new, SPLINE_MARGIN
-    pad = max(int(s.get("padDistance", 5)), 0)
-    fm = filter_margin(settings.image_types, sp[::-1], s)[::-1]
-    return (np.maximum(fm, pad) + 1) * sp, 0
 
 
 def _prepare(image: sitk.Image, mask: sitk.Image, settings: PyRadiomicsSettings, case=None,
@@ -300,14 +281,12 @@ def extract_rows(image, mask, settings: PyRadiomicsSettings, *, case=None) -> li
 
     NIfTI files in the common settings go through :mod:`._fastpath` (no SimpleITK); everything
     else, and every case that path declines, through SimpleITK below."""
-    if not os.environ.get("RADSIG_NO_FASTPATH"):
-        from radsig.features.pyradiomics._fastpath import fast_rows
+    if not os.environ.get("RADSIG_NO_FASTPATH") and not _needs_peak(settings):
+        from radsig.features.pyradiomics._fastpath import nifti_arrays
 
-        rows = fast_rows(image, mask, settings, case=case,
-                         features_from_arrays=features_from_arrays, margin_mm=_margin_mm,
-                         needs_peak=_needs_peak)
-        if rows is not None:
-            return rows
+        arrays = nifti_arrays(image, mask, settings)
+        if arrays is not None:
+            return features_from_arrays(*arrays, settings, case=case)
     s = settings.setting
     if s.get("geometryTolerance") is not None:
         sitk.ProcessObject.SetGlobalDefaultCoordinateTolerance(s["geometryTolerance"])
@@ -319,7 +298,7 @@ def extract_rows(image, mask, settings: PyRadiomicsSettings, *, case=None) -> li
     elif len(mask_sp) != 3:
         raise CaseError(f"the mask is {len(mask_sp)}-D; PyRadiomics mode needs 2-D or 3-D images",
                         case=case)
-    image_img, mask_img, bb = load_case(image, mask, s, _margin_mm(settings, mask_sp), case,
+    image_img, mask_img, bb = load_case(image, mask, s, P.region_margin(settings, mask_sp), case,
                                         whole=_needs_peak(settings))
     diag = {}
     if settings.diagnostics:
@@ -375,7 +354,7 @@ def prepare_case(image, mask, settings, *, case=None):
     settings = load_pyradiomics_settings(settings)
     s = settings.setting
     image_img, mask_img, bb = load_case(image, mask, s,
-                                        _margin_mm(settings, _spacing_of(mask, case)), case)
+                                        P.region_margin(settings, _spacing_of(mask, case)), case)
     (image_img, mask_img), _ = _prepare(image_img, mask_img, settings, case, bb)
     img_arr = sitk.GetArrayFromImage(image_img)
     mask_arr = sitk.GetArrayViewFromImage(mask_img) == int(s["label"])

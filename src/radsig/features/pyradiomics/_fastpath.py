@@ -15,7 +15,7 @@ B-spline resampling, this module does those steps itself:
 
 Anything else (other formats or geometries, normalisation, diagnostics, other interpolators, a
 geometry problem or an empty mask that needs SimpleITK's error message) returns None and the
-caller runs the SimpleITK path. The tests run both paths on the same files and compare the rows.
+caller runs the SimpleITK path (which also takes the whole-image rescaled filters). The tests run both paths on the same files and compare the rows.
 """
 
 from __future__ import annotations
@@ -35,20 +35,17 @@ from radsig.io.nifti import (
 )
 from radsig.preprocess.filters import filter_margin
 
-__all__ = ["fast_rows"]
+__all__ = ["nifti_arrays"]
 
 
-def fast_rows(image, mask, settings, *, case=None, features_from_arrays, margin_mm, needs_peak):
-    """Rows of the PyRadiomics-mode extraction, or None where the SimpleITK path must run.
-
-    *features_from_arrays*, *margin_mm* and *needs_peak* are the extraction module's own helpers
-    (passed in so that the data flow stays one way: this module only reads and resamples).
-    """
+def nifti_arrays(image, mask, settings):
+    """``(image array, boolean ROI, spacing z/y/x)`` on the grid the feature classes see, read
+    and resampled without SimpleITK, or None where the SimpleITK path must run."""
     s = settings.setting
     if not (isinstance(image, (str, Path)) and isinstance(mask, (str, Path))):
         return None
     if (settings.diagnostics or s.get("normalize") or s.get("geometryTolerance") is not None
-            or needs_peak(settings) or int(s.get("label_channel", 0)) != 0):
+            or int(s.get("label_channel", 0)) != 0):
         return None
     resample = bool(s.get("interpolator")) and s.get("resampledPixelSpacing") is not None
     if resample and s["interpolator"] not in ("sitkBSpline", "sitkBSpline3"):
@@ -63,7 +60,7 @@ def fast_rows(image, mask, settings, *, case=None, features_from_arrays, margin_
         if bb is None:
             return None
         bb[2] += z0
-        margin = margin_mm(settings, tuple(mv.spacing))
+        margin = P.region_margin(settings, tuple(mv.spacing))
         if resample:
             out = _resampled(iv, mv, planes, z0, bb, s, margin)
         else:
@@ -73,7 +70,7 @@ def fast_rows(image, mask, settings, *, case=None, features_from_arrays, margin_
     if out is None:
         return None
     img_arr, mask_arr, spacing_zyx = out
-    return features_from_arrays(img_arr, mask_arr == label, spacing_zyx, settings, case=case)
+    return img_arr, mask_arr == label, spacing_zyx
 
 
 def _region(iv: NiftiVolume, mv: NiftiVolume, bb: np.ndarray, margin):

@@ -18,9 +18,10 @@ from radsig.exceptions import (
     LabelNotFoundError,
 )
 from radsig.features.pyradiomics._matrices import _C
+from radsig.preprocess.filters import filter_margin
 
-__all__ = ["select_mask", "normalize_image", "resample", "resampled_grid", "bounding_box", "crop",
-           "check_mask", "resegment", "correct_mask"]
+__all__ = ["select_mask", "normalize_image", "resample", "resampled_grid", "region_margin",
+           "bounding_box", "crop", "check_mask", "resegment", "correct_mask"]
 
 
 def select_mask(mask: sitk.Image, label: int, label_channel: int = 0, *, case=None):
@@ -114,6 +115,25 @@ def _shape_bbox(mask: sitk.Image, label: int) -> np.ndarray:
     if not arr.any():
         raise LabelNotFoundError(f"label {label} is not in the mask")
     return _bbox_of(arr)
+
+
+SPLINE_MARGIN = 12  # image voxels: the B-spline prefilter's influence decays below 1e-6 (0.27^12)
+
+
+def region_margin(settings, mask_spacing) -> tuple[np.ndarray, int]:
+    """``(margin in mm, extra image voxels)`` that the image region must have around the ROI box:
+    the grid padding (resampling) or the padding and filter support (cropping), and, when
+    resampling, :data:`SPLINE_MARGIN` voxels of the image itself for the spline prefilter (in
+    image voxels, since the prefilter runs along the image's own grid)."""
+    s = settings.setting
+    sp = np.asarray(mask_spacing, dtype=float)
+    target = s.get("resampledPixelSpacing")
+    if s.get("interpolator") and target is not None:
+        new = np.where(np.asarray(target, float) == 0, sp, np.asarray(target, float))
+        return (s.get("padDistance", 5) + 1) * new, SPLINE_MARGIN
+    pad = max(int(s.get("padDistance", 5)), 0)
+    fm = filter_margin(settings.image_types, sp[::-1], s)[::-1]
+    return (np.maximum(fm, pad) + 1) * sp, 0
 
 
 def bounding_box(mask: sitk.Image, label: int) -> np.ndarray:
