@@ -10,7 +10,7 @@ import SimpleITK as sitk
 
 from radsig.preprocess import filters
 
-pytestmark = pytest.mark.skipif(filters._RG is None, reason="the C LoG is not compiled here")
+pytestmark = pytest.mark.skipif(filters._CF is None, reason="the C LoG is not compiled here")
 
 
 def _itk(arr, spacing_xyz, sigma):
@@ -22,7 +22,7 @@ def _itk(arr, spacing_xyz, sigma):
 def _c(arr, spacing_xyz, sigma):
     data = np.ascontiguousarray(arr, dtype=np.float64)
     out = np.empty(arr.shape, dtype=np.float32)
-    filters._RG.laplacian(data, *arr.shape, *spacing_xyz, sigma, out)
+    filters._CF.laplacian(data, *arr.shape, *spacing_xyz, sigma, out)
     return out
 
 
@@ -52,7 +52,7 @@ def test_apply_filters_log_is_the_same_with_and_without_c(monkeypatch):
     arr = rng.normal(0.0, 50.0, (16, 18, 20))
     kw = {"LoG": {"sigma": [1.0, 2.5]}}
     c = filters.apply_filters(arr, (2.0, 1.0, 1.0), kw)
-    monkeypatch.setattr(filters, "_RG", None)
+    monkeypatch.setattr(filters, "_CF", None)
     itk = filters.apply_filters(arr, (2.0, 1.0, 1.0), kw)
     assert set(c) == set(itk) == {"log-sigma-1-0-mm-3D", "log-sigma-2-5-mm-3D"}
     for name in c:
@@ -63,12 +63,12 @@ def test_c_log_refuses_bad_arguments():
     arr = np.zeros((4, 4, 4))
     out = np.empty((4, 4, 4), dtype=np.float32)
     with pytest.raises(ValueError, match="4 voxels"):
-        filters._RG.laplacian(np.zeros((3, 4, 4)), 3, 4, 4, 1.0, 1.0, 1.0, 1.0,
+        filters._CF.laplacian(np.zeros((3, 4, 4)), 3, 4, 4, 1.0, 1.0, 1.0, 1.0,
                               np.empty((3, 4, 4), np.float32))
     with pytest.raises(ValueError, match="float64"):
-        filters._RG.laplacian(arr.astype(np.float32), 4, 4, 4, 1.0, 1.0, 1.0, 1.0, out)
+        filters._CF.laplacian(arr.astype(np.float32), 4, 4, 4, 1.0, 1.0, 1.0, 1.0, out)
     with pytest.raises(ValueError, match="> 0"):
-        filters._RG.laplacian(arr, 4, 4, 4, 1.0, 1.0, 1.0, 0.0, out)
+        filters._CF.laplacian(arr, 4, 4, 4, 1.0, 1.0, 1.0, 0.0, out)
 
 
 @pytest.mark.parametrize("shape", [(8, 10, 12), (2, 4, 6), (20, 34, 16), (2, 2, 2), (4, 4, 10)])
@@ -96,7 +96,7 @@ def test_apply_filters_wavelet_is_the_same_with_and_without_c(monkeypatch, kw):
     arr = rng.normal(0.0, 50.0, (13, 18, 21))  # odd axes: wrapped padding
     types = {"Wavelet": kw}
     c = filters.apply_filters(arr, (2.0, 1.0, 1.0), types)
-    monkeypatch.setattr(filters, "_RG", None)
+    monkeypatch.setattr(filters, "_CF", None)
     ref = filters.apply_filters(arr, (2.0, 1.0, 1.0), types)
     assert list(c) == list(ref) and len(c) >= 4
     for name in c:

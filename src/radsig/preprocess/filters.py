@@ -33,12 +33,12 @@ import numpy as np
 
 from radsig.exceptions import ConfigError, FeatureWarning
 
-_RG = None
+_CF = None
 if not os.environ.get("RADSIG_NO_CKERNELS"):
-    try:  # optional C build of the LoG (setup.py); SimpleITK's filter otherwise
-        from radsig.preprocess import _cfilters as _RG
+    try:  # optional C build of the LoG and SWT (setup.py); SimpleITK / PyWavelets otherwise
+        from radsig.preprocess import _cfilters as _CF
     except ImportError:
-        _RG = None
+        _CF = None
 
 __all__ = ["apply_filters", "iter_filters", "filter_tasks", "log_name", "filter_margin"]
 
@@ -67,13 +67,13 @@ def _log(image, spacing, kw, threads: int | None = None
         return
     sigmas = kw.get("sigma") or []
     sp = np.array(spacing[::-1], dtype=float)
-    if _RG is not None and image.ndim == 3:
+    if _CF is not None and image.ndim == 3:
         # the same filter in C (bit for bit; releases the GIL, lines filtered in blocks)
         data = np.ascontiguousarray(image, dtype=np.float64)
 
         def run(sigma):
             out = np.empty(data.shape, dtype=np.float32)
-            _RG.laplacian(data, *data.shape, *(float(v) for v in sp), float(sigma), out)
+            _CF.laplacian(data, *data.shape, *(float(v) for v in sp), float(sigma), out)
             return out
     else:
         run = partial(_log_itk, _sitk_image(image, spacing), threads)
@@ -89,7 +89,7 @@ def _log(image, spacing, kw, threads: int | None = None
 
 
 def _log_itk(img, threads, sigma) -> np.ndarray:
-    """SimpleITK's scale-normalised recursive-Gaussian LoG (the reference for ``_RG``)."""
+    """SimpleITK's scale-normalised recursive-Gaussian LoG (the reference for ``_CF``)."""
     import SimpleITK as sitk
 
     f = sitk.LaplacianRecursiveGaussianImageFilter()
@@ -124,7 +124,7 @@ def _swtn_c(data: np.ndarray, filters, axes) -> dict[str, np.ndarray]:
         new = []
         for key, x in coeffs:
             a, d = np.empty_like(x), np.empty_like(x)
-            _RG.swt(x, na, n, nb, lo, hi, a, d)
+            _CF.swt(x, na, n, nb, lo, hi, a, d)
             new += [(key + "a", a), (key + "d", d)]
         coeffs = new
     return dict(coeffs)
@@ -135,7 +135,7 @@ def _wavelet_all(image, kw) -> list[tuple[str, np.ndarray]]:
     if kw.get("force2D", False):
         axes.remove(kw.get("force2Ddimension", 0))
     wname = kw.get("wavelet", "coif1")
-    if _RG is not None and wname in _SWT_FILTERS and image.dtype != np.float32:
+    if _CF is not None and wname in _SWT_FILTERS and image.dtype != np.float32:
         def swtn(x, filters=_SWT_FILTERS[wname]):
             return _swtn_c(x, filters, axes)
     else:
