@@ -1,4 +1,9 @@
-"""Shared test fixtures: where ../shared lives, a CLI runner and a small image factory."""
+"""Shared test fixtures: the test data folder, a CLI runner and a small image factory.
+
+Every reference file the tests read lives in ``tests/data/`` (see ``tests/data/SOURCES.md``);
+nothing is read from outside the clone. A missing file is a failure naming the file, never a
+skip: :func:`data_file` and ``test_every_listed_data_file_is_present`` see to it.
+"""
 
 from __future__ import annotations
 
@@ -11,15 +16,44 @@ import numpy as np
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
-SHARED = Path(os.environ.get("RADSIG_SHARED", REPO.parent / "shared"))
+DATA = REPO / "tests" / "data"
+
+
+def data_file(relative: str | Path) -> Path:
+    """``tests/data/<relative>``; a missing file fails the calling test with its path."""
+    path = DATA / relative
+    if not path.exists():
+        pytest.fail(f"test data file missing: {path} (see tests/data/SOURCES.md)", pytrace=False)
+    return path
 
 
 @pytest.fixture(scope="session")
 def shared() -> Path:
-    """The read-only ``../shared`` data folder (IBSI phantoms, real data)."""
-    if not SHARED.is_dir():
-        pytest.skip(f"shared data folder not found at {SHARED} (set RADSIG_SHARED)")
-    return SHARED
+    """The test data folder ``tests/data`` (IBSI phantoms, IBSI-2 maps, real public data).
+
+    Laid out like the development data folder it was copied from (``ibsi/``, ``ibsi2/``,
+    ``realdata/…``), so a test names a file the same way in either.
+    """
+    if not DATA.is_dir():
+        pytest.fail(f"test data folder missing: {DATA}", pytrace=False)
+    return DATA
+
+
+@pytest.fixture(scope="session")
+def sts(tmp_path_factory) -> Path:
+    """The soft-tissue-sarcoma DICOM/NIfTI cases, unpacked from their ``.tar.xz`` archives.
+
+    DICOM slices compress ~3x but no reader takes them compressed, so they are kept as
+    archives and unpacked once per session; the folder holds ``STS_002/`` and ``STS_001_raw/``.
+    """
+    import tarfile
+
+    out = tmp_path_factory.mktemp("sts_soft_tissue_sarcoma")
+    for case in ("STS_002", "STS_001_raw"):
+        archive = data_file(f"realdata/sts_soft_tissue_sarcoma/{case}.tar.xz")
+        with tarfile.open(archive) as tar:
+            tar.extractall(out, filter="data")
+    return out
 
 
 def _run_cli(*args: str, cwd: str | Path | None = None, timeout: float = 600,

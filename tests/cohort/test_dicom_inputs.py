@@ -1,5 +1,5 @@
 """DICOM inputs in a manifest: a series folder + RTSTRUCT (ROI regex) row gives the features
-of the NIfTI copy of the same case (real data, shared/realdata/sts_soft_tissue_sarcoma)."""
+of the NIfTI copy of the same case (real data, tests/data/realdata/sts_soft_tissue_sarcoma)."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ import numpy as np
 import pandas as pd
 
 
-def test_dicom_series_and_rtstruct_equal_nifti_copy(shared, tmp_path):
-    base = shared / "realdata" / "sts_soft_tissue_sarcoma" / "STS_002" / "CT"
+def test_dicom_series_and_rtstruct_equal_nifti_copy(sts, tmp_path):
+    base = sts / "STS_002" / "CT"
     params = Path(__file__).resolve().parents[2] / "params" / "ibsi" / "default_ct.yaml"
     manifest = pd.DataFrame([
         {"patient_id": "STS_002", "lesion_id": "dicom", "image": str(base / "dicom" / "image"),

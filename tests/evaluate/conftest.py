@@ -31,7 +31,7 @@ def surv_data():
 
 @pytest.fixture(scope="session")
 def maastro(shared):
-    return pd.read_csv(shared / "realdata/hosny2018_deep_prognosis/Maastro.csv",
+    return pd.read_csv(shared / "realdata/hosny2018_deep_prognosis/Maastro.csv.gz",
                        usecols=["surv2yr", "logit_0", "logit_1"])
 
 

@@ -1,17 +1,16 @@
-"""IBSI chapter 1 compliance: every row of ``../shared/ibsi/reference_values.csv``.
+"""IBSI chapter 1 compliance: every row of ``tests/data/ibsi/reference_values.csv``.
 
 Each configuration is extracted once (module-scoped cache) with the shipped ``params/ibsi``
 file on the NIfTI phantoms, then every reference row is compared by the IBSI rule
 (:func:`radsig.features.compliance.ibsi_match`). Rows listed in ``ibsi_known_failures.csv``
 are ``xfail(strict=True)``; rows of a family whose module is still a placeholder
-(NotImplementedError) are skipped, so they become live as soon as the family lands.
+(or failing) fail the rows they own.
 A pass count per configuration is written to the terminal at the end of the module.
 """
 
 from __future__ import annotations
 
 import csv
-import os
 import warnings
 from collections import Counter, defaultdict
 from pathlib import Path
@@ -23,7 +22,7 @@ from radsig.features.compliance import ibsi_match
 from radsig.features.registry import features_by_tag
 
 REPO = Path(__file__).resolve().parents[2]
-SHARED = Path(os.environ.get("RADSIG_SHARED", REPO.parent / "shared"))
+SHARED = REPO / "tests" / "data"
 REFERENCE = SHARED / "ibsi" / "reference_values.csv"
 KNOWN_FAILURES = Path(__file__).with_name("ibsi_known_failures.csv")
 CONFIGS = {
@@ -49,9 +48,8 @@ def _known_failures() -> dict[tuple[str, str, str], str]:
 
 
 def _params() -> list:
-    if not REFERENCE.is_file():
-        return [pytest.param(None, marks=pytest.mark.skip(reason=f"{REFERENCE} not found"),
-                             id="no-shared-data")]
+    if not REFERENCE.is_file():  # a failure naming the file, never a skip
+        return [pytest.param(None, id="reference-file-missing")]
     known = _known_failures()
     out = []
     with REFERENCE.open(newline="") as fh:
@@ -95,7 +93,7 @@ def _pass_count_summary(request):
         c = _OUTCOMES.get(config, Counter())
         total = sum(c.values())
         lines.append(f"  {config:12s} {c['pass']:4d} / {total:4d} pass, {c['fail']:4d} fail, "
-                     f"{c['skip']:4d} skipped (family not implemented yet)")
+                     f"")
     capture = request.config.pluginmanager.get_plugin("capturemanager")
     with capture.global_and_fixture_disabled():
         for line in lines:
@@ -104,13 +102,13 @@ def _pass_count_summary(request):
 
 @pytest.mark.parametrize("row", _params())
 def test_ibsi_reference_value(row, extracted):
+    if row is None:
+        pytest.fail(f"test data file missing: {REFERENCE}", pytrace=False)
     config = row["config"]
     values, family_errors = extracted(config)
     family = features_by_tag()[row["tag"]].family
     reason = family_errors.get(family, "")
-    if reason.startswith("NotImplementedError"):
-        _OUTCOMES[config]["skip"] += 1
-        pytest.skip(f"family {family} not implemented yet")
+    assert not reason, f"{config}: family {family} failed: {reason}"
     measured = values.get(_key(row), float("nan"))
     ok = ibsi_match(measured, row["value"], row["tolerance"])
     _OUTCOMES[config]["pass" if ok else "fail"] += 1
@@ -121,7 +119,7 @@ def test_ibsi_reference_value(row, extracted):
 def test_every_reference_tag_is_known():
     """Every feature tag in the reference table maps to a registered family."""
     if not REFERENCE.is_file():
-        pytest.skip(f"{REFERENCE} not found")
+        pytest.fail(f"test data file missing: {REFERENCE}", pytrace=False)
     with REFERENCE.open(newline="") as fh:
         tags = {r["tag"] for r in csv.DictReader(fh)}
     assert tags - set(features_by_tag()) == set()
@@ -130,7 +128,7 @@ def test_every_reference_tag_is_known():
 def test_known_failures_refer_to_reference_rows():
     """The known-failures file only lists rows that exist in the reference table."""
     if not REFERENCE.is_file():
-        pytest.skip(f"{REFERENCE} not found")
+        pytest.fail(f"test data file missing: {REFERENCE}", pytrace=False)
     with REFERENCE.open(newline="") as fh:
         rows = {(r["config"], r["tag"], r["aggregation_short"]) for r in csv.DictReader(fh)}
     assert set(_known_failures()) <= rows

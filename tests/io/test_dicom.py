@@ -26,11 +26,6 @@ from radsig.io.rtstruct import list_rois
 MODALITIES = ["CT", "PET", "MR_T1"]
 
 
-@pytest.fixture(scope="module")
-def sts(shared) -> Path:
-    return shared / "realdata" / "sts_soft_tissue_sarcoma"
-
-
 def _dice(a: np.ndarray, b: np.ndarray) -> float:
     return 2.0 * np.logical_and(a, b).sum() / (a.sum() + b.sum())
 

@@ -15,8 +15,8 @@ from radsig.io.multimodal import transfer_mask
 
 
 @pytest.mark.slow
-def test_petct_row_with_prefixes(shared, run_cli, tmp_path):
-    base = shared / "realdata" / "sts_soft_tissue_sarcoma" / "STS_002"
+def test_petct_row_with_prefixes(sts, run_cli, tmp_path):
+    base = sts / "STS_002"
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         table = extract_multimodal({"CT": base / "CT" / "dicom" / "image", "PET": base / "PET" / "dicom" / "image"},
@@ -34,8 +34,8 @@ def test_petct_row_with_prefixes(shared, run_cli, tmp_path):
 
 
 @pytest.mark.slow
-def test_extract_cli_reads_dicom_and_rtstruct(shared, run_cli, tmp_path):
-    base = shared / "realdata" / "sts_soft_tissue_sarcoma" / "STS_002" / "CT"
+def test_extract_cli_reads_dicom_and_rtstruct(sts, run_cli, tmp_path):
+    base = sts / "STS_002" / "CT"
     out = tmp_path / "f.csv"
     res = run_cli("extract", base / "dicom" / "image", base / "dicom" / "mask" / "RS.dcm", "--roi", "GTV.*",
                   "--format", "wide", "--out", out)

@@ -94,7 +94,7 @@ def test_radmlbench_hn1_nested_cv(shared):
 
 
 def _hosny(shared, cohort):
-    t = pd.read_csv(shared / "realdata" / "hosny2018_deep_prognosis" / f"{cohort}.csv")
+    t = pd.read_csv(shared / "realdata" / "hosny2018_deep_prognosis" / f"{cohort}.csv.gz")
     cols = [c for c in t.columns
             if c.startswith(("original_", "log", "exponential", "square", "wavelet"))]
     return t[cols].astype(float), t["surv2yr"].to_numpy().astype(int), t["logit_1"].to_numpy()

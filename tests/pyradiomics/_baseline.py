@@ -4,15 +4,13 @@ from __future__ import annotations
 
 import ast
 import functools
-import os
 import warnings
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-SHARED_DIR = Path(os.environ.get("RADSIG_SHARED", Path(__file__).resolve().parents[2].parent
-                                / "shared"))
+SHARED_DIR = Path(__file__).resolve().parents[1] / "data"  # tests/data (see SOURCES.md)
 CASES = ("brain1", "brain2", "breast1", "lung1", "lung2")
 CLASSES = ("firstorder", "glcm", "glrlm", "glszm", "gldm", "ngtdm", "shape", "shape2D")
 
