@@ -199,3 +199,14 @@ def test_unpaired_delong_uses_procs_t_distribution():
     assert res.df == pytest.approx(df) and res.statistic == pytest.approx(d)
     assert res.p_value == pytest.approx(2 * stats.t.sf(abs(d), df))
     assert res.p_value > 2 * stats.norm.sf(abs(d))  # small cohorts: t is more cautious than normal
+
+
+def test_study_auc_with_one_positive_has_no_interval():
+    from sklearn.metrics import roc_auc_score
+
+    from radsig.study.stats import auc_ci
+
+    y, a, _ = _one_positive()
+    got = auc_ci(y, a)
+    assert got["estimate"] == pytest.approx(roc_auc_score(y, a))
+    assert np.isnan(got["ci_low"]) and np.isnan(got["ci_high"]) and "at least 2 of each" in got["note"]
