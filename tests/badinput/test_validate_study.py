@@ -153,6 +153,8 @@ CASES = {
     "bootstrap_fraction": (lambda d: _set(d, "bootstrap", 150.5), None, ["bootstrap", "valid integer"]),
     "horizon_negative": (lambda d: d["endpoints"][1].update(horizons=[-12]), None,
                          ["endpoints.1.horizons.0", "greater than 0"]),
+    "model_modality_absent": (lambda d: d["models"][0].update(modalities=["MR"]), None,
+                              ["modalities ['MR'] are not in the training manifest"]),
     "clinical_duplicate_id": (None, _training_clin(_dup_id), ["occur on more than one row"]),
     "manifest_duplicate_row": (None, _dup_manifest_row, ["2 rows for patient_id=", "modality="]),
     "survival_time_text": (None, _training_clin(_text_time), ["'os_months' must be numeric", "'12 months'"]),
@@ -184,7 +186,7 @@ def test_validate_study_refuses(kind, data_dir, capsys):
     code, out, err = _cli(capsys, "validate-study", study)
     assert code == 2, (out, err)
     assert err.startswith("error: ") and "Traceback" not in err, err
-    assert str(named) in err or named.name in err or kind.startswith(("seed", "bootstrap", "horizon")), err
+    assert str(named) in err or named.name in err or kind.startswith(("seed", "bootstrap", "horizon", "model_")), err
     for w in words:
         assert w in err, (w, err)
     assert "study file OK" not in out

@@ -195,6 +195,18 @@ def _model_needs(study: StudySpec, train: CohortData) -> list[str]:
             if n_ev < MIN_PER_CLASS:
                 problems.append(f"{where}: endpoint {ep.name!r} has {n_ev} events; "
                                 f"fitting needs at least {MIN_PER_CLASS}")
+    have = set(train.manifest["modality"]) if "modality" in train.manifest.columns else set()
+    for m in study.models:
+        gone = sorted({x.upper() for x in m.modalities} - have)
+        if gone:
+            problems.append(f"model {m.name!r}: modalities {gone} are not in the training manifest "
+                            f"{study.path(study.training.manifest)} (has {sorted(have)})")
+    if "deep" in study.features.families:
+        import importlib.util
+
+        if importlib.util.find_spec("torch") is None:
+            problems.append("features.families: 'deep' needs PyTorch, which is not installed "
+                            "(pip install 'radsig[deep]')")
     users: dict[str, list[str]] = {}
     for m in study.models:
         for col in m.covariates:
