@@ -141,11 +141,8 @@ def predict(
         warnings.simplefilter("always", RadsigWarning)
         table = _predict(model, manifest=manifest, image=image, mask=mask, modality=modality,
                          clinical=clinical, allow_intensity_shift=allow_intensity_shift)
-    for w in caught:
-        if issubclass(w.category, RadsigWarning):
-            typer.echo(f"warning: {w.message}", err=True)
-        else:
-            warnings.showwarning(w.message, w.category, w.filename, w.lineno)
+    for w in caught:  # one `warning:` line each, radsig's and the libraries' alike (no source paths)
+        typer.echo(f"warning: {' '.join(str(w.message).split())}", err=True)
     if out is not None:
         tmp = out.with_name(f".{out.name}.tmp")
         try:
