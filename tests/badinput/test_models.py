@@ -34,7 +34,11 @@ def _study_doc() -> dict:
             "survival_endpoints": []}
     return {"study": "unit", "id_column": "patient_id",
             "feature_settings": {"raw": {"setting": {"binWidth": 25}}, "hash": "abc", "extractor": "radsig.features"},
-            "modalities": ["CT", "PET"], "clinical_columns": ["age"], "models": [rad, nomo]}
+            "modalities": ["CT", "PET"], "clinical_columns": ["age"], "models": [rad, nomo],
+            "intensity": {"CT": {"location": {"feature": "stat_median", "n": 40, "center": 45.0, "scale": 9.5,
+                                              "delta": 0.0, "q01": 28.0, "q25": 38.0, "q50": 45.0,
+                                              "q75": 52.0, "q99": 65.0}},
+                          "PET": None}}
 
 
 @pytest.fixture
@@ -138,6 +142,10 @@ CASES = {
                              ["uses model 'radiomics'", "no earlier model"]),
     "model_not_object": (_edit(lambda d: d["models"].__setitem__(0, [1])), ["models[0] must be an object"]),
     "learner_foreign_class": (_edit(_foreign_estimator), ["'os.system'", "allow-list"]),
+    "intensity_zero_scale": (_edit(lambda d: d["intensity"]["CT"]["location"].update(scale=0.0)),
+                             ["intensity.CT.location.scale must be positive"]),
+    "intensity_unknown_summary": (_edit(lambda d: d["intensity"]["CT"].update(mode={})),
+                                  ["intensity.CT.mode:", "'mode' is not allowed"]),
 }
 
 

@@ -82,9 +82,11 @@ def test_predict_reproduces_study_predictions(demo_dir, run_cli, tmp_path, exter
 
 
 def test_predict_without_clinical_scores_image_only_models(demo_dir, external_subset):
+    from radsig.exceptions import RadsigWarning
     from radsig.study.predict import predict
 
-    table = predict(demo_dir / "model.json", manifest=external_subset[0])
+    with pytest.warns(RadsigWarning, match=r"combined.*not scored"):  # named, never silently dropped
+        table = predict(demo_dir / "model.json", manifest=external_subset[0])
     assert "radiomics_score" in table.columns and "combined_score" not in table.columns
 
 

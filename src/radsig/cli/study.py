@@ -123,16 +123,34 @@ def predict(
     clinical: Optional[Path] = typer.Option(None, "--clinical", help="Clinical table for nomograms."),
     modality: Optional[str] = typer.Option(None, "--modality", help="Modality of IMAGE."),
     out: Optional[Path] = typer.Option(None, "--out", "-o", help="Write predictions CSV here."),
+    allow_intensity_shift: bool = typer.Option(
+        False, "--allow-intensity-shift",
+        help="Score images whose ROI intensities lie far outside the training images (warn instead of refusing)."),
 ) -> None:
     """Score new patients with a frozen model: Rad-score, probability / risk, risk group."""
-    from radsig.exceptions import ConfigError
+    import warnings
+
+    from radsig.exceptions import ConfigError, RadsigWarning
     from radsig.study.predict import predict as _predict
 
     if manifest is None and (image is None or mask is None):
         raise ConfigError("give IMAGE and MASK, or --manifest FILE")
-    table = _predict(model, manifest=manifest, image=image, mask=mask, modality=modality, clinical=clinical)
+    if out is not None and not out.parent.resolve().is_dir():  # before any (slow) extraction
+        raise ConfigError(f"--out {out}: folder {out.parent} does not exist")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", RadsigWarning)
+        table = _predict(model, manifest=manifest, image=image, mask=mask, modality=modality,
+                         clinical=clinical, allow_intensity_shift=allow_intensity_shift)
+    for w in caught:  # one `warning:` line each, radsig's and the libraries' alike (no source paths)
+        typer.echo(f"warning: {' '.join(str(w.message).split())}", err=True)
     if out is not None:
-        table.to_csv(out, index=False)
+        tmp = out.with_name(f".{out.name}.tmp")
+        try:
+            table.to_csv(tmp, index=False)
+            tmp.replace(out)  # whole or not at all: an earlier predictions file is never half-overwritten
+        except OSError as err:
+            tmp.unlink(missing_ok=True)
+            raise ConfigError(f"--out {out}: cannot write ({err.strerror})") from None
         typer.echo(f"predictions: {out.resolve()} ({len(table)} patients)")
     else:
         typer.echo(table.to_csv(index=False), nl=False)

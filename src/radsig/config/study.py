@@ -9,13 +9,15 @@ files, columns and classes — both run before any feature is extracted.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from radsig.config.analyses import AnalysisSpec, LesionSpec
 from radsig.exceptions import ConfigError
+
+SEED_MAX = 2**32 - 1 - 1000
 
 Role = Literal["training", "internal", "external", "immunotherapy", "other"]
 
@@ -43,7 +45,7 @@ class EndpointSpec(_Strict):
     positive: str | int | None = 1
     time: str | None = None
     event: str | None = None
-    horizons: list[float] = Field(default_factory=list)
+    horizons: list[Annotated[float, Field(gt=0, allow_inf_nan=False)]] = Field(default_factory=list)
     time_unit: str = "months"
     source: str = "clinical"
 
@@ -180,8 +182,10 @@ class StudySpec(_Strict):
     name: str
     description: str = ""
     id_column: str = "patient_id"
-    seed: int = 0
-    bootstrap: int = Field(default=500, ge=50, le=10000)
+    # NumPy / scikit-learn seeds are 32-bit unsigned; each cohort's bootstrap uses seed + i
+    seed: int = Field(default=0, ge=0, le=SEED_MAX, strict=True)
+    # radsig.evaluate needs >= 100 resamples for a stable percentile interval
+    bootstrap: int = Field(default=500, ge=100, le=10000, strict=True)
     lesions: LesionSpec | None = None
     analyses: list[AnalysisSpec] = Field(default_factory=list)
     features: FeatureSpec
@@ -254,6 +258,34 @@ def _known(where: str, names: list[str], allowed: set[str], hint: str = "") -> N
         raise ValueError(f"{where} {bad} not defined; defined: {sorted(allowed)}{extra}")
 
 
+class _StrictLoader(yaml.SafeLoader):
+    """YAML safe loading that refuses duplicate keys (the last would win silently) and aliases
+    (``*name`` references: an alias bomb expands to gigabytes; a study file never needs them)."""
+
+    def compose_node(self, parent, index):
+        if self.check_event(yaml.AliasEvent):
+            event = self.peek_event()
+            raise yaml.composer.ComposerError(
+                None, None, f"YAML aliases (*{event.anchor}) are not allowed in a study file",
+                event.start_mark)
+        return super().compose_node(parent, index)
+
+    def construct_mapping(self, node, deep=False):
+        seen = set()
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            if key in seen:
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"duplicate key {key!r} (the later value would silently win)",
+                    key_node.start_mark)
+            seen.add(key)
+        return super().construct_mapping(node, deep=deep)
+
+
+def _one_line(err: Exception) -> str:
+    return " ".join(str(err).split())
+
+
 def _format_validation(err: ValidationError, source: str) -> str:
     lines = []
     for e in err.errors():
@@ -282,9 +314,16 @@ def load_study(path_or_dict: str | Path | dict, *, base_dir: str | Path | None =
         if not path.is_file():
             raise ConfigError(f"study file not found: {path}")
         try:
-            data = yaml.safe_load(path.read_text(encoding="utf-8"))
+            text = path.read_bytes().decode("utf-8")
+        except UnicodeDecodeError as err:
+            raise ConfigError(f"study file {path} is not UTF-8 text (byte {err.start}); save it "
+                              "as UTF-8") from None
+        except OSError as err:
+            raise ConfigError(f"study file {path} cannot be read ({err.strerror})") from None
+        try:
+            data = yaml.load(text, Loader=_StrictLoader)  # noqa: S506 - a SafeLoader subclass
         except yaml.YAMLError as err:
-            raise ConfigError(f"study file {path} is not valid YAML: {err}") from err
+            raise ConfigError(f"study file {path} is not valid YAML: {_one_line(err)}") from None
         if not isinstance(data, dict):
             raise ConfigError(f"study file {path} must be a mapping of keys, got {type(data).__name__}")
         base = Path(base_dir) if base_dir is not None else path.resolve().parent

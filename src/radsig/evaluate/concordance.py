@@ -88,6 +88,9 @@ def concordance_index(time, event, risk, *, method: str = "harrell", tau: float 
     if np.ptp(r) == 0:
         raise StatisticsError(f"risk is constant ({r[0]!r} for all {r.size} observations); a "
                               "constant score cannot discriminate. Check the model output.")
+    # the C-index depends on the ranks only; scikit-survival counts risks within 1e-8 as tied,
+    # so a risk in small units (e.g. × 1e-9) would become all ties: compare ranks instead
+    r = stats.rankdata(r)
     if method == "harrell":
         c, con, dis, tied, _ = concordance_index_censored(e, t, r)
         w = np.ones(t.size)
@@ -95,14 +98,18 @@ def concordance_index(time, event, risk, *, method: str = "harrell", tau: float 
         if tau is not None and tau <= t[e].min():
             raise StatisticsError(f"tau={tau} is before the first event ({t[e].min():g}); "
                                   "choose a later truncation time.")
+        keep = t < tau if tau is not None else np.ones(t.size, bool)
         try:
             c, con, dis, tied, _ = concordance_index_ipcw(y, y, r, tau=tau)
+            # censoring weights only where scikit-survival uses them (t < tau); a patient
+            # followed to the end has G(t) = 0 and no weight
+            w = np.zeros(t.size)
+            w[keep] = CensoringDistributionEstimator().fit(y).predict_ipcw(y[keep]) ** 2
         except ValueError as err:
-            raise StatisticsError(f"Uno's C-index failed: {err}. Lower tau below the last "
-                                  "follow-up time.") from err
-        ipcw = CensoringDistributionEstimator().fit(y).predict_ipcw(y)
-        keep = t < tau if tau is not None else np.ones(t.size, bool)
-        w = np.where(keep, ipcw, 0.0) ** 2
+            where = f"tau={tau:g}" if tau is not None else "tau (not given)"
+            raise StatisticsError(f"{where}: Uno's C-index needs patients still under follow-up "
+                                  f"after every event it compares ({err}); set tau below the "
+                                  f"last follow-up time ({t.max():g}).") from None
     else:
         raise StatisticsError(f"method must be 'harrell' or 'uno', got {method!r}.")
     c_check, infl = _pair_influence(t, e, r, w)
@@ -198,7 +205,13 @@ def time_dependent_auc(time, event, risk, times, *, level: float = 0.95, n_boot:
                               f"got [{grid[0]:g}, {grid[-1]:g}].")
     if np.ptp(r) == 0:
         raise StatisticsError("risk is constant; a constant score cannot discriminate.")
-    auc, mean_auc = cumulative_dynamic_auc(y, y, r, grid)
+    r = stats.rankdata(r)  # AUC depends on ranks only; no 1e-8 tie tolerance on small-unit risks
+    try:
+        auc, mean_auc = cumulative_dynamic_auc(y, y, r, grid)
+    except ValueError as err:
+        raise StatisticsError(f"times {grid.tolist()[:5]}: scikit-survival's cumulative/dynamic "
+                              f"AUC cannot be computed there ({err}); choose times with cases "
+                              "(events before) and controls (follow-up after).") from None
     idx = make_rng(seed).integers(0, t.size, size=(check_n_boot(n_boot), t.size))
     reps = _td_auc_boot(t, e, r, grid, idx)  # NaN where a resample has no case or control
     lo, hi = percentile_interval(reps, level)

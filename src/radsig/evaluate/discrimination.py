@@ -58,6 +58,15 @@ def delong_components(y: np.ndarray, score: np.ndarray) -> tuple[float, np.ndarr
     return float(auc), v10, v01
 
 
+def _delong_sizes(y: np.ndarray, name: str = "y") -> None:
+    """DeLong's variance has a (n − 1) denominator per class: one positive or one negative
+    gives a NaN variance, not an interval."""
+    n_pos, n_neg = int(y.sum()), int((1 - y).sum())
+    if min(n_pos, n_neg) < 2:
+        raise StatisticsError(f"{name} has {n_pos} positive(s) and {n_neg} negative(s); DeLong's "
+                              "variance needs at least 2 of each (use method='bootstrap' or more data).")
+
+
 def _delong_var(v10: np.ndarray, v01: np.ndarray) -> float:
     return float(np.var(v10, ddof=1) / v10.size + np.var(v01, ddof=1) / v01.size)
 
@@ -103,6 +112,7 @@ def auc_ci(y, score, *, method: str = "delong", level: float = 0.95, n_boot: int
     auc, v10, v01 = delong_components(yy, ss)
     details = {"n_positive": int(yy.sum()), "n_negative": int((1 - yy).sum())}
     if method == "delong":
+        _delong_sizes(yy)
         se = np.sqrt(_delong_var(v10, v01))
         z = stats.norm.ppf(0.5 + level / 2)
         if logit:
@@ -137,6 +147,7 @@ def delong_test(y, score_a, score_b, *, level: float = 0.95) -> TestResult:
     sb = check_score(score_b, "score_b")
     same_length(y=yy, score_b=sb)
     level = check_level(level)
+    _delong_sizes(yy)
     auc_a, v10a, v01a = delong_components(yy, sa)
     auc_b, v10b, v01b = delong_components(yy, sb)
     s10 = np.cov(np.vstack([v10a, v10b]), ddof=1)
@@ -160,22 +171,32 @@ def delong_test(y, score_a, score_b, *, level: float = 0.95) -> TestResult:
 def delong_test_unpaired(y_a, score_a, y_b, score_b, *, level: float = 0.95) -> TestResult:
     """Compare two AUCs from independent cohorts (e.g. training vs validation).
 
-    ``z = (AUC_a − AUC_b) / sqrt(Var_a + Var_b)`` with DeLong variances.
+    ``D = (AUC_a − AUC_b) / sqrt(Var_a + Var_b)`` with DeLong variances, referred to a t
+    distribution with Welch–Satterthwaite degrees of freedom
+    ``(Var_a + Var_b)² / (Var_a² / (n_a − 1) + Var_b² / (n_b − 1))`` — the test of R's
+    ``pROC::roc.test(paired = FALSE, method = "delong")``; the CI uses the same t quantile.
+    (For large cohorts the t and normal answers coincide.)
     """
     ya, sa = _binary_score(y_a, score_a, "score_a")
     yb, sb = _binary_score(y_b, score_b, "score_b")
     level = check_level(level)
+    _delong_sizes(ya, "y_a")
+    _delong_sizes(yb, "y_b")
     auc_a, *comp_a = delong_components(ya, sa)
     auc_b, *comp_b = delong_components(yb, sb)
     var_a, var_b = _delong_var(*comp_a), _delong_var(*comp_b)
+    if var_a + var_b <= 0:
+        raise StatisticsError("both AUCs have zero DeLong variance (each score separates its cohort "
+                              "perfectly); the difference cannot be tested.")
     se = float(np.sqrt(var_a + var_b))
     diff = auc_a - auc_b
-    z = diff / se
-    zc = stats.norm.ppf(0.5 + level / 2)
-    return TestResult("AUC difference (DeLong, unpaired)", diff, diff - zc * se, diff + zc * se,
-                      ya.size + yb.size, "delong-unpaired", level, se,
+    d = diff / se
+    df = (var_a + var_b) ** 2 / (var_a ** 2 / (ya.size - 1) + var_b ** 2 / (yb.size - 1))
+    tc = stats.t.ppf(0.5 + level / 2, df)
+    return TestResult("AUC difference (DeLong, unpaired)", diff, diff - tc * se, diff + tc * se,
+                      ya.size + yb.size, "delong-unpaired-t", level, se,
                       {"auc_a": auc_a, "auc_b": auc_b, "var_a": var_a, "var_b": var_b},
-                      statistic=float(z), p_value=float(2 * stats.norm.sf(abs(z))))
+                      statistic=float(d), p_value=float(2 * stats.t.sf(abs(d), df)), df=float(df))
 
 
 @dataclass(frozen=True, eq=False)

@@ -8,19 +8,22 @@ covariance matrices) is written here, because neither library offers a stratifie
 from __future__ import annotations
 
 import math
+import warnings
 from dataclasses import dataclass, field
 from typing import Any, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
 from lifelines import CoxPHFitter, KaplanMeierFitter
+from lifelines.exceptions import ConvergenceError, StatisticalWarning
+from lifelines.exceptions import ConvergenceWarning as LifelinesConvergenceWarning
 from lifelines.utils import median_survival_times
 from scipy import linalg, stats
 from sksurv.compare import compare_survival
 
 from radsig.evaluate._results import ResultTable, TestResult
 from radsig.evaluate._validate import check_groups, check_level, check_survival
-from radsig.exceptions import StatisticsError
+from radsig.exceptions import ConvergenceWarning, StatisticsError
 
 __all__ = ["kaplan_meier", "KaplanMeierResult", "logrank_test", "cox_hazard_ratios",
            "number_at_risk"]
@@ -235,12 +238,30 @@ def cox_hazard_ratios(X, time, event, *, strata=None, ties: str = "efron",
     if df.isna().any().any() or not all(np.issubdtype(d, np.number) for d in df.dtypes):
         raise StatisticsError("X must be numeric without missing values; dummy-code categories "
                               "and impute or drop missing rows first.")
+    bad = [c for c in df.columns if not np.isfinite(df[c].to_numpy(float)).all()]
+    if bad:
+        raise StatisticsError(f"X: covariate(s) {bad} hold infinite values; Cox regression needs "
+                              "finite covariates.")
+    _check_cox_design(df)
     data = df.reset_index(drop=True).assign(_time=y["time"], _event=y["event"].astype(int))
     cols = list(df.columns)
     if strata is not None:
         data["_strata"] = check_groups(strata, y.size, "strata", min_groups=1)
     cph = CoxPHFitter(alpha=1 - level, penalizer=penalizer)
-    cph.fit(data, "_time", "_event", strata=["_strata"] if strata is not None else None)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            cph.fit(data, "_time", "_event", strata=["_strata"] if strata is not None else None)
+        except (ConvergenceError, ValueError, np.linalg.LinAlgError) as err:
+            raise StatisticsError(f"X: the Cox fit of covariate(s) {cols} failed ({_first_line(err)}); "
+                                  "check for constant, collinear or perfectly separating "
+                                  "covariates, or pass penalizer > 0.") from None
+    if penalizer == 0:
+        _check_separation(cph, df, y, cols)
+    for w in caught:  # lifelines' own warnings, restated once as radsig's
+        if issubclass(w.category, (LifelinesConvergenceWarning, StatisticalWarning)):
+            warnings.warn(f"Cox fit of {cols}: {_first_line(w.message)}", ConvergenceWarning,
+                          stacklevel=2)
     s = cph.summary
     lo_col, hi_col = [c for c in s.columns if c.startswith("exp(coef) lower")][0], \
         [c for c in s.columns if c.startswith("exp(coef) upper")][0]
@@ -254,3 +275,51 @@ def cox_hazard_ratios(X, time, event, *, strata=None, ties: str = "efron",
                         "log_likelihood": float(cph.log_likelihood_),
                         "lr_statistic": float(lr.test_statistic), "lr_p_value": float(lr.p_value),
                         "n_events": int(y["event"].sum())})
+
+
+def _first_line(err) -> str:
+    return str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+
+
+def _check_cox_design(df: pd.DataFrame) -> None:
+    """Constant and collinear covariates, named (lifelines would fail with a matrix error)."""
+    X = df.to_numpy(float)
+    for j, col in enumerate(df.columns):
+        if np.ptp(X[:, j]) == 0:
+            raise StatisticsError(f"X: covariate {col!r} is constant ({X[0, j]:g} for every "
+                                  "patient); it has no hazard ratio. Drop it.")
+    Z = (X - X.mean(axis=0)) / X.std(axis=0)
+    for j in range(1, Z.shape[1]):
+        if np.linalg.matrix_rank(Z[:, : j + 1], tol=1e-8 * Z.shape[0]) <= j:
+            coef = np.linalg.lstsq(Z[:, :j], Z[:, j], rcond=None)[0]
+            partners = [str(df.columns[k]) for k in range(j) if abs(coef[k]) > 1e-6]
+            raise StatisticsError(f"X: covariate {df.columns[j]!r} is a linear combination of "
+                                  f"{partners} (collinear); its hazard ratio is not identifiable. "
+                                  "Drop one of them.")
+
+
+#: log-HR standard error per SD of a covariate above which the fit has no finite maximum
+_SEPARATION_SE = 10.0
+
+
+def _check_separation(cph, df: pd.DataFrame, y: np.ndarray, cols: list) -> None:
+    """Monotone likelihood (e.g. no events in one group): the partial likelihood keeps rising
+    as a coefficient goes to ±infinity, so the HR is 0 or infinite and the Wald CI and p are
+    meaningless. The likelihood-ratio test stays valid and is given in the message."""
+    s = cph.summary
+    sd = df.std(ddof=0)
+    lr = cph.log_likelihood_ratio_test()
+    e = y["event"]
+    for col in cols:
+        x = df[col].to_numpy(float)
+        levels = np.unique(x)
+        empty = [v for v in levels if not e[x == v].any()] if levels.size == 2 else []
+        wild = float(s.loc[col, "se(coef)"]) * float(sd[col]) > _SEPARATION_SE or not np.isfinite(s.loc[col, "coef"])
+        if empty or wild:
+            why = (f"no events where {col} = {empty[0]:g}" if empty else
+                   f"log-HR standard error {float(s.loc[col, 'se(coef)']):.3g}")
+            raise StatisticsError(
+                f"X: covariate {col!r}: the Cox likelihood has no finite maximum ({why}: monotone "
+                f"likelihood / separation); the hazard ratio is 0 or infinite and its Wald CI and p "
+                f"are meaningless. Likelihood-ratio test: chi2 = {lr.test_statistic:.3f}, "
+                f"p = {lr.p_value:.3g}; use it (or the log-rank test), or pass penalizer > 0.")

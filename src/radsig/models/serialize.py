@@ -528,10 +528,15 @@ def _check_study(doc: dict, path) -> None:
     intens = doc.get("intensity")
     if intens is not None:
         for mod, summ in _need(doc, "intensity", dict, "", path).items():
-            if summ is not None:
-                _need(summ, "feature", str, f"intensity.{mod}", path)
-                for q in ("q01", "q25", "q50", "q75", "q99"):
-                    _need(summ, q, _NUM, f"intensity.{mod}", path)
+            for kind, stat in (_need(doc["intensity"], mod, dict, "intensity", path).items()
+                               if summ is not None else ()):
+                where = f"intensity.{mod}.{kind}"
+                _one_of(kind, ("location", "spread"), f"{where}:", path)
+                _need(stat, "feature", str, where, path)
+                for key in ("center", "delta", "q01", "q99"):
+                    _need(stat, key, _NUM, where, path)
+                if not _need(stat, "scale", _NUM, where, path) > 0:
+                    raise ModelFileError(f"{path}: {where}.scale must be positive")
 
 
 def _check_study_model(m, where: str, earlier: set[str], path, top: bool) -> None:

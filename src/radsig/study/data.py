@@ -43,11 +43,12 @@ def _read_table(path: Path, what: str, problems: list[str]) -> pd.DataFrame | No
 
 
 def _check_manifest(name: str, df: pd.DataFrame, study: StudySpec, base: Path,
-                    problems: list[str]) -> pd.DataFrame:
+                    problems: list[str], path: Path | None = None) -> pd.DataFrame:
+    label = f"cohort {name!r} manifest" + (f" {path}" if path is not None else "")
     need = [study.id_column, *MANIFEST_COLUMNS]
     missing = [c for c in need if c not in df.columns]
     if missing:
-        problems.append(f"cohort {name!r} manifest: missing column(s) {missing}; has {list(df.columns)}")
+        problems.append(f"{label}: missing column(s) {missing}; has {list(df.columns)}")
         return df
     df = df.copy()
     df[study.id_column] = df[study.id_column].astype(str)
@@ -58,22 +59,27 @@ def _check_manifest(name: str, df: pd.DataFrame, study: StudySpec, base: Path,
     if wanted:
         absent = sorted(set(wanted) - set(df["modality"]))
         if absent:
-            problems.append(f"cohort {name!r} manifest: modality {absent} not found; has {sorted(set(df['modality']))}")
+            problems.append(f"{label}: modality {absent} not found; has {sorted(set(df['modality']))}")
         df = df[df["modality"].isin(wanted)]
     for col in MANIFEST_COLUMNS:
         df[col] = [str(p if Path(p).is_absolute() else (base / p)) for p in df[col].astype(str)]
         gone = [p for p in df[col] if not Path(p).exists()]
         if gone:
-            problems.append(f"cohort {name!r} manifest: {len(gone)} {col} path(s) not found, e.g. {gone[0]}")
+            problems.append(f"{label}: {len(gone)} {col} path(s) not found, e.g. {gone[0]}")
+    from radsig.study.inputs import manifest_problems
+
+    lesion = study.lesions.column if study.lesions is not None else None
+    problems += manifest_problems(df, study.id_column, label, lesion_column=lesion)
     return df
 
 
 def _check_endpoint(name: str, role: str, clin: pd.DataFrame, ep: EndpointSpec,
-                    problems: list[str]) -> None:
+                    problems: list[str], path: Path | None = None) -> None:
+    label = f"cohort {name!r} clinical table" + (f" {path}" if path is not None else "")
     cols = [ep.column] if ep.type == "binary" else [ep.time, ep.event]
     missing = [c for c in cols if c not in clin.columns]
     if missing:
-        problems.append(f"cohort {name!r} clinical table: endpoint {ep.name!r} needs column(s) "
+        problems.append(f"{label}: endpoint {ep.name!r} needs column(s) "
                         f"{missing}; has {list(clin.columns)}")
         return
     if ep.type == "binary":
@@ -84,6 +90,23 @@ def _check_endpoint(name: str, role: str, clin: pd.DataFrame, ep: EndpointSpec,
                             f"positive={ep.positive!r}); AUC needs both classes")
     else:
         ev = pd.to_numeric(clin[ep.event], errors="coerce")
+        tm = pd.to_numeric(clin[ep.time], errors="coerce")
+        for col, num in ((ep.time, tm), (ep.event, ev)):
+            text = clin[col][num.isna() & clin[col].notna()]
+            if len(text):
+                problems.append(f"{label}: endpoint {ep.name!r} column {col!r} "
+                                f"must be numeric; patient(s) {list(text.index[:5])} have "
+                                f"{[str(v) for v in text.iloc[:5]]}")
+        bad_ev = ev.dropna()[~ev.dropna().isin([0, 1])]
+        if len(bad_ev):
+            problems.append(f"{label}: endpoint {ep.name!r} event column "
+                            f"{ep.event!r} must be 0/1; patient(s) {list(bad_ev.index[:5])} have "
+                            f"{bad_ev.iloc[:5].tolist()}")
+        bad_t = tm[(tm < 0) | ~np.isfinite(tm.fillna(1.0))]
+        if len(bad_t):
+            problems.append(f"{label}: endpoint {ep.name!r} time column "
+                            f"{ep.time!r} must be non-negative and finite; patient(s) "
+                            f"{list(bad_t.index[:5])} have {bad_t.iloc[:5].tolist()}")
         if ev.dropna().sum() == 0:
             problems.append(f"cohort {name!r}: endpoint {ep.name!r} has no events in {ep.event!r}")
 
@@ -114,9 +137,17 @@ def load_study_data(study: StudySpec) -> dict[str, CohortData]:
         clin = _read_table(study.path(c.clinical), f"cohort {c.name!r} clinical", problems)
         if man is None or clin is None:
             continue
-        man = _check_manifest(c.name, man, study, study.path(c.manifest).parent, problems)
+        man = _check_manifest(c.name, man, study, study.path(c.manifest).parent, problems,
+                              study.path(c.manifest))
         if study.id_column not in clin.columns:
             problems.append(f"cohort {c.name!r} clinical table: id column {study.id_column!r} missing")
+            continue
+        from radsig.study.inputs import duplicate_id_problems
+
+        dup = duplicate_id_problems(clin, study.id_column, f"cohort {c.name!r} clinical table "
+                                    f"{study.path(c.clinical)}")
+        if dup:
+            problems += dup
             continue
         clin = clin.assign(**{study.id_column: clin[study.id_column].astype(str)}).set_index(study.id_column)
         gone = [v for v in covariates if v not in clin.columns]
@@ -127,8 +158,61 @@ def load_study_data(study: StudySpec) -> dict[str, CohortData]:
         for ep in study.endpoints:
             if ep.type == "binary" and ep.column in derived:
                 continue  # added by the biology section (radsig.study.biology) before modelling
-            _check_endpoint(c.name, c.role, clin, ep, problems)
+            _check_endpoint(c.name, c.role, clin, ep, problems, study.path(c.clinical))
         out[c.name] = CohortData(c.name, c.role, man, clin)
+    if not problems and study.training.name in out:
+        problems += _model_needs(study, out[study.training.name])
     if problems:
         raise ConfigError("the study's data does not match the study file:\n  - " + "\n  - ".join(problems))
     return out
+
+
+#: the study's LASSO / Coxnet uses 5-fold cross-validation on the training cohort
+MIN_PER_CLASS = 5
+
+
+def _model_needs(study: StudySpec, train: CohortData) -> list[str]:
+    """What each model's fit needs from the training cohort: per binary endpoint at least
+    ``MIN_PER_CLASS`` patients of each class (stratified 5-fold CV), per survival endpoint at
+    least ``MIN_PER_CLASS`` events, and every covariate with two or more distinct values."""
+    problems = []
+    clin = train.clinical
+    where = f"training cohort {train.name!r} ({study.path(study.training.clinical)})"
+    derived = {study.biology.phenotype_column} if study.biology is not None else set()
+    for ep_name in dict.fromkeys(m.endpoint for m in study.models):
+        ep = study.endpoint(ep_name)
+        if ep.type == "binary":
+            if ep.column in derived or ep.column not in clin.columns:
+                continue
+            counts = binary_target(clin, ep).value_counts()
+            few = {("positive" if k == 1 else "negative"): int(counts.get(k, 0)) for k in (1.0, 0.0)
+                   if counts.get(k, 0) < MIN_PER_CLASS}
+            if few:
+                problems.append(f"{where}: endpoint {ep.name!r} has {few} patients; "
+                                f"fitting needs at least {MIN_PER_CLASS} of each class (5-fold CV)")
+        elif ep.event in clin.columns:
+            n_ev = int(pd.to_numeric(clin[ep.event], errors="coerce").fillna(0).sum())
+            if n_ev < MIN_PER_CLASS:
+                problems.append(f"{where}: endpoint {ep.name!r} has {n_ev} events; "
+                                f"fitting needs at least {MIN_PER_CLASS}")
+    have = set(train.manifest["modality"]) if "modality" in train.manifest.columns else set()
+    for m in study.models:
+        gone = sorted({x.upper() for x in m.modalities} - have)
+        if gone:
+            problems.append(f"model {m.name!r}: modalities {gone} are not in the training manifest "
+                            f"{study.path(study.training.manifest)} (has {sorted(have)})")
+    if "deep" in study.features.families:
+        import importlib.util
+
+        if importlib.util.find_spec("torch") is None:
+            problems.append("features.families: 'deep' needs PyTorch, which is not installed "
+                            "(pip install 'radsig[deep]')")
+    users: dict[str, list[str]] = {}
+    for m in study.models:
+        for col in m.covariates:
+            users.setdefault(col, []).append(m.name)
+    for col, names in users.items():
+        if col in clin.columns and clin[col].dropna().nunique() < 2:
+            problems.append(f"{where}: covariate {col!r} has {clin[col].dropna().nunique()} distinct "
+                            f"value(s); it cannot enter model(s) {', '.join(names)}")
+    return problems

@@ -58,11 +58,21 @@ def load_feature_settings(path: str | Path, *, extractor: str | None = None) -> 
     path = Path(path)
     if not path.is_file():
         raise ConfigError(f"feature settings file not found: {path}")
+    from radsig.config.study import _one_line, _StrictLoader
+
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        raw = yaml.load(path.read_bytes().decode("utf-8"), Loader=_StrictLoader)  # noqa: S506 - safe
+    except UnicodeDecodeError as err:
+        raise ConfigError(f"feature settings file {path} is not UTF-8 text (byte {err.start})") from None
     except yaml.YAMLError as err:
-        raise ConfigError(f"feature settings file {path} is not valid YAML: {err}") from err
-    basic = raw.pop("basic", None) if isinstance(raw, dict) else None
+        raise ConfigError(f"feature settings file {path} is not valid YAML: {_one_line(err)}") from None
+    if not raw:
+        raise ConfigError(f"feature settings file {path} is empty; it must set the extraction "
+                          "(e.g. params/ibsi/config_c.yaml)")
+    if not isinstance(raw, dict):
+        raise ConfigError(f"feature settings file {path} must be a mapping of settings, not a "
+                          f"{type(raw).__name__}")
+    basic = raw.pop("basic", None)
     if extractor is None:
         extractor = "radsig.features" if (_engine_available() and raw) else "basic"
     if extractor == "basic":
@@ -70,7 +80,10 @@ def load_feature_settings(path: str | Path, *, extractor: str | None = None) -> 
     else:
         from radsig.config import load_settings
 
-        load_settings(raw)  # validate now, before any extraction
+        try:
+            load_settings(raw)  # validate now, before any extraction
+        except ConfigError as err:
+            raise ConfigError(f"feature settings file {path}: {err}") from None
     return FeatureSettings(raw=raw, digest=_digest(raw, extractor), extractor=extractor)
 
 

@@ -24,6 +24,17 @@ from radsig.exceptions import StatisticsError
 
 
 # --------------------------------------------------------------------------- scoring
+def level_key(value) -> str:
+    """A category as text, numbers normalised (1, 1.0 and "1.0" are the same level "1"): a
+    column read as float because of an empty cell must not turn every level into a new one."""
+    text = str(value).strip()
+    try:
+        num = float(text)
+    except ValueError:
+        return text
+    return f"{num:g}" if np.isfinite(num) and num == int(num) and abs(num) < 1e15 else text
+
+
 def _term_values(term: dict, feats: pd.DataFrame, clin: pd.DataFrame, scores: dict) -> np.ndarray:
     src = term["source"]
     if src == "feature":
@@ -31,7 +42,7 @@ def _term_values(term: dict, feats: pd.DataFrame, clin: pd.DataFrame, scores: di
     elif src == "model":
         x = np.asarray(scores[term["name"]], float)
     elif "level" in term:
-        x = (clin[term["column"]].astype(str) == str(term["level"])).to_numpy(float)
+        x = (clin[term["column"]].map(level_key) == level_key(term["level"])).to_numpy(float)
         x[clin[term["column"]].isna().to_numpy()] = np.nan
     else:
         x = pd.to_numeric(clin[term["column"]], errors="coerce").to_numpy(float)
@@ -118,7 +129,7 @@ def clinical_terms(covariates: list[str], clin: pd.DataFrame) -> list[dict]:
         levels = sorted(clin[col].dropna().astype(str).unique())
         for lev in levels[1:]:
             x = (clin[col].astype(str) == lev).to_numpy(float)
-            terms.append(_term("clinical", f"{col}={lev}", x, column=col, level=lev))
+            terms.append(_term("clinical", f"{col}={lev}", x, column=col, level=lev, levels=levels))
     return terms
 
 

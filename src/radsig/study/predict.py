@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
-from radsig.exceptions import ConfigError, ModelFileError
+from radsig.exceptions import ConfigError, ModelFileError, RadsigWarning
 from radsig.models.serialize import read_model_file
+from radsig.study import inputs
 from radsig.study import modelling as mdl
 from radsig.study.extraction import FeatureSettings, extract_manifest
 from radsig.study.runner import predictions_table
@@ -28,27 +31,56 @@ def _read_manifest(manifest: str | Path, id_column: str) -> pd.DataFrame:
     path = Path(manifest)
     if not path.is_file():
         raise ConfigError(f"manifest not found: {path}")
-    df = pd.read_csv(path)
+    df = _read_csv(path, "manifest")
+    if df.empty:
+        raise ConfigError(f"manifest {path}: no rows (one row per patient and modality: "
+                          f"{id_column}, modality, image, mask)")
     missing = [c for c in (id_column, "image", "mask") if c not in df.columns]
     if missing:
         raise ConfigError(f"manifest {path}: missing column(s) {missing}; has {list(df.columns)}")
     df[id_column] = df[id_column].astype(str)
     for col in ("image", "mask"):
-        df[col] = [str(p if Path(p).is_absolute() else path.parent / p) for p in df[col]]
+        df[col] = [str(p if Path(p).is_absolute() else path.parent / p) for p in df[col].astype(str)]
     if "modality" not in df.columns:
         df["modality"] = "IMG"
     df["modality"] = df["modality"].astype(str).str.upper()
     return df
 
 
+def _read_csv(path: Path, what: str) -> pd.DataFrame:
+    try:
+        return pd.read_csv(path)
+    except (ValueError, UnicodeDecodeError, OSError) as err:  # pandas' parser errors are ValueErrors
+        raise ConfigError(f"{what} {path}: cannot be read as CSV ({err})") from None
+
+
+def _one_line(problems: list[str], show: int = 3) -> str:
+    more = f" (and {len(problems) - show} more)" if len(problems) > show else ""
+    return "; ".join(problems[:show]) + more
+
+
+def _warn(message: str) -> None:
+    warnings.warn(message, RadsigWarning, stacklevel=3)
+
+
 def predict(model_path: str | Path, *, manifest: str | Path | None = None, image: str | Path | None = None,
             mask: str | Path | None = None, modality: str | None = None, clinical: str | Path | None = None,
-            progress=None) -> pd.DataFrame:
-    """Rad-score, probability and risk group of every model for every patient."""
+            progress=None, allow_intensity_shift: bool = False) -> pd.DataFrame:
+    """Rad-score, probability and risk group of every model for every patient.
+
+    Refuses (:class:`ConfigError` / :class:`ModelFileError`) what it cannot score honestly: a
+    bad model file, duplicate or missing rows per patient and modality, an image file on two
+    patients' rows, ROI intensities far outside the training images of that modality (unless
+    *allow_intensity_shift*: then a warning), a clinical table with duplicate IDs, text in a
+    numeric column or a category the model never saw, a non-finite score. Models that need
+    clinical columns are left out with a :class:`RadsigWarning` naming them when *clinical* is
+    not given; imputed missing values are warned about too.
+    """
     doc = load_study_model(model_path)
     idc = doc["id_column"]
     if manifest is not None:
         man = _read_manifest(manifest, idc)
+        where = f"manifest {manifest}"
     elif image is not None and mask is not None:
         mods = doc["modalities"]
         mod = (modality or (mods[0] if len(mods) == 1 else "")).upper()
@@ -56,16 +88,21 @@ def predict(model_path: str | Path, *, manifest: str | Path | None = None, image
             raise ConfigError(f"the model uses modalities {mods}; give --manifest with one row per "
                               "modality (patient_id, modality, image, mask)")
         man = pd.DataFrame([{idc: "case", "modality": mod, "image": str(image), "mask": str(mask)}])
+        where = "input"
     else:
         raise ConfigError("give IMAGE and MASK, or --manifest FILE")
     absent = sorted(set(doc["modalities"]) - set(man["modality"]))
     if absent:
         raise ConfigError(f"the model needs modality {absent}; the input has {sorted(set(man['modality']))}")
     man = man[man["modality"].isin(doc["modalities"])]
+    les = doc.get("lesions")
+    problems = inputs.manifest_problems(man, idc, where, needed=doc["modalities"],
+                                        lesion_column=les["column"] if les else None)
+    if problems:
+        raise ConfigError(_one_line(problems))
     if clinical is not None:  # a wrong clinical table fails before the (slow) feature extraction
         _clinical_table(doc, clinical, idc)
     settings = FeatureSettings.from_json(doc["feature_settings"])
-    les = doc.get("lesions")
     if les and les["column"] in man.columns:  # one row per lesion: extract each, aggregate like the study
         from radsig.study import lesions
 
@@ -81,18 +118,61 @@ def predict(model_path: str | Path, *, manifest: str | Path | None = None, image
         fails = lesions.patient_failures(fails, idc)
     if len(fails):
         raise ConfigError("feature extraction failed:\n  " + "\n  ".join(fails["error"].astype(str)))
-    missing = [f for m in doc["models"] for f in mdl.model_features(m) if f not in feats.columns]
+    _check_intensities(doc, feats, model_path, allow_intensity_shift)  # first: a swapped modality
+    missing = sorted({f for m in doc["models"] for f in mdl.model_features(m) if f not in feats.columns})
+    if doc.get("extra_features"):  # a habitat absent in every input image: missing, like one patient's
+        from radsig.study.extra_features import family_of
+
+        absent = [f for f in missing if family_of(f) == "habitat"]
+        feats = feats.assign(**{f: np.nan for f in absent})
+        missing = [f for f in missing if f not in absent]
     if missing:
-        raise ModelFileError(f"features {sorted(set(missing))[:5]} required by the model were not produced; "
-                             "the feature settings or extractor differ from the model's")
+        raise ModelFileError(f"features {sorted(set(missing))[:5]} required by the model were not produced "
+                             "from these images (a habitat family found fewer habitats, or the feature "
+                             "settings or extractor differ from the model's); nothing was scored")
+    _warn_missing_features(doc, feats)
     clin = _clinical(doc, clinical, feats.index, idc)
     models = [m for m in doc["models"] if clin is not None or not mdl.model_columns(m)]
     models = _with_dependencies(models, doc["models"])
+    left_out = [m["name"] for m in doc["models"] if m not in models]
+    if left_out:
+        _warn(f"{model_path}: model(s) {', '.join(left_out)} need clinical column(s) "
+              f"{', '.join(doc['clinical_columns'])}; not scored (give --clinical FILE)")
     scores: dict = {}
     clin_rows = clin if clin is not None else pd.DataFrame(index=feats.index)
     for m in models:
-        scores[m["name"]] = mdl.linear_predictor(m, feats, clin_rows, scores)
+        scores[m["name"]] = lp = mdl.linear_predictor(m, feats, clin_rows, scores)
+        bad = [str(p) for p, v in zip(feats.index, lp, strict=True) if not np.isfinite(v)]
+        if bad:
+            raise ModelFileError(f"{model_path}: model {m['name']!r} gives a non-finite score for "
+                                 f"patient(s) {bad[:5]}; nothing was written")
     return predictions_table(models, scores, feats.index, idc)
+
+
+def _check_intensities(doc: dict, feats: pd.DataFrame, model_path, allow: bool) -> None:
+    summary = doc.get("intensity")
+    if summary is None:
+        _warn(f"{model_path}: the model file holds no training intensity summary (written by an "
+              "older radsig); the modalities' intensities were not checked")
+        return
+    problems, unchecked = inputs.intensity_outliers(summary, feats)
+    if unchecked:
+        _warn(f"{model_path}: no first-order intensity features for {', '.join(unchecked)}; "
+              "their intensities were not checked against the training images")
+    if problems and not allow:
+        raise ConfigError(_one_line(problems) + "; refused (--allow-intensity-shift scores anyway, "
+                          "with a warning per patient)")
+    for p in problems:
+        _warn(p + "; scored anyway (--allow-intensity-shift)")
+
+
+def _warn_missing_features(doc: dict, feats: pd.DataFrame) -> None:
+    need = sorted({f for m in doc["models"] for f in mdl.model_features(m)})
+    nan = feats[need].apply(pd.to_numeric, errors="coerce").isna()
+    for pid, row in nan[nan.any(axis=1)].iterrows():
+        cols = list(row.index[row.to_numpy()])
+        _warn(f"patient {pid}: {len(cols)} feature(s) the model uses could not be computed "
+              f"(e.g. {cols[:3]}); imputed with the training median")
 
 
 def _with_dependencies(models: list[dict], all_models: list[dict]) -> list[dict]:
@@ -105,6 +185,14 @@ def _with_dependencies(models: list[dict], all_models: list[dict]) -> list[dict]
     return out
 
 
+def _clinical_terms(doc: dict) -> list[dict]:
+    def walk(m):
+        yield from (t for t in m.get("terms", []) if t["source"] == "clinical")
+        for sub in m.get("members", []):
+            yield from walk(sub)
+    return [t for m in doc["models"] for t in walk(m)]
+
+
 def _clinical(doc: dict, clinical, ids, idc: str) -> pd.DataFrame | None:
     if clinical is None:
         return None
@@ -112,19 +200,28 @@ def _clinical(doc: dict, clinical, ids, idc: str) -> pd.DataFrame | None:
     gone = [p for p in ids if p not in df.index]
     if gone:
         raise ConfigError(f"clinical table {path}: no row for patient(s) {gone[:5]}")
-    return df.loc[list(ids)]
+    rows = df.loc[list(ids)]
+    for col, pids in inputs.missing_clinical(rows, _clinical_terms(doc)).items():
+        _warn(f"clinical table {path}: no {col!r} value for patient(s) {pids[:5]}; imputed with "
+              "the model's training value")
+    return rows
 
 
 def _clinical_table(doc: dict, clinical, idc: str) -> tuple[pd.DataFrame, Path]:
-    """The clinical table indexed by patient ID, checked for the model's columns."""
+    """The clinical table indexed by patient ID, checked for the model's columns and values."""
     path = Path(clinical)
     if not path.is_file():
         raise ConfigError(f"clinical table not found: {path}")
-    df = pd.read_csv(path)
+    df = _read_csv(path, "clinical table")
     if idc not in df.columns:
         raise ConfigError(f"clinical table {path}: id column {idc!r} missing")
     need = [c for c in doc["clinical_columns"] if c not in df.columns]
     if need:
         raise ConfigError(f"clinical table {path}: the model needs column(s) {need}; has {list(df.columns)}")
+    problems = inputs.duplicate_id_problems(df, idc, f"clinical table {path}")
     df[idc] = df[idc].astype(str)
-    return df.set_index(idc), path
+    df = df.set_index(idc)
+    problems += inputs.clinical_value_problems(df, _clinical_terms(doc), f"clinical table {path}")
+    if problems:
+        raise ConfigError(_one_line(problems))
+    return df, path

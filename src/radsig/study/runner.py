@@ -199,7 +199,9 @@ def predictions_table(frozen: list[dict], scores: dict, ids, id_column: str) -> 
         prob = mdl.probability(m, lp)
         if prob is not None:
             out[f"{m['name']}_probability"] = prob
-        out[f"{m['name']}_group"] = np.where(lp > m["cutoff"]["value"], "high", "low")
+        group = np.where(lp > m["cutoff"]["value"], "high", "low").astype(object)
+        group[~np.isfinite(lp)] = None  # no score, no group (never "low")
+        out[f"{m['name']}_group"] = group
     return out
 
 
@@ -275,9 +277,18 @@ def model_document(run: StudyRun) -> dict:
         "modalities": sorted({f.split("_", 1)[0] for m in run.frozen for f in mdl.model_features(m)}),
         "clinical_columns": sorted({c for m in run.frozen for c in mdl.model_columns(m)}),
         "models": run.frozen,
+        "intensity": _intensity(run),
         **({"lesions": run.study.lesions.model_dump()} if run.study.lesions is not None else {}),
         **({"extra_features": _extra_entry(run.extra_features)} if run.extra_features else {}),
     }
+
+
+def _intensity(run: StudyRun) -> dict:
+    """Training ROI intensity summaries per modality (predict refuses images far outside them)."""
+    from radsig.study.inputs import intensity_summary
+
+    mods = sorted({f.split("_", 1)[0] for m in run.frozen for f in mdl.model_features(m)})
+    return intensity_summary(run.features[run.study.training.name], mods)
 
 
 def _extra_entry(doc: dict) -> dict:

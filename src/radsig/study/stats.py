@@ -32,8 +32,16 @@ def _res(est, lo=np.nan, hi=np.nan, **extra) -> dict:
 
 
 def auc_ci(y, score, level: float = 0.95) -> dict:
-    """AUC with a DeLong confidence interval (clipped to [0, 1])."""
-    return _from(ev.auc_ci(y, score, method="delong", level=level))
+    """AUC with a DeLong confidence interval (clipped to [0, 1]); a cohort with fewer than two
+    patients of a class has an AUC but no DeLong interval (NaN limits, ``note`` says why)."""
+    try:
+        return _from(ev.auc_ci(y, score, method="delong", level=level))
+    except StatisticsError as err:
+        if "DeLong's variance needs" not in str(err):
+            raise
+        from sklearn.metrics import roc_auc_score
+
+        return {**_res(roc_auc_score(y, score)), "note": str(err)}
 
 
 def delong_test(y, score_a, score_b, level: float = 0.95) -> dict:
