@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-import pytest
 import SimpleITK as sitk
 
 from radsig.cohort import extract_cohort
@@ -53,7 +52,6 @@ def test_habitat_family_in_cohort_engine(tmp_path):
 
 
 def test_deep_family_in_cohort_engine(tmp_path):
-    pytest.importorskip("torch")
     from radsig.deep import CropSpec
     from radsig.deep.cohort import deep_extractor, deep_settings, train_deep_model
 

@@ -12,8 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import SimpleITK as sitk
-
-torch = pytest.importorskip("torch")
+import torch  # radsig[deep]; the test extra installs it: a missing one fails
 
 from radsig.deep import CropSpec, roi_crop  # noqa: E402
 from radsig.deep.backbones import Backbone  # noqa: E402

@@ -30,7 +30,7 @@ def miscalibrated():
 
 
 def test_intercept_slope_against_statsmodels_glm(miscalibrated):
-    sm = pytest.importorskip("statsmodels.api")
+    import statsmodels.api as sm
     y, p = miscalibrated
     res = calibration_intercept_slope(y, p).table
     lp = logit(p)
@@ -76,7 +76,7 @@ def test_brier_against_sklearn(miscalibrated):
 
 
 def test_lowess_against_statsmodels():
-    sm_lowess = pytest.importorskip("statsmodels.nonparametric.smoothers_lowess").lowess
+    from statsmodels.nonparametric.smoothers_lowess import lowess as sm_lowess
     rng = np.random.default_rng(2)
     x = rng.uniform(size=300)
     y = (rng.uniform(size=300) < x).astype(float)

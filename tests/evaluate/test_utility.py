@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
+import dcurves  # the test extra installs it: a missing one fails
 import numpy as np
 import pandas as pd
-import pytest
 from numpy.testing import assert_allclose
 from sksurv.util import Surv
 
 from radsig.evaluate import clinical_impact_curve, decision_curve
 
-dcurves = pytest.importorskip("dcurves")
 TH = np.round(np.arange(0, 1, 0.05), 2)
 
 

@@ -65,18 +65,31 @@ def _overrides(design: str, negative: bool) -> dict:
     return out
 
 
-@pytest.fixture(scope="module",
-                params=[pytest.param(d, marks=pytest.mark.xdist_group(name=f"example-{d}")) for d in EXPECT])
+_RUNS: dict[str, tuple[str, Path, Path]] = {}  # design → its two runs, made once per process
+
+
+def _runs_of(design: str, tmp_path_factory) -> tuple[str, Path, Path]:
+    if design not in _RUNS:
+        base = tmp_path_factory.mktemp(design)
+        scale = EXPECT[design][0]
+        cache = base / "cache"  # shared: the negative control has the same images
+        pos = run_example(design, base / "signal", n_scale=scale, overrides=_overrides(design, False),
+                          cache_dir=cache).out
+        neg = run_example(design, base / "negative", n_scale=scale, negative_control=True,
+                          overrides=_overrides(design, True), cache_dir=cache).out
+        _RUNS[design] = (design, pos, neg)
+    return _RUNS[design]
+
+
+def _designs(designs) -> list:
+    """*designs* as parameters, each in its xdist group (the worker that holds its runs)."""
+    return [pytest.param(d, marks=pytest.mark.xdist_group(name=f"example-{d}")) for d in designs]
+
+
+@pytest.fixture(scope="module", params=_designs(EXPECT))
 def runs(request, tmp_path_factory) -> tuple[str, Path, Path]:
-    design = request.param
-    base = tmp_path_factory.mktemp(design)
-    scale = EXPECT[design][0]
-    cache = base / "cache"  # shared: the negative control has the same images
-    pos = run_example(design, base / "signal", n_scale=scale, overrides=_overrides(design, False),
-                      cache_dir=cache).out
-    neg = run_example(design, base / "negative", n_scale=scale, negative_control=True,
-                      overrides=_overrides(design, True), cache_dir=cache).out
-    return design, pos, neg
+    """Every design's runs (tests that concern some designs only take ``design`` and call _runs_of)."""
+    return _runs_of(request.param, tmp_path_factory)
 
 
 def test_negative_control_reuses_the_images(runs):
@@ -165,12 +178,11 @@ def test_biology_links_recovered(runs):
                 assert all(v < 0 if k == "ihc_cd163" else v > 0 for k, v in signs.items()), (design, signs)
 
 
-def test_ihc_markers_in_the_biology_section(runs):
+@pytest.mark.parametrize("design", _designs(["npc_ihc"]))
+def test_ihc_markers_in_the_biology_section(design, tmp_path_factory):
     """npc_ihc: the IHC table goes through ``biology: ihc:`` — a Spearman table of the Rad-score with
     every marker (Fisher-z CI, BH q) in the validation cohorts, with the planted signs."""
-    design, pos, _ = runs
-    if design != "npc_ihc":
-        pytest.skip("IHC through the biology section: npc_ihc")
+    _, pos, _ = _runs_of(design, tmp_path_factory)
     bio = _results(pos)["biology"]
     markers = {"IHC: ihc_cd45ro": 1, "IHC: ihc_cd8": 1, "IHC: ihc_pdl1": 1, "IHC: ihc_cd163": -1}
     rows = {r["marker"]: r for r in bio["correlations_validation"] if r["score"] == "Rad-score radiomics"}
@@ -187,7 +199,8 @@ def test_ihc_markers_in_the_biology_section(runs):
 PREDICT = {"hcc_habitat_ensemble": ("internal", "ensemble"), "crlm_ct_survival": ("validation", "radscore")}
 
 
-def test_predict_reproduces_the_study(runs, tmp_path):
+@pytest.mark.parametrize("design", _designs(PREDICT))
+def test_predict_reproduces_the_study(design, tmp_path_factory, tmp_path):
     """``radsig predict`` on patients of a validation cohort gives the study's predictions exactly:
     the HCC ensemble of learners (forest, boosting, SVM members in model.json) and CRLM's
     several lesions per patient (split and aggregated like the study)."""
@@ -195,9 +208,7 @@ def test_predict_reproduces_the_study(runs, tmp_path):
 
     from radsig.study.predict import predict
 
-    design, pos, _ = runs
-    if design not in PREDICT:
-        pytest.skip("predict is checked on the designs with learner ensembles / several lesions")
+    _, pos, _ = _runs_of(design, tmp_path_factory)
     cohort, model = PREDICT[design]
     man = pd.read_csv(pos / "data" / f"{cohort}_manifest.csv")
     ids = list(dict.fromkeys(man["patient_id"]))[:10]

@@ -89,7 +89,7 @@ def test_ct_mask_carried_to_pet(sts):
 
 
 def test_seg_roundtrip_via_highdicom(sts, tmp_path):
-    hd = pytest.importorskip("highdicom")
+    import highdicom as hd
     from pydicom.sr.codedict import codes
 
     base = sts / "STS_002" / "CT"

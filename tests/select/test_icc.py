@@ -68,10 +68,6 @@ def test_perturbation_features_feed_icc(image_factory):
 
 
 def test_perturbation_features_with_the_feature_engine(image_factory):
-    from radsig import features
-
-    if not hasattr(features, "extract_case"):
-        pytest.skip("radsig.features.extract_case has not landed on this branch yet")
     image, mask = image_factory(shape=(20, 22, 24), radius=5)
     out = perturbation_features(image, mask, None, n=2, seed=0, case="c0")
     assert len(out) == 3 and out.shape[1] > 10

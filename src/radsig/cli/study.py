@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import time
+import warnings
 from pathlib import Path
 from typing import Optional
 
@@ -40,6 +42,25 @@ class _Progress:
         self.bar.update(self.tasks[stage], completed=done if total > 1 or done else 1, total=max(total, 1))
 
 
+@contextlib.contextmanager
+def _missing_extra_lines():
+    """Print a skipped optional family (MissingExtraWarning) as one ``warning: ...`` line on stderr."""
+    from radsig._optional import MissingExtraWarning
+
+    shown = warnings.showwarning
+
+    def show(message, category, filename, lineno, file=None, line=None):
+        if issubclass(category, MissingExtraWarning):
+            typer.secho(f"warning: {message}", err=True, fg=typer.colors.YELLOW)
+        else:
+            shown(message, category, filename, lineno, file, line)
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("always", MissingExtraWarning)
+        warnings.showwarning = show
+        yield
+
+
 def _summary(run, started: float) -> None:
     res = run.results["models"]
     lines = []
@@ -65,11 +86,12 @@ def study(
 
     started = time.perf_counter()
     validate(study_file)  # fail on a bad study file before any progress display or work
-    if quiet:
-        run = run_study(study_file, out)
-    else:
-        with _Progress() as progress:
-            run = run_study(study_file, out, progress=progress)
+    with _missing_extra_lines():
+        if quiet:
+            run = run_study(study_file, out)
+        else:
+            with _Progress() as progress:
+                run = run_study(study_file, out, progress=progress)
     _summary(run, started)
 
 
@@ -85,11 +107,12 @@ def demo(
     from radsig.study.demo import run_demo
 
     started = time.perf_counter()
-    if quiet:
-        run = run_demo(out, n=n, seed=seed, negative_control=negative_control)
-    else:
-        with _Progress() as progress:
-            run = run_demo(out, n=n, seed=seed, negative_control=negative_control, progress=progress)
+    with _missing_extra_lines():
+        if quiet:
+            run = run_demo(out, n=n, seed=seed, negative_control=negative_control)
+        else:
+            with _Progress() as progress:
+                run = run_demo(out, n=n, seed=seed, negative_control=negative_control, progress=progress)
     _summary(run, started)
 
 
@@ -107,11 +130,12 @@ def example(
 
     started = time.perf_counter()
     kw = dict(n_scale=n_scale, seed=seed, negative_control=negative_control)
-    if quiet:
-        run = run_example(design, out, **kw)
-    else:
-        with _Progress() as progress:
-            run = run_example(design, out, progress=progress, **kw)
+    with _missing_extra_lines():
+        if quiet:
+            run = run_example(design, out, **kw)
+        else:
+            with _Progress() as progress:
+                run = run_example(design, out, progress=progress, **kw)
     _summary(run, started)
 
 
@@ -158,9 +182,12 @@ def predict(
 
 def validate_study(study_file: Path = typer.Argument(..., help="Study file (YAML).")) -> None:
     """Check a study file, every path, column and class, before any extraction."""
+    from radsig.study.extra_features import skip_unavailable_families
     from radsig.study.runner import validate
 
     spec, data, settings = validate(study_file)
+    with _missing_extra_lines():  # a family whose package is missing: one warning line (the study skips it)
+        spec, _notes = skip_unavailable_families(spec, source=str(study_file))
     for name, cd in data.items():
         typer.echo(f"  {name:<14} {cd.role:<13} {len(cd.clinical):>4} patients, {len(cd.manifest):>4} images")
     typer.echo(f"study file OK: {study_file} ({len(spec.models)} models, extractor {settings.extractor})")

@@ -7,10 +7,11 @@ clear message instead of loading silently wrong.
 
 from __future__ import annotations
 
-import torch
-from torch import nn
-
+from radsig._optional import require
 from radsig.exceptions import ConfigError
+
+torch = require("torch", "deep")
+nn = torch.nn
 
 
 def _block(conv, bn, cin: int, cout: int) -> nn.Sequential:

@@ -47,12 +47,12 @@ def train_deep_model(training_cases: pd.DataFrame, out_dir: PathLike, *, spec: C
     method : {"self_supervised", "supervised"}
         Contrastive pre-training, or fine-tuning on the binary endpoint *y* (aligned with rows).
     """
-    import torch
-
+    from radsig._optional import require
     from radsig.deep.backbones import build_backbone
     from radsig.deep.train import train_self_supervised, train_supervised
     from radsig.deep.weights import save_weights
 
+    torch = require("torch", "deep")
     if method not in {"self_supervised", "supervised"}:
         raise ConfigError(f"deep method must be 'self_supervised' or 'supervised', got {method!r}")
     crops = _crops_of(training_cases, spec)

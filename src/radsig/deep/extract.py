@@ -6,7 +6,10 @@ from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
-import torch
+
+from radsig._optional import require
+
+torch = require("torch", "deep")
 
 
 @torch.no_grad()

@@ -11,10 +11,12 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import numpy as np
-import torch
-import torch.nn.functional as F
 
+from radsig._optional import require
 from radsig.deep.backbones import Backbone
+
+torch = require("torch", "deep")
+F = torch.nn.functional
 
 
 def _seed(seed: int) -> torch.Generator:

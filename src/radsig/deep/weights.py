@@ -13,13 +13,15 @@ import json
 from pathlib import Path
 
 import numpy as np
-import torch
 
 from radsig import __version__
+from radsig._optional import require
 from radsig._typing import PathLike
 from radsig.deep.backbones import Backbone, build_backbone
 from radsig.deep.crops import CropSpec
 from radsig.exceptions import ModelFileError
+
+torch = require("torch", "deep")
 
 FORMAT = "radsig-deep-weights"
 FORMAT_VERSION = 1

@@ -45,6 +45,86 @@ def select_families(feats: pd.DataFrame, families: list[str] | None) -> pd.DataF
     return feats[[c for c in feats.columns if family_of(c) in fams]]
 
 
+# --------------------------------------------------------------------------- families needing an extra
+#: family → (module it needs, radsig extra that installs it)
+FAMILY_EXTRAS = {"deep": ("torch", "deep")}
+
+
+def unavailable_families(study) -> dict:
+    """Families of ``features.families`` whose package does not import here → its MissingExtraError."""
+    from radsig._optional import missing
+
+    out = {}
+    for fam in study.features.families:
+        if fam in FAMILY_EXTRAS and (err := missing(*FAMILY_EXTRAS[fam])) is not None:
+            out[fam] = err
+    return out
+
+
+def without_families(study, drop: set[str]):
+    """*study* without the feature families *drop* → (new study, models dropped, models narrowed).
+
+    A model that uses only dropped families is dropped, and so is a nomogram that includes a dropped
+    model; comparisons, analyses and biology entries naming a dropped model go with it. A model that
+    mixes families keeps the others (``fused: [ibsi, deep, habitat]`` → ``[ibsi, habitat]``).
+    """
+    from radsig.config.study import StudySpec
+
+    doc = study.model_dump()
+    doc["features"]["families"] = [f for f in doc["features"]["families"] if f not in drop]
+    gone: list[str] = []
+    narrowed: list[str] = []
+    models = []
+    for m in doc["models"]:
+        fams = m["families"]
+        if (fams and set(fams) <= drop) or set(m["include"]) & set(gone):
+            gone.append(m["name"])
+            continue
+        if set(fams) & drop:
+            m["families"] = [f for f in fams if f not in drop]
+            narrowed.append(m["name"])
+        models.append(m)
+    if not models:
+        return None, gone, narrowed
+    doc["models"] = models
+    doc["comparisons"] = [c for c in doc["comparisons"] if not set(c) & set(gone)]
+    doc["analyses"] = [a for a in doc["analyses"] if a["model"] not in gone]
+    if doc.get("biology") is not None:
+        doc["biology"]["models"] = [m for m in doc["biology"]["models"] if m not in gone]
+    return StudySpec(**doc), gone, narrowed
+
+
+def skip_unavailable_families(study, source: str = "") -> tuple[object, list[str]]:
+    """*study* without the families whose optional package is missing → (study, notes for the report).
+
+    Emits one :class:`radsig._optional.MissingExtraWarning` per skipped family (the CLI prints it as
+    one ``warning:`` line). A study whose every model needs a missing family cannot run: that is a
+    :class:`radsig._optional.MissingExtraError`.
+    """
+    import warnings
+
+    from radsig._optional import MissingExtraWarning, install_command
+
+    notes = []
+    for fam, err in unavailable_families(study).items():
+        extra = err.extra
+        new, gone, narrowed = without_families(study, {fam})
+        if new is None:
+            raise ConfigError(f"{source or study.name}: every model of the study needs the {fam} family, but {err}")
+        what = "; ".join(x for x in (f"models not fitted: {', '.join(gone)}" if gone else "",
+                                     f"models fitted without {fam} features: {', '.join(narrowed)}"
+                                     if narrowed else "") if x)
+        where = f"{source}: " if source else ""
+        warnings.warn(MissingExtraWarning(
+            f"{where}features.families asks for '{fam}' but {err.reason}; the {fam} family is skipped"
+            f"{f' ({what})' if what else ''}; to run it: {install_command(extra)}"), stacklevel=2)
+        notes.append(f"The {fam} feature family of the study file was skipped because {err.reason}"
+                     f"{f' ({what})' if what else ''}. Install it with {install_command(extra)} and run "
+                     f"the study again to include it.")
+        study = new
+    return study, notes
+
+
 def _rows(manifest: pd.DataFrame, id_column: str, modality: str) -> pd.DataFrame:
     man = manifest[manifest["modality"].astype(str).str.upper() == modality.upper()]
     man = man.rename(columns={id_column: "patient_id"})
@@ -182,10 +262,14 @@ def _fit_habitat(study, rows: pd.DataFrame, out: Path, mod: str, ibsi_raw: dict 
 
 # --------------------------------------------------------------------------- extraction (any cohort)
 def _family_settings(doc: dict, out: Path, *, maps: bool) -> list[tuple[str, str, Callable, dict]]:
-    from radsig.deep.cohort import deep_extractor
     from radsig.habitat.cohort import habitat_extractor, habitat_settings
 
     jobs = []
+    if doc.get("deep"):  # a model file with deep features, read where PyTorch is missing: say so first
+        from radsig._optional import require
+
+        require(*FAMILY_EXTRAS["deep"])
+        from radsig.deep.cohort import deep_extractor
     for mod, entry in doc.get("deep", {}).items():
         wjson = Path(entry["extract_weights"]) if maps and "extract_weights" in entry else (out / entry["weights"]).resolve()
         if not wjson.is_file():

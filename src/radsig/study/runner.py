@@ -312,6 +312,9 @@ def run_study(study: str | Path | StudySpec, out: str | Path, *, progress: Progr
         data, settings = load_study_data(spec), load_feature_settings(spec.path(spec.features.settings))
     else:
         spec, data, settings = validate(study)
+    from radsig.study.extra_features import skip_unavailable_families
+
+    spec, notes = skip_unavailable_families(spec, source="" if isinstance(study, StudySpec) else str(study))
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     run = StudyRun(study=spec, out=out, settings=settings, data=data,
@@ -343,6 +346,8 @@ def run_study(study: str | Path | StudySpec, out: str | Path, *, progress: Progr
     run.results.update({"study": spec.name, "radsig_version": __version__, "flow": run.flow,
                         "feature_settings": {"hash": settings.digest, "extractor": settings.extractor},
                         **(extra or {})})
+    if notes:  # what was skipped for a missing optional package, next to the caller's notes
+        run.results["notes"] = [*run.results.get("notes", []), *notes]
     write_model_file(model_document(run), out / "model.json", content="study")
     from radsig.study.render import render_outputs
 
