@@ -11,7 +11,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from radsig.config.analyses import AnalysisSpec, LesionSpec
@@ -279,12 +278,9 @@ def load_study(path_or_dict: str | Path | dict, *, base_dir: str | Path | None =
     else:
         path = Path(path_or_dict)
         source = str(path)
-        if not path.is_file():
-            raise ConfigError(f"study file not found: {path}")
-        try:
-            data = yaml.safe_load(path.read_text(encoding="utf-8"))
-        except yaml.YAMLError as err:
-            raise ConfigError(f"study file {path} is not valid YAML: {err}") from err
+        from radsig.config.yamlfile import load_yaml
+
+        data = load_yaml(path, "study file")
         if not isinstance(data, dict):
             raise ConfigError(f"study file {path} must be a mapping of keys, got {type(data).__name__}")
         base = Path(base_dir) if base_dir is not None else path.resolve().parent

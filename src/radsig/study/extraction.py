@@ -16,7 +16,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
-import yaml
 
 from radsig.exceptions import ConfigError, ModelFileError, RadsigError
 
@@ -55,13 +54,13 @@ def _digest(raw: dict, extractor: str) -> str:
 
 def load_feature_settings(path: str | Path, *, extractor: str | None = None) -> FeatureSettings:
     """Read a feature settings file (IBSI or PyRadiomics) and pick the extractor."""
+    from radsig.config.yamlfile import load_yaml
+
     path = Path(path)
-    if not path.is_file():
-        raise ConfigError(f"feature settings file not found: {path}")
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except yaml.YAMLError as err:
-        raise ConfigError(f"feature settings file {path} is not valid YAML: {err}") from err
+    raw = load_yaml(path, "feature settings file")
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{path}: feature settings must be a mapping of keys to values, "
+                          f"got {type(raw).__name__}")
     basic = raw.pop("basic", None) if isinstance(raw, dict) else None
     if extractor is None:
         extractor = "radsig.features" if (_engine_available() and raw) else "basic"
