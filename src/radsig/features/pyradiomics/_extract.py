@@ -277,6 +277,16 @@ def extract_case_pyradiomics(image, mask, settings, *, label=None, roi=None, cas
     if roi is not None:
         image, mask = _roi_mask(image, mask, roi, case)
         s["label"] = 1
+    if s.get("resampledPixelSpacing") is None:
+        from radsig.io.checks import warn_anisotropic
+        from radsig.io.nifti import read_header
+
+        head = read_header(image) if isinstance(image, (str, Path)) else None
+        spacing = (tuple(head.spacing) if head is not None
+                   else (_spacing_of(image, case) if isinstance(image, (str, Path))
+                         else image.GetSpacing()))
+        warn_anisotropic(spacing, in_plane=bool(s.get("force2D")), where=image,
+                         option="'resampledPixelSpacing'")
     rows = extract_rows(image, mask, settings, case=case)
     import pandas as pd
 
