@@ -63,7 +63,10 @@ def study(
     """Run a whole study: features, models on training, validation, report.html, model.json."""
     from radsig.study.runner import run_study, validate
 
+    from radsig.io.output import check_output_folder
+
     started = time.perf_counter()
+    check_output_folder(out, create=False)  # a bad --out fails now, not after the extraction
     validate(study_file)  # fail on a bad study file before any progress display or work
     if quiet:
         run = run_study(study_file, out)
@@ -130,9 +133,13 @@ def predict(
 
     if manifest is None and (image is None or mask is None):
         raise ConfigError("give IMAGE and MASK, or --manifest FILE")
+    if out is not None:
+        from radsig.io.output import check_output_file, write_table
+
+        check_output_file(out, suffixes={".csv": "csv"})
     table = _predict(model, manifest=manifest, image=image, mask=mask, modality=modality, clinical=clinical)
     if out is not None:
-        table.to_csv(out, index=False)
+        write_table(table, out)
         typer.echo(f"predictions: {out.resolve()} ({len(table)} patients)")
     else:
         typer.echo(table.to_csv(index=False), nl=False)

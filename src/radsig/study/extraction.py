@@ -18,6 +18,7 @@ from pathlib import Path
 import pandas as pd
 
 from radsig.exceptions import ConfigError, ModelFileError, RadsigError
+from radsig.cohort import _atomic
 
 Progress = Callable[[str, int, int], None]
 
@@ -81,10 +82,10 @@ def extract_one(image: str | Path, mask: str | Path, settings: FeatureSettings, 
     if settings.extractor == "basic":
         from radsig.study.basic_features import extract_basic
 
-        img = sitk.ReadImage(str(image))
-        msk = sitk.ReadImage(str(mask))
-        if label is not None:
-            msk = sitk.Cast(msk == int(label), sitk.sitkUInt8)
+        from radsig.io import read_image, read_mask
+
+        img = read_image(image, case=case)  # the checked reader and mask checks of every command
+        msk = read_mask(mask, img, label=None if label is None else int(label), case=case)
         long = extract_basic(img, msk, settings.raw.get("basic"))
     elif settings.extractor == "radsig.features":
         from radsig.config import load_settings
@@ -194,5 +195,5 @@ def _cached(image: Path, mask: Path, label, settings: FeatureSettings,
     if file.is_file():
         return json.loads(file.read_text())
     feats = extract_one(image, mask, settings, label=label, case=case)
-    file.write_text(json.dumps(feats))
+    _atomic.write_text(file, json.dumps(feats))
     return feats
