@@ -85,8 +85,8 @@ def _read_header(path: Path):
         try:
             return pydicom.dcmread(path, stop_before_pixels=True, force=True)
         except Exception as err:  # noqa: BLE001
-            raise DicomError(f"cannot parse DICOM file ({type(err).__name__}: {err})",
-                             path=str(path)) from err
+            raise DicomError(f"truncated or corrupt DICOM file, cannot parse it "
+                             f"({type(err).__name__}: {err})", path=str(path)) from err
 
 
 def _candidate_files(folder: Path) -> list[Path]:
@@ -342,7 +342,7 @@ def read_series(folder: PathLike, *, series_uid: str | None = None, suv: str = "
         bad = _suspicious_unreadable(index)
         if bad:
             text = (f"{len(bad)} file(s) cannot be read as DICOM (e.g. {bad[0][0]}: {bad[0][1]}); "
-                    "a slice of the series may be missing")
+                    "a slice of the series (or its RTSTRUCT/SEG) may be missing")
             if not skip_unreadable:
                 raise DicomError(text + "; replace or remove them, or pass --skip-unreadable",
                                  path=str(folder), stage="read")
