@@ -167,3 +167,22 @@ def test_reader_equals_simpleitk_on_good_files(tmp_path, case):
             assert ours.GetPixelID() == ref.GetPixelID()
             assert ours.GetDirection() == ref.GetDirection() and ours.GetOrigin() == ref.GetOrigin()
             np.testing.assert_array_equal(sitk.GetArrayFromImage(ours), sitk.GetArrayFromImage(ref))
+
+
+def test_gzip_trailer_cut(cli, tmp_path, case, quick):
+    """All voxels present but the gzip end marker and checksum cut off: still a damaged file."""
+    img = write(case[2], tmp_path / "tail.nii.gz")
+    img.write_bytes(img.read_bytes()[:-6])
+    assert_error(cli("extract", img, case[1], "--params", quick), "tail.nii.gz", "cut short")
+
+
+def test_zero_spacing_in_the_nifti_header(cli, tmp_path, case, quick):
+    """pixdim 0: SimpleITK reads 1 mm and every volume and diameter would be off."""
+    import struct
+
+    img = write(case[2], tmp_path / "pix0.nii")
+    raw = bytearray(img.read_bytes())
+    struct.pack_into("<f", raw, 84, 0.0)  # pixdim[2]
+    img.write_bytes(bytes(raw))
+    assert_error(cli("extract", img, case[1], "--params", quick), "pix0.nii", "voxel spacing",
+                 "pixdim of 0")

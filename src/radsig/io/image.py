@@ -67,6 +67,10 @@ def _read_nifti(path: Path, lay, *, case: str | None, what: str) -> sitk.Image:
     if reader.GetNumberOfComponents() != 1 or len(size) < 2:
         return _sitk_read(path, case=case, what=what)  # the component check names the problem
     _check_dimension(size, case=case, path=path, what=what)
+    if lay.pixdim is not None and not all(np.isfinite(v) and v != 0 for v in lay.pixdim[:3]):
+        raise ImageReadError(f"{what} header gives voxel spacing {tuple(lay.pixdim[:3])}; a NIfTI "
+                             "pixdim of 0 or NaN makes every size in mm wrong (SimpleITK reads it "
+                             "as 1 mm); fix the header", case=case, path=str(path), stage="read")
     try:
         data = nifti.read_voxels(lay)
     except nifti.NiftiTruncatedError as err:

@@ -287,6 +287,7 @@ class NiftiLayout:
     gzipped: bool
     slope: float
     inter: float
+    pixdim: tuple[float, ...] | None = None  # voxel sizes of the first three axes
 
     @property
     def nbytes(self) -> int:
@@ -316,7 +317,9 @@ def nifti_layout(path) -> NiftiLayout | None:
         return None
     dtype = np.dtype(_TYPES[datatype]).newbyteorder(order)
     dims = tuple(max(int(d), 1) for d in dim[1:1 + dim[0]])
-    return NiftiLayout(path, dims, dtype, int(vox_offset), gz, float(slope), float(inter))
+    pixdim = struct.unpack_from(order + "8f", h, 76)[1:1 + min(dim[0], 3)]
+    return NiftiLayout(path, dims, dtype, int(vox_offset), gz, float(slope), float(inter),
+                       tuple(float(v) for v in pixdim))
 
 
 def read_voxels(lay: NiftiLayout) -> np.ndarray:
@@ -349,7 +352,25 @@ def read_voxels(lay: NiftiLayout) -> np.ndarray:
                       f"({err}); download or copy the file again") from None
     if got < total:
         raise NiftiTruncatedError(lay.path, total, max(got, 0), " (the gzip stream ends early)")
+    if not looks_complete(lay):  # rare: the trailer's length differs; check the stream's end
+        _check_stream_end(lay.path)
     return out.view(lay.dtype).astype(lay.dtype.newbyteorder("="), copy=False)
+
+
+def _check_stream_end(path: Path) -> None:
+    """OSError unless the gzip stream of *path* runs to its end marker with a valid checksum
+    (a file cut inside the trailer holds all voxels but is still damaged)."""
+    z = _zlib()
+    d = z.decompressobj(31)
+    with open(path, "rb") as fh:
+        while chunk := fh.read(1 << 22):
+            d.decompress(chunk, 1)  # output discarded: only the end marker and CRC matter
+            while d.unconsumed_tail and not d.eof:
+                d.decompress(d.unconsumed_tail, 1 << 20)
+            if d.eof:
+                return
+    raise OSError(f"{path}: the gzip stream is cut short (its end marker is missing); download or "
+                  "copy the file again")
 
 
 def looks_complete(vol) -> bool:
