@@ -77,5 +77,10 @@ class FeatureWarning(RadsigWarning):
     """A feature or family could not be computed for a case and is reported as missing."""
 
 
+class InputWarning(RadsigWarning):
+    """Suspicious but usable input (several labels, a non-binary mask, NaN voxels, a restacked
+    DICOM series …): the message names the file, the cause and the rule radsig applied."""
+
+
 class ConvergenceWarning(RadsigWarning):
     """An iterative fit did not converge."""

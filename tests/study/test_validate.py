@@ -120,7 +120,7 @@ def test_cli_validate_study_and_study_report_errors(cohort_dir, tmp_path, run_cl
 def test_load_study_reports_yaml_errors(tmp_path):
     p = tmp_path / "s.yaml"
     p.write_text("name: [unclosed\n")
-    with pytest.raises(ConfigError, match="not valid YAML"):
+    with pytest.raises(ConfigError, match="malformed YAML"):
         load_study(p)
     with pytest.raises(ConfigError, match="not found"):
         load_study(tmp_path / "missing.yaml")

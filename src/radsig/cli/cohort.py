@@ -44,11 +44,27 @@ def extract(
         typer.secho("interrupted: finished cases are cached; rerun the same command to resume",
                     err=True)
         raise typer.Exit(130) from None
+    _print_case_warnings(result.provenance.get("inputs", []))
     typer.echo(result.summary)
     typer.echo(f"table: {result.paths['table']}")
     if result.n_failed:
         typer.echo(f"failures: {result.paths['failures']}")
         raise typer.Exit(1)
+
+
+def _print_case_warnings(inputs: list[dict], limit: int = 20) -> None:
+    """The cases' warnings (recorded in the provenance file) as ``warning:`` lines, one per case
+    and message; past *limit*, a count."""
+    lines = []
+    for rec in inputs:
+        for text in rec.get("warnings") or []:
+            text = " ".join(str(text).split())
+            lines.append(text if text.startswith("case ") else f"case {rec.get('patient_id')}: {text}")
+    for line in lines[:limit]:
+        typer.secho(f"warning: {line}", err=True, fg=typer.colors.YELLOW)
+    if len(lines) > limit:
+        typer.secho(f"warning: {len(lines) - limit} more case warning(s) in the provenance file",
+                    err=True, fg=typer.colors.YELLOW)
 
 
 @cohort_app.command("aggregate")

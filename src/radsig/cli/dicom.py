@@ -74,6 +74,12 @@ def convert(
     suv_dose: float = typer.Option(None, "--suv-dose", help="Injected dose (Bq)."),
     suv_injection_time: str = typer.Option(None, "--suv-injection-time", help="Injection time HHMMSS."),
     suv_half_life: float = typer.Option(None, "--suv-half-life", help="Half-life (s)."),
+    allow_gaps: bool = typer.Option(False, "--allow-gaps",
+                                    help="Stack a series with a missing slice at the median "
+                                         "spacing (warning) instead of refusing it."),
+    skip_unreadable: bool = typer.Option(False, "--skip-unreadable",
+                                         help="Go on when files in FOLDER cannot be read as DICOM "
+                                              "(warning) instead of refusing."),
 ) -> None:
     """Write image.nii.gz (+ mask.nii.gz with --roi) and a JSON sidecar of the DICOM metadata.
 
@@ -83,7 +89,8 @@ def convert(
 
     written = convert_case(folder, out, roi=roi, mask=mask, series_uid=series, suv=suv,
                            suv_overrides=_overrides(suv_weight, suv_height, suv_sex, suv_dose,
-                                                    suv_injection_time, suv_half_life))
+                                                    suv_injection_time, suv_half_life),
+                           allow_gaps=allow_gaps, skip_unreadable=skip_unreadable)
     for path in written:
         typer.echo(f"wrote {path}")
 

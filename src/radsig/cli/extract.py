@@ -26,18 +26,12 @@ Examples:
 def _write(table, out: Optional[Path]) -> None:
     import sys
 
-    from radsig.exceptions import ConfigError
+    from radsig.io.output import write_table
 
     if out is None:
         table.to_csv(sys.stdout, index=False)
         return
-    suffix = out.name.lower()
-    if suffix.endswith((".parquet", ".pq")):
-        table.to_parquet(out, index=False)
-    elif suffix.endswith((".csv", ".csv.gz", ".tsv")):
-        table.to_csv(out, index=False, sep="\t" if suffix.endswith(".tsv") else ",")
-    else:
-        raise ConfigError(f"{out}: unknown output format; use a .csv, .tsv or .parquet file name")
+    write_table(table, out)
 
 
 def extract_command(
@@ -62,18 +56,16 @@ def extract_command(
     from radsig.config import load_settings
     from radsig.exceptions import ConfigError, RadsigWarning
     from radsig.features import extract_case, to_wide
+    from radsig.io.output import check_output_file
 
     if fmt not in ("long", "wide"):
         raise ConfigError(f"--format must be 'long' or 'wide', got {fmt!r}")
+    if out is not None:
+        check_output_file(out)  # before any work: a bad --out is an error in the first second
     settings = load_settings(params)
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always", RadsigWarning)
+    with warnings.catch_warnings():
+        warnings.simplefilter("always", RadsigWarning)  # each case's warnings, every time
         table = extract_case(image, mask, settings, label=label, roi=roi)
-    for item in caught:
-        if issubclass(item.category, RadsigWarning):
-            typer.secho(f"warning: {item.message}", err=True, fg=typer.colors.YELLOW)
-        else:
-            warnings.showwarning(item.message, item.category, item.filename, item.lineno)
     if fmt == "wide":
         table = pd.DataFrame([to_wide(table)])
     _write(table, out)

@@ -49,14 +49,41 @@ for _module in (_extract, _dicom, _cohort, _study):
     _module.register(app)
 
 
+def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    """Every warning as one ``warning: …`` line on stderr (no source path or code line)."""
+    text = " ".join(str(message).split())
+    if text not in _shown:  # the same warning from many cases or calls: once
+        _shown.add(text)
+        typer.secho(f"warning: {text}", err=True, fg=typer.colors.YELLOW)
+
+
+_shown: set[str] = set()
+
+
+def _one_line(err: BaseException) -> str:
+    return " ".join(str(err).split()) or type(err).__name__
+
+
 def main() -> None:
-    """Entry point of the ``radsig`` console script."""
+    """Entry point of the ``radsig`` console script.
+
+    Exit codes: 0 done; 1 completed with failures (cohort extract); 2 input error (one
+    ``error: …`` line); 130 interrupted. Warnings are ``warning: …`` lines.
+    """
+    import warnings
+
     from radsig.exceptions import RadsigError
 
+    warnings.showwarning = _show_warning
     try:
         app()
     except RadsigError as err:
-        typer.secho(f"error: {err}", err=True, fg=typer.colors.RED)
+        typer.secho(f"error: {_one_line(err)}", err=True, fg=typer.colors.RED)
+        sys.exit(2)
+    except OSError as err:  # a file the user named cannot be read or written
+        where = f"{err.filename}: " if getattr(err, "filename", None) else ""
+        typer.secho(f"error: {where}{err.strerror or _one_line(err)}", err=True,
+                    fg=typer.colors.RED)
         sys.exit(2)
     except KeyboardInterrupt:
         typer.secho("interrupted", err=True)

@@ -84,7 +84,10 @@ def study(
     """Run a whole study: features, models on training, validation, report.html, model.json."""
     from radsig.study.runner import run_study, validate
 
+    from radsig.io.output import check_output_folder
+
     started = time.perf_counter()
+    check_output_folder(out, create=False)  # a bad --out fails now, not after the extraction
     validate(study_file)  # fail on a bad study file before any progress display or work
     with _missing_extra_lines():
         if quiet:
@@ -159,8 +162,10 @@ def predict(
 
     if manifest is None and (image is None or mask is None):
         raise ConfigError("give IMAGE and MASK, or --manifest FILE")
-    if out is not None and not out.parent.resolve().is_dir():  # before any (slow) extraction
-        raise ConfigError(f"--out {out}: folder {out.parent} does not exist")
+    if out is not None:
+        from radsig.io.output import check_output_file, write_table
+
+        check_output_file(out, suffixes={".csv": "csv"})  # before any (slow) extraction
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", RadsigWarning)
         table = _predict(model, manifest=manifest, image=image, mask=mask, modality=modality,
@@ -168,13 +173,7 @@ def predict(
     for w in caught:  # one `warning:` line each, radsig's and the libraries' alike (no source paths)
         typer.echo(f"warning: {' '.join(str(w.message).split())}", err=True)
     if out is not None:
-        tmp = out.with_name(f".{out.name}.tmp")
-        try:
-            table.to_csv(tmp, index=False)
-            tmp.replace(out)  # whole or not at all: an earlier predictions file is never half-overwritten
-        except OSError as err:
-            tmp.unlink(missing_ok=True)
-            raise ConfigError(f"--out {out}: cannot write ({err.strerror})") from None
+        write_table(table, out)  # whole or not at all (temporary file + rename)
         typer.echo(f"predictions: {out.resolve()} ({len(table)} patients)")
     else:
         typer.echo(table.to_csv(index=False), nl=False)

@@ -8,6 +8,7 @@ feature family, comes back as a plain dict; only ``KeyboardInterrupt``/``SystemE
 from __future__ import annotations
 
 import os
+import sys
 import threading
 import time
 import warnings
@@ -35,13 +36,50 @@ class CaseTask:
     version: str
 
 
-def init_worker(threads: int) -> None:
-    """Process-pool initializer: limit native threads and let the parent handle Ctrl-C.
+def die_with_parent(parent: int | None) -> None:
+    """End this process when *parent* dies, even by ``kill -9`` (which runs no clean-up there).
+
+    Linux: the kernel's parent-death signal (``prctl(PR_SET_PDEATHSIG, SIGKILL)``, through ctypes:
+    no library wraps it in the standard library); elsewhere a daemon thread that watches the
+    parent id. A parent already gone before the call ends the process at once. Cache entries are
+    written atomically, so a killed worker leaves no partial file.
+    """
+    import signal
+
+    if parent is None:
+        return
+    if sys.platform.startswith("linux"):
+        try:
+            import ctypes
+
+            libc = ctypes.CDLL(None, use_errno=True)
+            if libc.prctl(1, int(signal.SIGKILL), 0, 0, 0) == 0:  # 1 = PR_SET_PDEATHSIG
+                if os.getppid() != parent:
+                    os._exit(1)
+                return
+        except (OSError, AttributeError):
+            pass
+    import threading
+    import time
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(1.0)
+        os._exit(1)
+
+    threading.Thread(target=watch, daemon=True, name="radsig-parent-watch").start()
+
+
+def init_worker(threads: int, parent: int | None = None) -> None:
+    """Process-pool initializer: die with the parent, limit native threads and let the parent
+    handle Ctrl-C.
 
     A worker ignores SIGINT so an interrupted run finishes (and caches) the case it is on
     while the parent stops handing out new ones.
     """
     import signal
+
+    die_with_parent(parent)
 
     for var in _THREAD_VARS:
         os.environ[var] = str(threads)

@@ -94,23 +94,50 @@ def aggregate_file(features: PathLike, out: PathLike, *, method: str = "largest"
     """Read a cohort feature table, aggregate it and write the result atomically."""
     from radsig.cohort import _atomic
 
+    from radsig.io.output import check_output_file
+
     features, out = Path(features), Path(out)
+    check_output_file(out, suffixes={".parquet": "parquet", ".pq": "parquet", ".csv": "csv"})
     if not features.is_file():
         raise ConfigError(f"feature table {features} not found")
-    if features.suffix.lower() == ".csv":
-        table = pd.read_csv(features, dtype={"patient_id": str, "lesion_id": str})
-        feature_columns = None
-    else:
-        import pyarrow.parquet as pq
+    try:
+        if features.suffix.lower() == ".csv":
+            table = pd.read_csv(features, dtype={"patient_id": str, "lesion_id": str})
+            feature_columns = None
+        else:
+            import pyarrow.parquet as pq
 
-        meta = pq.read_schema(features).metadata or {}
-        raw = meta.get(b"radsig.feature_columns")
-        feature_columns = json.loads(raw) if raw else None
-        table = pd.read_parquet(features)
+            meta = pq.read_schema(features).metadata or {}
+            raw = meta.get(b"radsig.feature_columns")
+            feature_columns = json.loads(raw) if raw else None
+            table = pd.read_parquet(features)
+    except (OSError, ValueError, UnicodeDecodeError) as err:  # pyarrow's errors derive from these
+        first = " ".join(str(err).split())[:200]
+        raise ConfigError(f"{features}: cannot read the feature table (corrupt or not a "
+                          f"{'CSV' if features.suffix.lower() == '.csv' else 'Parquet'} file: "
+                          f"{first})") from None
     if feature_columns is None:
         # CSV has no metadata: numeric columns other than the manifest's known ones.
         known = {"patient_id", "lesion_id", "modality", "centre", "label", "roi"}
         feature_columns = [c for c in table.select_dtypes("number").columns if c not in known]
+        for c in table.columns:  # a numeric column with a stray word is a feature, not a label
+            if c in known or c in feature_columns or table[c].dtype != object:
+                continue
+            numbers = pd.to_numeric(table[c], errors="coerce")
+            words = table[c].notna() & numbers.isna()
+            if numbers.notna().any() and words.any():
+                row = int(words.to_numpy().argmax())
+                raise ConfigError(f"{features}: feature column '{c}' holds text "
+                                  f"({table[c].iloc[row]!r} in data row {row + 1}) among numbers; "
+                                  "fix or drop it")
+    missing = [c for c in feature_columns if c not in table.columns]
+    if missing:
+        raise ConfigError(f"{features}: feature column(s) {', '.join(missing[:5])} named in the "
+                          "file's metadata are missing")
+    bad = [c for c in feature_columns if not pd.api.types.is_numeric_dtype(table[c])]
+    if bad:
+        raise ConfigError(f"{features}: feature column(s) {', '.join(map(str, bad[:5]))} hold "
+                          "text, not numbers; fix or drop them")
     result = aggregate_lesions(table, feature_columns, method=method, volume_feature=volume_feature)
     if out.suffix.lower() == ".csv":
         _atomic.write_csv(out, result)

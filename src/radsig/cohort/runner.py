@@ -222,7 +222,8 @@ def _backend(jobs: int, scheduler: Any, preload: bool = True):
         method = _start_method()  # per pool: a replacement pool may start under the progress bar
         if method == "fork" and preload:
             preload_engine()
-        pool = cf.ProcessPoolExecutor(max_workers=jobs, initializer=init_worker, initargs=(threads,),
+        pool = cf.ProcessPoolExecutor(max_workers=jobs, initializer=init_worker,
+                                      initargs=(threads, os.getpid()),
                                       mp_context=multiprocessing.get_context(method))
         pool.submit(ready)  # start the workers now, before the caller starts any thread
         return pool
@@ -436,11 +437,17 @@ def extract_cohort(manifest: PathLike | pd.DataFrame | Manifest, settings: Any,
     started = provenance.utc_now()
     if jobs < 1:
         raise ConfigError(f"jobs must be at least 1, got {jobs}")
-    man = manifest if isinstance(manifest, Manifest) else load_manifest(manifest)
-    settings, settings_hash, source = _resolve_settings(settings, use_engine=extractor is None)
+    from radsig.io.output import check_output_file, check_output_folder
+
+    # where the run writes is checked first: a bad --out or --cache fails before any work
+    check_output_file(out, suffixes={".parquet": "parquet", ".pq": "parquet", ".csv": "csv"})
     paths = output_paths(out, csv=csv)
     cache_root = None if cache is False else Path(
         cache if cache not in (None, True) else default_cache_dir(paths["table"])).resolve()
+    if cache_root is not None:
+        check_output_folder(cache_root, option="--cache")
+    man = manifest if isinstance(manifest, Manifest) else load_manifest(manifest)
+    settings, settings_hash, source = _resolve_settings(settings, use_engine=extractor is None)
     name = _callable_name(extractor) if extractor else DEFAULT_EXTRACTOR
     if name == "radsig.features.extractor.extract_case":
         name = DEFAULT_EXTRACTOR  # passed explicitly: same cache entries as the default

@@ -31,20 +31,9 @@ def __getattr__(name: str):
 
 
 def _read_yaml(path: Path) -> Any:
-    import yaml
+    from radsig.config.yamlfile import load_yaml
 
-    if not path.is_file():
-        raise ConfigError(f"{path}: settings file not found; check the path")
-    try:
-        with path.open("r", encoding="utf-8") as fh:
-            return yaml.safe_load(fh)
-    except yaml.YAMLError as err:
-        mark = getattr(err, "problem_mark", None)
-        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        problem = getattr(err, "problem", None) or str(err).splitlines()[0]
-        raise ConfigError(f"{path}: malformed YAML{where}: {problem}") from None
-    except UnicodeDecodeError:
-        raise ConfigError(f"{path}: not a text (YAML) file") from None
+    return load_yaml(path, "settings file")
 
 
 def _model_for(loc: tuple) -> type | None:

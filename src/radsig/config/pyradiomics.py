@@ -186,20 +186,21 @@ def is_pyradiomics_params(params: Any) -> bool:
 
 
 def _read(path: Path) -> dict:
-    try:
-        text = path.read_text()
-    except OSError as exc:
-        raise ConfigError(f"cannot read PyRadiomics parameter file {path}: {exc}") from exc
-    try:
-        if path.suffix.lower() == ".json":
-            import json
+    from radsig.config.yamlfile import parse_yaml, read_text
 
+    text = read_text(path, "PyRadiomics parameter file")
+    if path.suffix.lower() == ".json":
+        import json
+
+        try:
             data = json.loads(text)
-        else:
-            data = yaml.load(text, Loader=_YAML_LOADER)
-    except (ValueError, yaml.YAMLError) as exc:
-        raise ConfigError(f"{path}: not valid YAML/JSON: {exc}") from exc
-    return data if data is not None else {}
+        except ValueError as exc:
+            raise ConfigError(f"{path}: not valid JSON: {exc}") from None
+    else:
+        data = parse_yaml(text, str(path))
+    if data is None or data == {}:
+        raise ConfigError(f"{path}: PyRadiomics parameter file is empty (no settings in it)")
+    return data
 
 
 def load_pyradiomics_settings(params: str | Path | dict | PyRadiomicsSettings, *,
@@ -329,6 +330,10 @@ def _validate_settings(values: dict, where: str, schema: dict | None = None) -> 
             raise ConfigError(f"{where}: unknown setting '{name}'; PyRadiomics accepts "
                               f"{sorted(schema)}")
         out[name] = _validate_value(name, value, schema[name], where)
+    sp = out.get("resampledPixelSpacing")
+    if sp and any(v != 0 and not 0.01 <= v <= 100 for v in sp):
+        raise ConfigError(f"{where}: 'resampledPixelSpacing' values must be 0 (keep) or lie "
+                          f"between 0.01 and 100 mm, got {sp!r}")
     rr = out.get("resegmentRange")
     if rr is not None and not 1 <= len(rr) <= 2:
         raise ConfigError(f"{where}: 'resegmentRange' needs 1 or 2 values, got {rr!r}")

@@ -11,6 +11,9 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 AggregationDim = Literal["2D", "2.5D", "3D"]
+#: Interpolation spacing bounds (mm): below 0.01 mm the resampled grid of any real ROI does not
+#: fit in memory; above 100 mm there is no texture left.
+MIN_SPACING_MM, MAX_SPACING_MM = 0.01, 100.0
 
 
 class _Stage(BaseModel):
@@ -51,6 +54,9 @@ class InterpolationSettings(_Stage):
                 raise ValueError(f"spacing needs 2 (in-plane) or 3 values, got {len(value)}")
             if any(v <= 0 for v in value):
                 raise ValueError(f"spacing values must be positive, got {value}")
+            if any(v < MIN_SPACING_MM or v > MAX_SPACING_MM for v in value):
+                raise ValueError(f"spacing values must lie between {MIN_SPACING_MM} and "
+                                 f"{MAX_SPACING_MM} mm, got {value}")
         return value
 
 
@@ -150,7 +156,20 @@ class IbsiSettings(_Stage):
         if unknown:
             raise ValueError(f"unknown image type(s) {', '.join(unknown)}; valid: "
                              f"{', '.join(IMAGE_TYPES)}")
-        return {k: (v or {}) for k, v in value.items()}
+        from radsig.config.pyradiomics import _validate_settings
+        from radsig.exceptions import ConfigError
+
+        out = {}
+        for name, options in value.items():
+            options = options or {}
+            try:  # every option of every filter is checked (a typo such as 'sigmaa' is an error)
+                out[name] = _validate_settings(options, f"filters.{name}")
+            except ConfigError as err:
+                raise ValueError(str(err)) from None
+            if name == "LoG" and not out[name].get("sigma"):
+                raise ValueError("filters.LoG needs 'sigma' (a list of widths in mm, e.g. [1, 2]);"
+                                 " without it no LoG image is computed")
+        return out
 
     @property
     def filters_trivial(self) -> bool:

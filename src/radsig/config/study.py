@@ -11,7 +11,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from radsig.config.analyses import AnalysisSpec, LesionSpec
@@ -258,34 +257,6 @@ def _known(where: str, names: list[str], allowed: set[str], hint: str = "") -> N
         raise ValueError(f"{where} {bad} not defined; defined: {sorted(allowed)}{extra}")
 
 
-class _StrictLoader(yaml.SafeLoader):
-    """YAML safe loading that refuses duplicate keys (the last would win silently) and aliases
-    (``*name`` references: an alias bomb expands to gigabytes; a study file never needs them)."""
-
-    def compose_node(self, parent, index):
-        if self.check_event(yaml.AliasEvent):
-            event = self.peek_event()
-            raise yaml.composer.ComposerError(
-                None, None, f"YAML aliases (*{event.anchor}) are not allowed in a study file",
-                event.start_mark)
-        return super().compose_node(parent, index)
-
-    def construct_mapping(self, node, deep=False):
-        seen = set()
-        for key_node, _ in node.value:
-            key = self.construct_object(key_node, deep=deep)
-            if key in seen:
-                raise yaml.constructor.ConstructorError(
-                    None, None, f"duplicate key {key!r} (the later value would silently win)",
-                    key_node.start_mark)
-            seen.add(key)
-        return super().construct_mapping(node, deep=deep)
-
-
-def _one_line(err: Exception) -> str:
-    return " ".join(str(err).split())
-
-
 def _format_validation(err: ValidationError, source: str) -> str:
     lines = []
     for e in err.errors():
@@ -311,19 +282,9 @@ def load_study(path_or_dict: str | Path | dict, *, base_dir: str | Path | None =
     else:
         path = Path(path_or_dict)
         source = str(path)
-        if not path.is_file():
-            raise ConfigError(f"study file not found: {path}")
-        try:
-            text = path.read_bytes().decode("utf-8")
-        except UnicodeDecodeError as err:
-            raise ConfigError(f"study file {path} is not UTF-8 text (byte {err.start}); save it "
-                              "as UTF-8") from None
-        except OSError as err:
-            raise ConfigError(f"study file {path} cannot be read ({err.strerror})") from None
-        try:
-            data = yaml.load(text, Loader=_StrictLoader)  # noqa: S506 - a SafeLoader subclass
-        except yaml.YAMLError as err:
-            raise ConfigError(f"study file {path} is not valid YAML: {_one_line(err)}") from None
+        from radsig.config.yamlfile import load_yaml
+
+        data = load_yaml(path, "study file")
         if not isinstance(data, dict):
             raise ConfigError(f"study file {path} must be a mapping of keys, got {type(data).__name__}")
         base = Path(base_dir) if base_dir is not None else path.resolve().parent

@@ -155,6 +155,11 @@ def extract_case(image, mask, settings=None, *, label: int | None = None,
     image, mask, image_path, mask_path = _load_inputs(image, mask, label, roi, case)
     if not isinstance(image, sitk.Image):
         raise TypeError("image must be a path or a SimpleITK image")
+    if settings.interpolation.spacing is None:
+        from radsig.io.checks import warn_anisotropic
+
+        warn_anisotropic(image.GetSpacing(), where=image_path or "image", option="interpolation",
+                         in_plane=all(a != "3D" for a in settings.texture.aggregations))
     arr, msk, spacing, origin = sitk_to_arrays(image, mask)
     if not np.isfinite(arr[msk]).all():
         n_bad = int((~np.isfinite(arr[msk])).sum())

@@ -19,7 +19,7 @@ import pydicom
 import SimpleITK as sitk
 
 from radsig._typing import PathLike
-from radsig.exceptions import DicomError, RadsigWarning
+from radsig.exceptions import DicomError, InputWarning, RadsigWarning
 
 IMAGE_MODALITIES = {"CT", "PT", "MR", "NM", "OT", "US", "CR", "DX", "MG"}
 ROI_MODALITIES = {"RTSTRUCT", "SEG"}
@@ -85,8 +85,8 @@ def _read_header(path: Path):
         try:
             return pydicom.dcmread(path, stop_before_pixels=True, force=True)
         except Exception as err:  # noqa: BLE001
-            raise DicomError(f"cannot parse DICOM file ({type(err).__name__}: {err})",
-                             path=str(path)) from err
+            raise DicomError(f"truncated or corrupt DICOM file, cannot parse it "
+                             f"({type(err).__name__}: {err})", path=str(path)) from err
 
 
 def _candidate_files(folder: Path) -> list[Path]:
@@ -172,6 +172,9 @@ def _geometry(items: list) -> tuple[list, float | None, bool, float]:
     along = steps @ normal
     spacing = float(np.median(along))
     uneven = bool(np.ptp(along) > max(1e-3, 0.01 * abs(spacing)))
+    if uneven:  # a median over few distinct steps may itself be a duplicate's 0
+        positive = along[np.abs(along) > 1e-3]
+        spacing = float(np.median(positive)) if positive.size else spacing
     mean_step = steps.mean(axis=0)
     cosang = abs(mean_step @ normal) / max(np.linalg.norm(mean_step), 1e-12)
     tilt = float(np.degrees(np.arccos(np.clip(cosang, -1.0, 1.0))))
@@ -222,6 +225,66 @@ def _pixel_slice(path: Path) -> tuple[np.ndarray, object]:
     return arr * slope + intercept, ds
 
 
+#: A step between slices longer than this many times the median step is a gap (missing slice).
+GAP_FACTOR = 1.5
+
+
+def check_slices(series: SeriesInfo, *, allow_gaps: bool = False, where: str = "") -> None:
+    """Refuse a series with two slices at one position; refuse one with a gap (a missing slice)
+    unless *allow_gaps*, then warn; warn about small uneven spacing (restacked at the median)."""
+    if len(series.files) < 2:
+        return
+    normal = None
+    pos = []
+    for path in series.files:
+        ds = _read_header(path)
+        if normal is None:
+            normal = _slice_normal(ds)
+        pos.append(float(np.asarray(ds.ImagePositionPatient, dtype=float) @ normal))
+    along = np.diff(np.asarray(pos))
+    dup = np.flatnonzero(np.abs(along) <= 1e-3)
+    if dup.size:
+        i = int(dup[0])
+        raise DicomError(
+            f"{dup.size + 1 if dup.size == 1 else dup.size} slices share a position in series "
+            f"{series.series_uid} (e.g. {series.files[i].name} and {series.files[i + 1].name} at "
+            f"{pos[i]:.2f} mm along the slice normal); remove the duplicates", path=where or None,
+            stage="read")
+    step = float(np.median(np.abs(along)))
+    gaps = np.flatnonzero(np.abs(along) > GAP_FACTOR * step)
+    if gaps.size:
+        i = int(gaps[0])
+        text = (f"series {series.series_uid} has {gaps.size} gap(s) between slices (e.g. "
+                f"{abs(along[i]):.2f} mm between {series.files[i].name} and "
+                f"{series.files[i + 1].name}, median spacing {step:.2f} mm): a slice is missing")
+        if not allow_gaps:
+            raise DicomError(text + "; add the missing slice, or pass --allow-gaps to stack the "
+                             "slices at the median spacing anyway", path=where or None,
+                             stage="read")
+        warnings.warn(f"{where}: {text}; slices restacked at the median spacing (--allow-gaps): "
+                      "positions beyond the gap are shifted", InputWarning, stacklevel=3)
+    elif series.uneven_spacing:
+        warnings.warn(f"{where}: uneven slice spacing in series {series.series_uid} (steps "
+                      f"{np.abs(along).min():.3f} to {np.abs(along).max():.3f} mm); restacked at the "
+                      f"median spacing {step:.3f} mm", InputWarning, stacklevel=3)
+
+
+def _suspicious_unreadable(index: DicomIndex) -> list[tuple[str, str]]:
+    """Unreadable files that look like DICOM slices (a .dcm / .ima / no suffix, the DICM
+    preamble, or zero bytes), not a README or a NIfTI file lying beside the series."""
+    out = []
+    for name, reason in index.unreadable:
+        path = Path(name)
+        suffix = path.suffix.lower()
+        try:
+            empty = path.stat().st_size == 0
+        except OSError:
+            empty = False
+        if empty or suffix in ("", ".dcm", ".ima", ".dicom") or is_dicom_file(path):
+            out.append((name, "empty file (0 bytes)" if empty else reason))
+    return out
+
+
 def read_series_array(series: SeriesInfo) -> tuple[np.ndarray, list]:
     """Pixel values of every slice (rescaled), stacked as (z, y, x), with the datasets."""
     slices, datasets = [], []
@@ -253,7 +316,8 @@ def series_to_image(series: SeriesInfo, volume: np.ndarray, first) -> sitk.Image
 
 
 def read_series(folder: PathLike, *, series_uid: str | None = None, suv: str = "bw",
-                suv_overrides: dict | None = None, case: str | None = None) -> sitk.Image:
+                suv_overrides: dict | None = None, case: str | None = None,
+                allow_gaps: bool = False, skip_unreadable: bool = False) -> sitk.Image:
     """Read the DICOM image series in *folder* (PET converted to SUV unless ``suv="none"``).
 
     Parameters
@@ -267,15 +331,25 @@ def read_series(folder: PathLike, *, series_uid: str | None = None, suv: str = "
     suv_overrides : dict, optional
         Values replacing missing or wrong tags: ``weight`` (kg), ``height`` (m), ``sex``,
         ``dose`` (Bq), ``injection_time`` (HHMMSS), ``half_life`` (s).
+    allow_gaps : bool
+        Stack a series with a missing slice at the median spacing (warning) instead of refusing it.
+    skip_unreadable : bool
+        Go on when files beside the series cannot be read (warning) instead of refusing.
     """
     try:
         index = scan_dicom(folder)
         series = select_series(index, series_uid, folder=folder)
+        bad = _suspicious_unreadable(index)
+        if bad:
+            text = (f"{len(bad)} file(s) cannot be read as DICOM (e.g. {bad[0][0]}: {bad[0][1]}); "
+                    "a slice of the series (or its RTSTRUCT/SEG) may be missing")
+            if not skip_unreadable:
+                raise DicomError(text + "; replace or remove them, or pass --skip-unreadable",
+                                 path=str(folder), stage="read")
+            warnings.warn(f"{folder}: {text}; skipped (--skip-unreadable)", InputWarning,
+                          stacklevel=2)
+        check_slices(series, allow_gaps=allow_gaps, where=str(folder))
         volume, datasets = read_series_array(series)
-        if series.uneven_spacing:
-            warnings.warn(f"{folder}: uneven slice spacing in series {series.series_uid}; "
-                          f"the median spacing {series.slice_spacing:.3f} mm is used",
-                          RadsigWarning, stacklevel=2)
         if series.gantry_tilt_deg > 0.5:
             warnings.warn(f"{folder}: gantry tilt of {series.gantry_tilt_deg:.1f} degrees in series "
                           f"{series.series_uid}; slices are placed along the slice normal",

@@ -7,6 +7,7 @@ file and the cause. DICOM series folders and RTSTRUCT / SEG files are dispatched
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -16,6 +17,7 @@ from radsig.exceptions import (
     EmptyMaskError,
     GeometryMismatchError,
     ImageReadError,
+    InputWarning,
     LabelNotFoundError,
 )
 
@@ -37,10 +39,7 @@ def _is_dicom_file(path: Path) -> bool:
     return is_dicom_file(path)
 
 
-def _read_file(path: Path, *, case: str | None, what: str) -> sitk.Image:
-    if not path.exists():
-        raise ImageReadError(f"{what} file not found; check the path", case=case, path=str(path),
-                             stage="read")
+def _sitk_read(path: Path, *, case: str | None, what: str) -> sitk.Image:
     try:
         return sitk.ReadImage(str(path))
     except RuntimeError as err:
@@ -51,6 +50,104 @@ def _read_file(path: Path, *, case: str | None, what: str) -> sitk.Image:
             f"(NIfTI, NRRD, MHA/MHD){'; ' + detail.strip()[:160] if detail else ''}",
             case=case, path=str(path), stage="read",
         ) from None
+
+
+def _read_nifti(path: Path, lay, *, case: str | None, what: str) -> sitk.Image:
+    """A NIfTI-1 file: voxels read by :mod:`radsig.io.nifti` (short files and gzip streams are
+    errors, NaN/inf kept), geometry from SimpleITK's header reader (its qform/sform rules)."""
+    from radsig.io import nifti
+
+    reader = sitk.ImageFileReader()
+    reader.SetFileName(str(path))
+    try:
+        reader.ReadImageInformation()
+    except RuntimeError:
+        return _sitk_read(path, case=case, what=what)  # the same error message as other formats
+    size = reader.GetSize()
+    if reader.GetNumberOfComponents() != 1 or len(size) < 2:
+        return _sitk_read(path, case=case, what=what)  # the component check names the problem
+    _check_dimension(size, case=case, path=path, what=what)
+    if lay.pixdim is not None and not all(np.isfinite(v) and v != 0 for v in lay.pixdim[:3]):
+        raise ImageReadError(f"{what} header gives voxel spacing {tuple(lay.pixdim[:3])}; a NIfTI "
+                             "pixdim of 0 or NaN makes every size in mm wrong (SimpleITK reads it "
+                             "as 1 mm); fix the header", case=case, path=str(path), stage="read")
+    try:
+        data = nifti.read_voxels(lay)
+    except nifti.NiftiTruncatedError as err:
+        raise ImageReadError(f"{what} file is truncated: {err.missing} of {err.expected} bytes of "
+                             f"voxel data are missing; download or copy the file again",
+                             case=case, path=str(path), stage="read") from None
+    except OSError as err:
+        raise ImageReadError(f"cannot read {what}: {str(err).split(': ', 1)[-1]}", case=case,
+                             path=str(path), stage="read") from None
+    nd = min(len(size), 3)
+    shape = tuple(size[:nd])[::-1]
+    if data.size != int(np.prod(size)):
+        return _sitk_read(path, case=case, what=what)
+    if lay.slope not in (0.0, 1.0) or lay.inter != 0.0:
+        # scaled voxels: ITK's own scaling and output type, NaN/inf put back where the file has them
+        arr = sitk.GetArrayFromImage(_sitk_read(path, case=case, what=what)).reshape(shape)
+        if data.dtype.kind == "f":
+            bad = ~np.isfinite(data)
+            if bad.any():
+                arr.reshape(-1)[bad] = data[bad] * lay.slope + lay.inter
+    else:
+        arr = data.reshape(shape)
+    image = sitk.GetImageFromArray(arr)
+    full = len(size)
+    image.SetOrigin(reader.GetOrigin()[:nd])
+    image.SetSpacing(reader.GetSpacing()[:nd])
+    direction = np.asarray(reader.GetDirection()).reshape(full, full)[:nd, :nd]
+    image.SetDirection(tuple(direction.ravel()))
+    return image
+
+
+def _check_dimension(size, *, case, path, what) -> None:
+    if any(s > 1 for s in size[3:]):
+        raise ImageReadError(
+            f"{what} is {len(size)}-D (size {' x '.join(map(str, size))}); a 3-D {what} is needed "
+            "(split a time series or a multi-channel file into 3-D volumes first)",
+            case=case, path=str(path), stage="read")
+
+
+def read_file(path: str | Path, *, case: str | None = None, what: str = "image") -> sitk.Image:
+    """The one reader of image and mask files: NIfTI through :mod:`radsig.io.nifti`'s checks,
+    other formats through SimpleITK; dimension and non-finite voxels checked here.
+
+    NaN/inf voxels of an image are kept and reported (:class:`InputWarning`); in a mask they
+    are an error."""
+    path = Path(path)
+    if not path.exists():
+        raise ImageReadError(f"{what} file not found; check the path", case=case, path=str(path),
+                             stage="read")
+    if path.is_dir():
+        raise ImageReadError(f"{what} path is a folder, not a file", case=case, path=str(path),
+                             stage="read")
+    from radsig.io import nifti
+
+    lay = nifti.nifti_layout(path)
+    if lay is not None:
+        image = _read_nifti(path, lay, case=case, what=what)
+    else:
+        image = _sitk_read(path, case=case, what=what)
+        _check_dimension(image.GetSize(), case=case, path=path, what=what)
+        if image.GetDimension() > 3:
+            image = image[:, :, :, 0] if image.GetDimension() == 4 else image
+    if image.GetNumberOfComponentsPerPixel() == 1 and image.GetPixelID() in (
+            sitk.sitkFloat32, sitk.sitkFloat64):
+        values = sitk.GetArrayViewFromImage(image)
+        n_bad = int(values.size - np.count_nonzero(np.isfinite(values)))
+        if n_bad:
+            if what == "mask":
+                raise ImageReadError(f"mask has {n_bad} NaN or infinite voxel(s); a mask must hold "
+                                     "labels", case=case, path=str(path), stage="read")
+            warnings.warn(f"{path}: {n_bad} image voxel(s) are NaN or infinite; they are kept "
+                          "(an ROI that holds one is an error)", InputWarning, stacklevel=2)
+    return image
+
+
+def _read_file(path: Path, *, case: str | None, what: str) -> sitk.Image:
+    return read_file(path, case=case, what=what)
 
 
 def read_image(path: str | Path, *, case: str | None = None) -> sitk.Image:
@@ -154,17 +251,57 @@ def binarise_mask(mask: sitk.Image, reference: sitk.Image, *, label: int | None 
                   case: str | None = None, path: str | None = None) -> sitk.Image:
     """Check a label-map image against *reference* and return the binary UInt8 ROI mask.
 
-    Values are rounded first (label maps stored as float); without *label* every non-zero
-    voxel is in the ROI.
+    Every mask of every command passes here (the one place of the mask checks):
+
+    - dimension (3-D, or 2-D taken as one slice), one component per voxel, geometry;
+    - NaN/inf values: error;
+    - integer labels (also stored as float, to within 0.001): without *label* every non-zero voxel is the ROI;
+      several labels give an :class:`InputWarning` listing them (the labels are merged);
+    - non-integer values (a probability or partial-volume map): the ROI is the voxels above the
+      midpoint of the lowest and highest value (0.5 for a 0–1 map), stated in a warning; with
+      *label* this is an error;
+    - a mask without background (every voxel in the ROI): warning.
     """
+    where = path or "mask"
+    if mask.GetNumberOfComponentsPerPixel() != 1:
+        raise ImageReadError(f"mask has {mask.GetNumberOfComponentsPerPixel()} components per "
+                             "voxel; a label map (one value per voxel) is needed", case=case,
+                             path=path, stage="read")
+    _check_dimension(mask.GetSize(), case=case, path=path, what="mask")
     if mask.GetDimension() == 2:
         mask = sitk.JoinSeries(mask)
     check_geometry(reference, mask, case=case, path=path)
     values = sitk.GetArrayViewFromImage(mask)  # no copy; integer label maps are used as they are
     if values.dtype.kind == "f":
-        values = np.rint(values)  # a float copy only for label maps stored as float
+        finite = np.isfinite(values)
+        if not finite.all():
+            raise ImageReadError(f"mask has {int(finite.size - finite.sum())} NaN or infinite "
+                                 "voxel(s); a mask must hold labels", case=case, path=path,
+                                 stage="read")
+        rounded = np.rint(values)
+        if not np.all(np.abs(rounded - values) <= 1e-3):  # 1.9999: label 2 stored as float
+            lo, hi = float(values.min()), float(values.max())
+            if label is not None:
+                raise LabelNotFoundError(
+                    f"--label {label} needs a label map, but the mask holds non-integer values "
+                    f"({lo:g} to {hi:g}); leave --label out to threshold it", case=case,
+                    path=path, stage="read")
+            threshold = (lo + hi) / 2
+            binary = values > threshold
+            warnings.warn(f"{where}: mask is not binary (values {lo:g} to {hi:g}); the ROI is "
+                          f"the {int(binary.sum())} voxels above {threshold:g}, midway between "
+                          "its lowest and highest value", InputWarning, stacklevel=2)
+            return _finish(binary, reference, case, path)
+        values = rounded
     if label is None:
-        binary = values != 0
+        nonzero = values != 0
+        present = np.unique(values[nonzero])
+        if present.size > 1:
+            shown = ", ".join(f"{v:g}" for v in present[:20]) + (" …" if present.size > 20 else "")
+            warnings.warn(f"{where}: mask holds {present.size} labels ({shown}) and no --label "
+                          "was given; all non-zero voxels form one ROI (labels merged); pass "
+                          "--label N (or a label column) to use one", InputWarning, stacklevel=2)
+        binary = nonzero
     else:
         binary = values == label
         if not binary.any():
@@ -173,9 +310,16 @@ def binarise_mask(mask: sitk.Image, reference: sitk.Image, *, label: int | None 
             raise LabelNotFoundError(
                 f"label {label} is not in the mask (labels present: {shown}); "
                 "pass one of them with --label", case=case, path=path, stage="read")
+    return _finish(binary, reference, case, path)
+
+
+def _finish(binary: np.ndarray, reference: sitk.Image, case, path) -> sitk.Image:
     if not binary.any():
         raise EmptyMaskError("mask is empty (no non-zero voxel); check the segmentation",
                              case=case, path=path, stage="read")
+    if binary.all() and binary.size > 1:
+        warnings.warn(f"{path or 'mask'}: every voxel of the mask is in the ROI (no background); "
+                      "the whole image is the ROI", InputWarning, stacklevel=3)
     out = sitk.GetImageFromArray(binary.astype(np.uint8))
     out.CopyInformation(reference)
     return out

@@ -259,3 +259,132 @@ def read_label_planes(vol: NiftiVolume) -> tuple[np.ndarray, int]:
     if not busy_planes.size:
         return np.zeros((0,) + vol.shape[1:], dtype=dt), 0
     return out[busy_planes[0]:busy_planes[-1] + 1], int(z0 + busy_planes[0])
+
+
+# --- integrity checks for every NIfTI read (not only the fast path) ---------------------------
+# SimpleITK's NIfTI reader (nifti_clib) fills a short file or a short gzip stream with zeros and
+# replaces NaN/inf voxels by 0, without a word. radsig therefore reads the voxel bytes itself (the
+# header layout is simple) and takes only the geometry from SimpleITK; see radsig.io.image.
+
+
+class NiftiTruncatedError(OSError):
+    """The file ends before its voxel data does (``missing`` bytes short of ``expected``)."""
+
+    def __init__(self, path, expected: int, found: int, detail: str = "") -> None:
+        self.expected, self.found, self.missing = expected, found, expected - found
+        super().__init__(f"{path}: file is truncated: {self.missing} of {expected} bytes of voxel "
+                         f"data are missing{detail}; download or copy the file again")
+
+
+@dataclass(frozen=True)
+class NiftiLayout:
+    """Where a NIfTI-1 file's voxels are and how they are stored (any orientation)."""
+
+    path: Path
+    dims: tuple[int, ...]  # x, y, z, t, ... as in the header
+    dtype: np.dtype  # with the file's byte order
+    offset: int
+    gzipped: bool
+    slope: float
+    inter: float
+    pixdim: tuple[float, ...] | None = None  # voxel sizes of the first three axes
+
+    @property
+    def nbytes(self) -> int:
+        return int(np.prod(self.dims, dtype=np.int64)) * self.dtype.itemsize
+
+
+def nifti_layout(path) -> NiftiLayout | None:
+    """The voxel layout of a single-file NIfTI-1 image (either byte order), or None for anything
+    else (NIfTI-2, .hdr/.img pairs, complex or RGB data: SimpleITK reads those unchecked)."""
+    path = Path(path)
+    name = path.name.lower()
+    gz = name.endswith(".nii.gz")
+    if not (gz or name.endswith(".nii")) or not path.is_file():
+        return None
+    h = _head(path, gz)
+    if len(h) < 352 or h[344:348] != b"n+1\x00":
+        return None
+    for order in "<>":
+        if struct.unpack_from(order + "i", h, 0)[0] == 348:
+            break
+    else:
+        return None
+    dim = struct.unpack_from(order + "8h", h, 40)
+    datatype, bitpix = struct.unpack_from(order + "2h", h, 70)
+    vox_offset, slope, inter = struct.unpack_from(order + "3f", h, 108)
+    if not 1 <= dim[0] <= 7 or datatype not in _TYPES or vox_offset < 352:
+        return None
+    dtype = np.dtype(_TYPES[datatype]).newbyteorder(order)
+    dims = tuple(max(int(d), 1) for d in dim[1:1 + dim[0]])
+    pixdim = struct.unpack_from(order + "8f", h, 76)[1:1 + min(dim[0], 3)]
+    return NiftiLayout(path, dims, dtype, int(vox_offset), gz, float(slope), float(inter),
+                       tuple(float(v) for v in pixdim))
+
+
+def read_voxels(lay: NiftiLayout) -> np.ndarray:
+    """All voxels of *lay* as a flat native-order array (file order: x fastest).
+
+    Raises :class:`NiftiTruncatedError` when the file or its gzip stream ends early, and OSError
+    for a corrupt gzip stream."""
+    total = lay.nbytes
+    if not lay.gzipped:
+        with open(lay.path, "rb") as fh:
+            fh.seek(lay.offset)
+            data = np.fromfile(fh, dtype=np.uint8, count=total)
+        if data.size < total:
+            raise NiftiTruncatedError(lay.path, total, int(data.size))
+        return data.view(lay.dtype).astype(lay.dtype.newbyteorder("="), copy=False)
+    vol = NiftiVolume(lay.path, (1, 1, 1), lay.dtype, lay.offset, True, None, None, None)
+    out = np.empty(total, dtype=np.uint8)
+    got = 0
+    try:
+        for pos, piece in _pieces(vol):
+            if pos >= total:
+                break
+            n = min(len(piece), total - pos)
+            out[pos:pos + n] = np.frombuffer(piece, np.uint8, count=n)
+            got = pos + n
+            if got >= total:
+                break
+    except (EOFError, _zlib().error, ValueError) as err:
+        raise OSError(f"{lay.path}: corrupt gzip stream after {max(got, 0)} bytes of voxel data "
+                      f"({err}); download or copy the file again") from None
+    if got < total:
+        raise NiftiTruncatedError(lay.path, total, max(got, 0), " (the gzip stream ends early)")
+    if not looks_complete(lay):  # rare: the trailer's length differs; check the stream's end
+        _check_stream_end(lay.path)
+    return out.view(lay.dtype).astype(lay.dtype.newbyteorder("="), copy=False)
+
+
+def _check_stream_end(path: Path) -> None:
+    """OSError unless the gzip stream of *path* runs to its end marker with a valid checksum
+    (a file cut inside the trailer holds all voxels but is still damaged)."""
+    z = _zlib()
+    d = z.decompressobj(31)
+    with open(path, "rb") as fh:
+        while chunk := fh.read(1 << 22):
+            d.decompress(chunk, 1)  # output discarded: only the end marker and CRC matter
+            while d.unconsumed_tail and not d.eof:
+                d.decompress(d.unconsumed_tail, 1 << 20)
+            if d.eof:
+                return
+    raise OSError(f"{path}: the gzip stream is cut short (its end marker is missing); download or "
+                  "copy the file again")
+
+
+def looks_complete(vol) -> bool:
+    """Cheap test that a file holds all its voxel bytes: the file size for ``.nii``, the gzip
+    trailer's length field for ``.nii.gz`` (a cut stream ends in arbitrary bytes instead). False
+    means "check by reading", not necessarily truncated."""
+    nbytes = (vol.nbytes if isinstance(vol, NiftiLayout)
+              else int(np.prod(vol.shape, dtype=np.int64)) * vol.dtype.itemsize)
+    size = vol.path.stat().st_size
+    if not vol.gzipped:
+        return size >= vol.offset + nbytes
+    if size < 18:
+        return False
+    with open(vol.path, "rb") as fh:
+        fh.seek(-4, 2)
+        isize = struct.unpack("<I", fh.read(4))[0]
+    return isize == (vol.offset + nbytes) % (1 << 32)

@@ -92,6 +92,31 @@ def _to_index(points: np.ndarray, reference: sitk.Image) -> np.ndarray:
     return (np.linalg.solve(direction, (points - origin).T).T) / spacing
 
 
+def _unclipped_voxels(planes: dict, nz: int) -> int:
+    """Voxels the contours would cover on an unbounded grid: each plane rasterised in its own
+    bounding box (in-plane parts beyond the image counted), planes of every slice position."""
+    keys = np.array(sorted(planes))
+    total = 0
+    for k in range(int(np.floor(keys.min() - 0.5)), int(np.ceil(keys.max() + 0.5)) + 1):
+        d = np.abs(keys - k)
+        j = int(np.argmin(d))
+        if d[j] > 0.5 + 1e-3:
+            continue
+        polys = planes[keys[j]]
+        r0 = int(np.floor(min(p[:, 1].min() for p in polys))) - 1
+        c0 = int(np.floor(min(p[:, 0].min() for p in polys))) - 1
+        h = int(np.ceil(max(p[:, 1].max() for p in polys))) - r0 + 2
+        w = int(np.ceil(max(p[:, 0].max() for p in polys))) - c0 + 2
+        plane = np.zeros((h, w), dtype=bool)
+        for idx in polys:
+            rr, cc = _polygon(idx[:, 1] - r0, idx[:, 0] - c0, shape=(h, w))
+            filled = np.zeros((h, w), dtype=bool)
+            filled[rr, cc] = True
+            plane ^= filled
+        total += int(plane.sum())
+    return total
+
+
 def rasterise_roi(path: PathLike, reference: sitk.Image, roi: str, *, case: str | None = None,
                   frame_of_reference: str | None = None) -> sitk.Image:
     """Rasterise ROI *roi* of an RTSTRUCT into the grid of *reference* (UInt8, 0/1).
@@ -138,6 +163,16 @@ def rasterise_roi(path: PathLike, reference: sitk.Image, roi: str, *, case: str 
     if not mask.any():
         raise GeometryMismatchError(f"ROI {name!r} has no contour inside the image grid "
                                     "(wrong series or frame of reference?)", case=case, path=path_s)
+    full = _unclipped_voxels(planes, nz)
+    kept = int(mask.sum())
+    if full > kept:
+        import warnings
+
+        from radsig.exceptions import InputWarning
+
+        warnings.warn(f"{path_s}: ROI {name!r} runs partly outside the image: {full - kept} of its "
+                      f"{full} voxels lie outside the grid and are dropped ({kept} kept)",
+                      InputWarning, stacklevel=2)
     out = sitk.GetImageFromArray(mask)
     out.CopyInformation(reference)
     return out

@@ -30,15 +30,59 @@ def _missing(tag: str, key: str, path: str | None) -> MissingDicomTagError:
         f"(or use --suv none to keep Bq/mL)", path=path, stage="suv")
 
 
+def parse_time_of_day(text) -> tuple[int, int, float]:
+    """``(hours, minutes, seconds)`` of a DICOM TM (``HHMMSS.FFFFFF``, ``HHMM``, ``HH``) or of
+    ``HH:MM[:SS]``; ValueError naming what is wrong otherwise."""
+    raw = str(text).strip()
+    parts = raw.split(":") if ":" in raw else [raw[0:2], raw[2:4], raw[4:]]
+    try:
+        hh = int(parts[0])
+        mm = int(parts[1]) if len(parts) > 1 and parts[1] else 0
+        ss = float(parts[2]) if len(parts) > 2 and parts[2] else 0.0
+    except ValueError:
+        raise ValueError(f"{raw!r} is not a time; use HHMMSS (e.g. 093000) or HH:MM:SS") from None
+    if not (0 <= hh < 24 and 0 <= mm < 60 and 0 <= ss < 61) or len(parts) > 3:
+        raise ValueError(f"{raw!r} is not a time of day (hours 0-23, minutes and seconds 0-59)")
+    return hh, mm, ss
+
+
 def parse_dicom_time(date: str | None, time: str | None) -> datetime | None:
     """Combine a DICOM DA (YYYYMMDD) and TM (HHMMSS.FFFFFF) into a datetime."""
     if not time:
         return None
-    time = str(time).strip()
-    hh, mm = int(time[0:2]), int(time[2:4]) if len(time) >= 4 else 0
-    ss = float(time[4:]) if len(time) > 4 else 0.0
-    base = datetime.strptime(str(date).strip(), "%Y%m%d") if date else datetime(2000, 1, 1)
+    try:
+        hh, mm, ss = parse_time_of_day(time)
+        base = datetime.strptime(str(date).strip(), "%Y%m%d") if date else datetime(2000, 1, 1)
+    except ValueError as err:
+        raise DicomError(f"invalid DICOM date/time {date!r} {time!r}: {err}", stage="suv") from None
     return base + timedelta(hours=hh, minutes=mm, seconds=ss)
+
+
+#: Plausible ranges of the SUV overrides (unit, low, high): a value outside is a typing error
+#: (a height in cm, a weight in g, a negative number), not a patient.
+OVERRIDE_RANGES = {"weight": ("kg", 1.0, 500.0), "height": ("m", 0.3, 2.8),
+                   "dose": ("Bq", 1e3, 1e11), "half_life": ("s", 1.0, 1e8)}
+#: Longest plausible time from injection to acquisition (a PET scan starts ~1 h after).
+MAX_UPTAKE_S = 12 * 3600.0
+
+
+def check_overrides(overrides: dict | None) -> dict:
+    """Validate ``--suv-*`` values: numbers in plausible ranges, sex M/F, a real time of day."""
+    o = dict(overrides or {})
+    for key, (unit, low, high) in OVERRIDE_RANGES.items():
+        if key in o and o[key] is not None:
+            value = float(o[key])
+            if not (low <= value <= high):
+                raise DicomError(f"{_OVERRIDE_OPTION[key].split()[0]} {o[key]:g}: must lie between "
+                                 f"{low:g} and {high:g} {unit}", stage="suv")
+    if o.get("sex") is not None and str(o["sex"]).upper() not in ("M", "F"):
+        raise DicomError(f"--suv-sex {o['sex']!r}: must be M or F", stage="suv")
+    if o.get("injection_time") is not None:
+        try:
+            parse_time_of_day(o["injection_time"])
+        except ValueError as err:
+            raise DicomError(f"--suv-injection-time {err}", stage="suv") from None
+    return o
 
 
 def decay_factor(elapsed_s: float, half_life_s: float) -> float:
@@ -70,7 +114,7 @@ def _get(ds, name: str):
 
 def suv_parameters(ds, overrides: dict | None = None, path: str | None = None) -> dict:
     """Collect units, decay correction, dose, times, half-life, weight, height and sex."""
-    o = dict(overrides or {})
+    o = check_overrides(overrides)
     rp = ds.get("RadiopharmaceuticalInformationSequence")
     rp = rp[0] if rp else {}
     params = {
@@ -130,6 +174,13 @@ def suv_scale(ds, *, mode: str = "bw", overrides: dict | None = None, path: str 
         elapsed = (p["series"] - p["injection"]).total_seconds()
         if elapsed < 0:  # injection the evening before a scan after midnight
             elapsed += 86400.0
+        if elapsed > MAX_UPTAKE_S:  # injection after the acquisition, or a wrong date/time
+            raise DicomError(
+                f"injection time {p['injection']:%H:%M:%S} is after the acquisition time "
+                f"{p['series']:%H:%M:%S} (or more than {MAX_UPTAKE_S / 3600:.0f} h before it): the "
+                "SUV would be off by orders of magnitude; check RadiopharmaceuticalStartTime "
+                "(0018,1072) or pass the right one with --suv-injection-time HHMMSS",
+                path=path, stage="suv")
         dose = dose * decay_factor(elapsed, p["half_life"])
     elif p["decay_correction"] not in {"ADMIN"}:
         raise DicomError(f"decay correction {p['decay_correction']!r} is not supported (START or ADMIN)",

@@ -8,6 +8,7 @@ from pathlib import Path
 from jinja2 import Environment, PackageLoader, select_autoescape
 
 from radsig.report.tables import format_p
+from radsig.cohort import _atomic
 
 
 def _fmt(value, digits: int = 2) -> str:
@@ -44,5 +45,5 @@ def render_report(context: dict, path: str | Path) -> Path:
     """Render ``report.html.j2`` with ``context`` into ``path`` (UTF-8)."""
     html = environment().get_template("report.html.j2").render(**context)
     path = Path(path)
-    path.write_text(html, encoding="utf-8")
+    _atomic.write_text(path, html)
     return path

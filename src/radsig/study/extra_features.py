@@ -256,7 +256,9 @@ def _fit_habitat(study, rows: pd.DataFrame, out: Path, mod: str, ibsi_raw: dict 
         # a cache shared between runs: the maps' folder is part of the extraction settings (and so of
         # the cache keys), so it must not depend on this run's output folder
         entry["extract_maps"] = str((stored.parent / f"{stored.stem}_maps").resolve())
-    (out / f"habitat_{mod}.json").write_text(json.dumps(model, indent=1))
+    from radsig.cohort._atomic import write_text as _write_text
+
+    _write_text(out / f"habitat_{mod}.json", json.dumps(model, indent=1))
     return entry
 
 

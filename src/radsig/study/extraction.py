@@ -16,9 +16,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
-import yaml
 
 from radsig.exceptions import ConfigError, ModelFileError, RadsigError
+from radsig.cohort import _atomic
 
 Progress = Callable[[str, int, int], None]
 
@@ -55,24 +55,14 @@ def _digest(raw: dict, extractor: str) -> str:
 
 def load_feature_settings(path: str | Path, *, extractor: str | None = None) -> FeatureSettings:
     """Read a feature settings file (IBSI or PyRadiomics) and pick the extractor."""
-    path = Path(path)
-    if not path.is_file():
-        raise ConfigError(f"feature settings file not found: {path}")
-    from radsig.config.study import _one_line, _StrictLoader
+    from radsig.config.yamlfile import load_yaml
 
-    try:
-        raw = yaml.load(path.read_bytes().decode("utf-8"), Loader=_StrictLoader)  # noqa: S506 - safe
-    except UnicodeDecodeError as err:
-        raise ConfigError(f"feature settings file {path} is not UTF-8 text (byte {err.start})") from None
-    except yaml.YAMLError as err:
-        raise ConfigError(f"feature settings file {path} is not valid YAML: {_one_line(err)}") from None
-    if not raw:
-        raise ConfigError(f"feature settings file {path} is empty; it must set the extraction "
-                          "(e.g. params/ibsi/config_c.yaml)")
+    path = Path(path)
+    raw = load_yaml(path, "feature settings file")
     if not isinstance(raw, dict):
-        raise ConfigError(f"feature settings file {path} must be a mapping of settings, not a "
-                          f"{type(raw).__name__}")
-    basic = raw.pop("basic", None)
+        raise ConfigError(f"{path}: feature settings must be a mapping of keys to values, "
+                          f"got {type(raw).__name__}")
+    basic = raw.pop("basic", None) if isinstance(raw, dict) else None
     if extractor is None:
         extractor = "radsig.features" if (_engine_available() and raw) else "basic"
     if extractor == "basic":
@@ -95,10 +85,10 @@ def extract_one(image: str | Path, mask: str | Path, settings: FeatureSettings, 
     if settings.extractor == "basic":
         from radsig.study.basic_features import extract_basic
 
-        img = sitk.ReadImage(str(image))
-        msk = sitk.ReadImage(str(mask))
-        if label is not None:
-            msk = sitk.Cast(msk == int(label), sitk.sitkUInt8)
+        from radsig.io import read_image, read_mask
+
+        img = read_image(image, case=case)  # the checked reader and mask checks of every command
+        msk = read_mask(mask, img, label=None if label is None else int(label), case=case)
         long = extract_basic(img, msk, settings.raw.get("basic"))
     elif settings.extractor == "radsig.features":
         from radsig.config import load_settings
@@ -208,5 +198,5 @@ def _cached(image: Path, mask: Path, label, settings: FeatureSettings,
     if file.is_file():
         return json.loads(file.read_text())
     feats = extract_one(image, mask, settings, label=label, case=case)
-    file.write_text(json.dumps(feats))
+    _atomic.write_text(file, json.dumps(feats))
     return feats

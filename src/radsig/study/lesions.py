@@ -27,7 +27,9 @@ def split_lesions(manifest: pd.DataFrame, id_column: str, column: str) -> pd.Dat
 def _mask_volume(path: str) -> float:
     import SimpleITK as sitk
 
-    img = sitk.ReadImage(str(path))
+    from radsig.io.image import read_file
+
+    img = read_file(path, what="mask")  # the checked reader (short files, 4-D, NaN)
     return float((sitk.GetArrayViewFromImage(img) > 0).sum() * np.prod(img.GetSpacing()))
 
 

@@ -12,6 +12,7 @@ import matplotlib.ticker
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
+from radsig.cohort import _atomic
 
 COLORS = plt.rcParams["axes.prop_cycle"].by_key()["color"]
 
@@ -196,7 +197,7 @@ def nomogram_figure(model: dict, train_values: dict[str, np.ndarray]):
 def save(fig, folder, stem: str) -> tuple[str, str]:
     """Save PNG and SVG; returns their paths."""
     png, svg = folder / f"{stem}.png", folder / f"{stem}.svg"
-    fig.savefig(png, dpi=110)
-    fig.savefig(svg)
+    _atomic.atomic_write(png, lambda tmp: fig.savefig(tmp, dpi=110, format="png"))
+    _atomic.atomic_write(svg, lambda tmp: fig.savefig(tmp, format="svg"))
     plt.close(fig)
     return str(png), str(svg)

@@ -13,6 +13,7 @@ from radsig.report.html import _ci, render_report
 from radsig.report.tables import table1
 from radsig.study import plots
 from radsig.study.modelling import evaluated_models
+from radsig.cohort import _atomic
 
 SECTIONS = (
     ("study", "Study design"), ("endpoints", "Endpoints"), ("flow", "Cohort flow"),
@@ -135,7 +136,7 @@ def render_outputs(run) -> None:
     figs = _figures(run)
     variables = st.table1 or sorted({c for m in st.models for c in m.covariates})
     t1 = table1({n: cd.clinical for n, cd in run.data.items()}, variables)
-    t1.to_csv(run.out / "table1.csv", index=False)
+    _atomic.write_csv(run.out / "table1.csv", t1)
     run.results["table1"] = t1.replace({np.nan: None}).to_dict("records")
     present = {k for k, _ in SECTIONS}
     present -= {k for k in ("roc", "calibration", "dca", "survival", "tdauc", "nomogram") if not figs[k]}

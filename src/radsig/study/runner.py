@@ -20,6 +20,7 @@ from radsig.models.serialize import write_model_file
 from radsig.study import evaluation as ev
 from radsig.study import lesions
 from radsig.study import modelling as mdl
+from radsig.cohort import _atomic
 from radsig.study.data import CohortData, load_study_data
 from radsig.study.extraction import (
     FeatureSettings,
@@ -100,8 +101,8 @@ def _extract(run: StudyRun, progress: Progress | None) -> None:
         if run.study.lesions is not None:
             wide = lesions.aggregate_wide(wide, manifest, run.study.id_column, run.study.lesions.aggregate)
             fails = lesions.patient_failures(fails, run.study.id_column)
-        wide.to_csv(fdir / f"{name}_features.csv")
-        fails.to_csv(fdir / f"{name}_failures.csv", index=False)
+        _atomic.atomic_write(fdir / f"{name}_features.csv", wide.to_csv)
+        _atomic.write_csv(fdir / f"{name}_failures.csv", fails)
         run.failures[name] = fails
         n_clin, n_img = len(cd.clinical), cd.manifest[run.study.id_column].nunique()
         failed = set(fails[run.study.id_column]) if len(fails) else set()
@@ -186,7 +187,7 @@ def _score(run: StudyRun) -> pd.DataFrame:
         rows.append(predictions_table(run.frozen, scores, cd.clinical.index, run.study.id_column)
                     .assign(cohort=name))
     table = pd.concat(rows, ignore_index=True)
-    table.to_csv(run.out / "predictions.csv", index=False)
+    _atomic.write_csv(run.out / "predictions.csv", table)
     return table
 
 
@@ -357,5 +358,5 @@ def run_study(study: str | Path | StudySpec, out: str | Path, *, progress: Progr
     render_outputs(run)
     run.timings["report"] = time.perf_counter() - t1
     run.results["timings_s"] = {k: round(v, 2) for k, v in run.timings.items()}
-    (out / "results.json").write_text(json.dumps(_clean(run.results), indent=1))
+    _atomic.write_text(out / "results.json", json.dumps(_clean(run.results), indent=1))
     return run

@@ -48,12 +48,19 @@ TEXTURE = {"glcm": T.glcm_features, "glrlm": T.glrlm_features, "glszm": T.glszm_
            "gldm": T.gldm_features, "ngtdm": T.ngtdm_features}
 
 
-def _read(path, *, case=None) -> sitk.Image:
-    try:
-        return sitk.ReadImage(str(path))
-    except RuntimeError as exc:
-        raise ImageReadError(f"cannot read image: {str(exc).strip().splitlines()[-1]}",
-                             case=case, path=str(path)) from exc
+def _read(path, *, case=None, what="image") -> sitk.Image:
+    from radsig.io.image import read_file  # the checked reader (short files, NaN, 4-D)
+
+    return read_file(path, case=case, what=what)
+
+
+def _needs_whole_read(path) -> bool:
+    """A NIfTI file whose completeness or NaN voxels only a whole read can check (a region read
+    through SimpleITK fills a short file with zeros and NaN with 0)."""
+    from radsig.io import nifti
+
+    lay = nifti.nifti_layout(path)
+    return lay is not None and (lay.dtype.kind == "f" or not nifti.looks_complete(lay))
 
 
 def _region_for(info: sitk.ImageFileReader, mask: sitk.Image, bb: np.ndarray, margin):
@@ -79,12 +86,12 @@ def _region_for(info: sitk.ImageFileReader, mask: sitk.Image, bb: np.ndarray, ma
 
 def load_case(image, mask, s: dict, margin, case=None, whole: bool = False):
     """Image (possibly only the needed region), mask and the label's bounding box."""
-    mask_img = _read(mask, case=case) if isinstance(mask, (str, Path)) else mask
+    mask_img = _read(mask, case=case, what="mask") if isinstance(mask, (str, Path)) else mask
     mask_img, bb = P.select_mask(mask_img, int(s["label"]), int(s.get("label_channel", 0)),
                                  case=case)
     if not isinstance(image, (str, Path)):
         return image, mask_img, bb
-    if s.get("normalize") or whole:  # whole-image statistics: the whole image is needed
+    if s.get("normalize") or whole or _needs_whole_read(image):  # whole-image statistics
         return _read(image, case=case), mask_img, bb
     reader = sitk.ImageFileReader()
     reader.SetFileName(str(image))
@@ -270,6 +277,16 @@ def extract_case_pyradiomics(image, mask, settings, *, label=None, roi=None, cas
     if roi is not None:
         image, mask = _roi_mask(image, mask, roi, case)
         s["label"] = 1
+    if s.get("resampledPixelSpacing") is None:
+        from radsig.io.checks import warn_anisotropic
+        from radsig.io.nifti import read_header
+
+        head = read_header(image) if isinstance(image, (str, Path)) else None
+        spacing = (tuple(head.spacing) if head is not None
+                   else (_spacing_of(image, case) if isinstance(image, (str, Path))
+                         else image.GetSpacing()))
+        warn_anisotropic(spacing, in_plane=bool(s.get("force2D")), where=image,
+                         option="'resampledPixelSpacing'")
     rows = extract_rows(image, mask, settings, case=case)
     import pandas as pd
 

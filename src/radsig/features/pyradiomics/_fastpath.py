@@ -28,6 +28,7 @@ from radsig.features.pyradiomics import _preprocess as P
 from radsig.io.nifti import (
     NiftiVolume,
     index_to_point,
+    looks_complete,
     point_to_index,
     read_header,
     read_label_planes,
@@ -54,6 +55,8 @@ def nifti_arrays(image, mask, settings):
         mv, iv = read_header(mask), read_header(image)
         if mv is None or iv is None or mv.dtype.kind not in "iu":
             return None
+        if not (looks_complete(mv) and looks_complete(iv)):
+            return None  # the checked reader of the SimpleITK path says how many bytes are missing
         label = int(s["label"])
         planes, z0 = read_label_planes(mv)
         bb = P._label_bbox(planes, label) if planes.size and label != 0 else None
@@ -70,6 +73,8 @@ def nifti_arrays(image, mask, settings):
     if out is None:
         return None
     img_arr, mask_arr, spacing_zyx = out
+    if img_arr.dtype.kind == "f" and not np.isfinite(img_arr).all():
+        return None  # NaN/inf voxels: the SimpleITK path reports them (warning, or error in the ROI)
     return img_arr, mask_arr == label, spacing_zyx
 
 

@@ -1,0 +1,188 @@
+"""Bad image files: truncated, corrupt, NaN/inf, 4-D, vector, missing — through ``radsig extract``
+(both the IBSI and the PyRadiomics-mode readers)."""
+
+from __future__ import annotations
+
+import gzip
+
+import numpy as np
+import pandas as pd
+import pytest
+import SimpleITK as sitk
+from _badinput import assert_error, assert_warning, like, truncate, write
+
+from radsig.io.image import read_file
+
+
+@pytest.mark.parametrize("name", ["img.nii.gz", "img.nii"])
+@pytest.mark.parametrize("which", ["image", "mask"])
+def test_truncated_file_names_missing_bytes(cli, tmp_path, case, quick, name, which):
+    """A cut download (.nii.gz stream or .nii file) is an error with the bytes missing; SimpleITK
+    reads the missing voxels as 0."""
+    image, mask = case[2], case[3]
+    target = tmp_path / ("m_" + name if which == "mask" else name)
+    write(mask if which == "mask" else image, target)
+    full = len(gzip.decompress(target.read_bytes())) if name.endswith(".gz") else target.stat().st_size
+    truncate(target, 0.8)
+    args = (case[0], target) if which == "mask" else (target, case[1])
+    out = tmp_path / "f.csv"
+    line = assert_error(cli("extract", *args, "--params", quick, "--out", out),
+                        target.name, "truncated", "bytes of voxel data are missing")
+    missing = int(line.split("truncated: ")[1].split(" of ")[0])
+    if not name.endswith(".gz"):
+        assert missing == full - target.stat().st_size  # exactly the bytes cut off
+    assert 0 < missing < full
+    assert not out.exists()
+
+
+def test_truncated_gzip_in_pyradiomics_mode(cli, tmp_path, case):
+    """The PyRadiomics-mode fast path (own NIfTI reader) refuses the cut file too."""
+    params = tmp_path / "pyr.yaml"
+    params.write_text("setting: {binWidth: 25}\nfeatureClass: {firstorder: []}\n")
+    img = truncate(write(case[2], tmp_path / "cut.nii.gz"), 0.7)
+    assert_error(cli("extract", img, case[1], "--params", params), "cut.nii.gz", "truncated")
+
+
+def test_corrupt_gzip_stream(cli, tmp_path, case, quick):
+    img = write(case[2], tmp_path / "bad.nii.gz")
+    raw = bytearray(img.read_bytes())
+    for i in range(len(raw) // 2, len(raw) // 2 + 64):
+        raw[i] ^= 0xA5
+    img.write_bytes(bytes(raw))
+    assert_error(cli("extract", img, case[1], "--params", quick), "bad.nii.gz")
+
+
+def test_zero_byte_image(cli, tmp_path, case, quick):
+    img = tmp_path / "empty.nii.gz"
+    img.write_bytes(b"")
+    assert_error(cli("extract", img, case[1], "--params", quick), "empty.nii.gz", "cannot read")
+
+
+def test_text_file_named_nifti(cli, tmp_path, case, quick):
+    img = tmp_path / "notes.nii"
+    img.write_text("this is not an image\n" * 30)
+    assert_error(cli("extract", img, case[1], "--params", quick), "notes.nii", "cannot read")
+
+
+def test_missing_image_file(cli, tmp_path, case, quick):
+    assert_error(cli("extract", tmp_path / "nope.nii.gz", case[1], "--params", quick),
+                 "nope.nii.gz", "not found")
+
+
+def test_nan_inside_roi_is_an_error(cli, tmp_path, case, quick):
+    """NaN/inf voxels are kept (SimpleITK's NIfTI reader turns them into 0) and refused in the ROI."""
+    arr = sitk.GetArrayFromImage(case[2])
+    arr[6, 7, 8], arr[6, 7, 7] = np.nan, np.inf
+    img = write(like(case[2], arr), tmp_path / "nan.nii.gz")
+    res = cli("extract", img, case[1], "--params", quick)
+    assert_error(res, "nan.nii.gz", "2 voxel(s) in the ROI are NaN or infinite")
+    assert any("nan.nii.gz" in w and "NaN or infinite" in w for w in res.warnings)
+
+
+def test_nan_outside_roi_is_a_warning(cli, tmp_path, case, quick):
+    arr = sitk.GetArrayFromImage(case[2])
+    arr[0, 0, 0] = np.nan
+    img = write(like(case[2], arr), tmp_path / "nan_bg.nii.gz")
+    out = tmp_path / "f.csv"
+    assert_warning(cli("extract", img, case[1], "--params", quick, "--out", out),
+                   "nan_bg.nii.gz", "1 image voxel(s) are NaN or infinite", "kept")
+    assert np.isfinite(pd.read_csv(out)["value"]).any()
+
+
+def test_nan_voxels_kept_by_the_reader(tmp_path, case):
+    arr = sitk.GetArrayFromImage(case[2])
+    arr[1, 2, 3], arr[2, 3, 4] = np.nan, -np.inf
+    img = write(like(case[2], arr), tmp_path / "k.nii")
+    with pytest.warns(Warning, match="2 image voxel"):
+        back = sitk.GetArrayFromImage(read_file(img))
+    assert np.isnan(back[1, 2, 3]) and back[2, 3, 4] == -np.inf
+    np.testing.assert_array_equal(np.isfinite(back), np.isfinite(arr))
+
+
+def test_nan_in_roi_pyradiomics_mode(cli, tmp_path, case):
+    params = tmp_path / "pyr.yaml"
+    params.write_text("setting: {binWidth: 25}\nfeatureClass: {firstorder: []}\n")
+    arr = sitk.GetArrayFromImage(case[2])
+    arr[6, 7, 8] = np.nan
+    img = write(like(case[2], arr), tmp_path / "nanp.nii.gz")
+    res = cli("extract", img, case[1], "--params", params)
+    assert_error(res, "NaN")
+
+
+def test_4d_mask(cli, tmp_path, case, quick):
+    four = sitk.JoinSeries([case[3], case[3]])  # two time points
+    mask = write(four, tmp_path / "m4.nii.gz")
+    assert_error(cli("extract", case[0], mask, "--params", quick), "m4.nii.gz", "4-D", "3-D mask")
+
+
+def test_4d_image(cli, tmp_path, case, quick):
+    img = write(sitk.JoinSeries([case[2]] * 3), tmp_path / "i4.nii.gz")
+    assert_error(cli("extract", img, case[1], "--params", quick), "i4.nii.gz", "4-D")
+
+
+def test_vector_image(cli, tmp_path, case, quick):
+    a = sitk.GetArrayFromImage(case[2])
+    rgb = sitk.GetImageFromArray(np.stack([a, a, a], axis=-1), isVector=True)
+    rgb.CopyInformation(case[2])
+    img = write(rgb, tmp_path / "rgb.mha")
+    assert_error(cli("extract", img, case[1], "--params", quick), "rgb.mha", "3 components")
+
+
+def test_nan_in_mask(cli, tmp_path, case, quick):
+    m = sitk.GetArrayFromImage(case[3]).astype(np.float32)
+    m[0, 0, 0] = np.nan
+    mask = write(like(case[2], m), tmp_path / "mnan.nii.gz")
+    assert_error(cli("extract", case[0], mask, "--params", quick), "mnan.nii.gz", "NaN")
+
+
+def test_mask_on_another_grid(cli, tmp_path, case, quick):
+    m = case[3]
+    other = sitk.Image(m)
+    other.SetSpacing((2.0, 1.0, 1.0))
+    mask = write(other, tmp_path / "grid.nii.gz")
+    assert_error(cli("extract", case[0], mask, "--params", quick), "grid.nii.gz", "geometry",
+                 "spacing")
+
+
+def test_image_is_an_empty_folder(cli, tmp_path, case, quick):
+    folder = tmp_path / "series"
+    folder.mkdir()
+    assert_error(cli("extract", folder, case[1], "--params", quick), "series")
+
+
+def test_bad_format_option(cli, case, quick):
+    assert_error(cli("extract", case[0], case[1], "--params", quick, "--format", "tall"),
+                 "--format")
+
+
+def test_reader_equals_simpleitk_on_good_files(tmp_path, case):
+    """The checked reader gives SimpleITK's voxels and geometry on valid files (any type)."""
+    for dtype in (np.uint8, np.int16, np.float32, np.float64):
+        a = (sitk.GetArrayFromImage(case[2]) * 3).astype(dtype)
+        img = like(case[2], a)
+        img.SetDirection((0, 1, 0, -1, 0, 0, 0, 0, 1))  # an axis permutation: geometry from ITK
+        for name in ("t.nii", "t.nii.gz"):
+            write(img, tmp_path / name)
+            ours, ref = read_file(tmp_path / name), sitk.ReadImage(str(tmp_path / name))
+            assert ours.GetPixelID() == ref.GetPixelID()
+            assert ours.GetDirection() == ref.GetDirection() and ours.GetOrigin() == ref.GetOrigin()
+            np.testing.assert_array_equal(sitk.GetArrayFromImage(ours), sitk.GetArrayFromImage(ref))
+
+
+def test_gzip_trailer_cut(cli, tmp_path, case, quick):
+    """All voxels present but the gzip end marker and checksum cut off: still a damaged file."""
+    img = write(case[2], tmp_path / "tail.nii.gz")
+    img.write_bytes(img.read_bytes()[:-6])
+    assert_error(cli("extract", img, case[1], "--params", quick), "tail.nii.gz", "cut short")
+
+
+def test_zero_spacing_in_the_nifti_header(cli, tmp_path, case, quick):
+    """pixdim 0: SimpleITK reads 1 mm and every volume and diameter would be off."""
+    import struct
+
+    img = write(case[2], tmp_path / "pix0.nii")
+    raw = bytearray(img.read_bytes())
+    struct.pack_into("<f", raw, 84, 0.0)  # pixdim[2]
+    img.write_bytes(bytes(raw))
+    assert_error(cli("extract", img, case[1], "--params", quick), "pix0.nii", "voxel spacing",
+                 "pixdim of 0")
