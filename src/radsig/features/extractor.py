@@ -12,15 +12,12 @@ from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
-import SimpleITK as sitk
 
 from radsig.config import load_settings
 from radsig.config.settings import IbsiSettings
 from radsig.exceptions import CaseError, FeatureWarning, NonFiniteValueError, RadsigError
 from radsig.features import registry
 from radsig.preprocess.intensity import discretise, ivh_values
-from radsig.preprocess.pipeline import prepare_arrays, sitk_to_arrays
 from radsig.preprocess.roi import PreparedRoi
 
 COLUMNS = ["feature", "family", "ibsi_code", "aggregation_code", "value"]
@@ -125,7 +122,7 @@ def _rows(prefix: str, family: str, values: dict[str, float]) -> list[tuple]:
 
 
 def extract_case(image, mask, settings=None, *, label: int | None = None,
-                 roi: str | None = None, case: str | None = None) -> pd.DataFrame:
+                 roi: str | None = None, case: str | None = None):
     """Extract IBSI features of one case.
 
     Parameters
@@ -147,11 +144,27 @@ def extract_case(image, mask, settings=None, *, label: int | None = None,
         Long format: ``feature, family, ibsi_code, aggregation_code, value``.
         ``df.attrs`` holds ``family_errors`` (family → reason) and ``diagnostics``.
     """
+    import pandas as pd
+
+    rows, attrs = extract_case_rows(image, mask, settings, label=label, roi=roi, case=case)
+    df = pd.DataFrame(rows, columns=COLUMNS)
+    df.attrs.update(attrs)
+    return df
+
+
+def extract_case_rows(image, mask, settings=None, *, label: int | None = None,
+                      roi: str | None = None, case: str | None = None) -> tuple[list[tuple], dict]:
+    """The rows (``COLUMNS``) of :func:`extract_case` and its ``attrs``, without pandas (one
+    case on the command line need not import it)."""
     settings = load_settings(settings)
     if not isinstance(settings, IbsiSettings):
-        from radsig.features.pyradiomics import extract_case_pyradiomics
+        from radsig.features.pyradiomics._extract import case_rows
 
-        return extract_case_pyradiomics(image, mask, settings, label=label, roi=roi, case=case)
+        return case_rows(image, mask, settings, label=label, roi=roi, case=case), {}
+    import SimpleITK as sitk
+
+    from radsig.preprocess.pipeline import prepare_arrays, sitk_to_arrays
+
     image, mask, image_path, mask_path = _load_inputs(image, mask, label, roi, case)
     if not isinstance(image, sitk.Image):
         raise TypeError("image must be a path or a SimpleITK image")
@@ -182,12 +195,10 @@ def extract_case(image, mask, settings=None, *, label: int | None = None,
             if reason:
                 errors[prefix + family] = reason
             rows.extend(_rows(prefix, family, values))
-    df = pd.DataFrame(rows, columns=COLUMNS)
-    df.attrs["family_errors"] = errors
-    df.attrs["diagnostics"] = prepared.extra.get("diagnostics", {})
-    return df
+    return rows, {"family_errors": errors,
+                  "diagnostics": prepared.extra.get("diagnostics", {})}
 
 
-def to_wide(long_df: pd.DataFrame) -> dict[str, float]:
+def to_wide(long_df) -> dict[str, float]:
     """Feature → value mapping of a long table from :func:`extract_case`."""
     return {str(f): float(v) for f, v in zip(long_df["feature"], long_df["value"], strict=False)}
