@@ -13,9 +13,9 @@ gives these values whichever of qform and sform it prefers; for anything else :f
 returns None and the caller uses SimpleITK. The tests compare header, geometry and voxels with
 SimpleITK on files it wrote.
 
-Gzipped files are inflated in 1 MB pieces (ISA-L or zlib-ng where installed, see :func:`_zlib`) and only
-the planes that hold a label are kept (:func:`read_label_planes`); an uncompressed image is read
-only over the planes a region needs (:func:`read_region`).
+Gzipped files are inflated in 1 MB pieces (ISA-L or zlib-ng where installed, see :func:`_zlib`)
+and only the planes that hold a label are kept (:func:`read_label_planes`); an image is read only
+over the planes a region needs (:func:`read_region`; a gzipped one up to its last such plane).
 """
 
 from __future__ import annotations
