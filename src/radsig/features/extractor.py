@@ -161,14 +161,23 @@ def extract_case_rows(image, mask, settings=None, *, label: int | None = None,
         from radsig.features.pyradiomics._extract import case_rows
 
         return case_rows(image, mask, settings, label=label, roi=roi, case=case), {}
-    import SimpleITK as sitk
+    from radsig.features._nifti_input import nifti_arrays
+    from radsig.preprocess.pipeline import prepare_arrays
 
-    from radsig.preprocess.pipeline import prepare_arrays, sitk_to_arrays
+    fast = nifti_arrays(image, mask, settings, label) if roi is None else None
+    if fast is not None:  # NIfTI read without SimpleITK, only the planes the ROI needs
+        arr, msk, spacing, origin, direction = fast
+        image_path, mask_path = str(image), str(mask)
+    else:
+        import SimpleITK as sitk
 
-    image, mask, image_path, mask_path = _load_inputs(image, mask, label, roi, case)
-    if not isinstance(image, sitk.Image):
-        raise TypeError("image must be a path or a SimpleITK image")
-    arr, msk, spacing, origin = sitk_to_arrays(image, mask)
+        from radsig.preprocess.pipeline import sitk_to_arrays
+
+        image, mask, image_path, mask_path = _load_inputs(image, mask, label, roi, case)
+        if not isinstance(image, sitk.Image):
+            raise TypeError("image must be a path or a SimpleITK image")
+        arr, msk, spacing, origin = sitk_to_arrays(image, mask)
+        direction = image.GetDirection()
     if not np.isfinite(arr[msk]).all():
         n_bad = int((~np.isfinite(arr[msk])).sum())
         raise NonFiniteValueError(f"{n_bad} voxel(s) in the ROI are NaN or infinite; fix the "
@@ -178,7 +187,7 @@ def extract_case_rows(image, mask, settings=None, *, label: int | None = None,
         arr = np.rint(arr)
     try:
         prepared = prepare_arrays(arr, msk, spacing, settings, origin=origin,
-                                  direction=image.GetDirection(), case=case)
+                                  direction=direction, case=case)
     except CaseError as err:
         if err.path:
             raise
