@@ -212,14 +212,20 @@ def _planes_raw(vol: NiftiVolume, z0: int, z1: int) -> bytes:
         with open(vol.path, "rb") as fh:
             fh.seek(vol.offset + lo)
             data = fh.read(hi - lo)
-    else:
-        parts = []
+    else:  # pieces copied into one buffer (no list of parts joined: one copy, not two)
+        data = bytearray(hi - lo)
+        view = memoryview(data)
+        end = lo
         for pos, piece in _pieces(vol):
             if pos + len(piece) > lo:
-                parts.append(piece[max(lo - pos, 0):hi - pos])
+                part = memoryview(piece)[max(lo - pos, 0):hi - pos]
+                view[end - lo:end - lo + len(part)] = part
+                end += len(part)
             if pos + len(piece) >= hi:
                 break
-        data = b"".join(parts)
+        view.release()
+        if end != hi:
+            data = data[:end - lo]
     if len(data) != hi - lo:
         raise OSError(f"{vol.path}: the file ends before its voxel data does")
     return data
