@@ -85,14 +85,18 @@ def moran_geary(values: np.ndarray, mask: np.ndarray,
     k_hat[..., 1:sizes[2] // 2] *= 2.0
     n_total = float(np.prod(sizes))
     # Re(conj(a) K b) = K (Re a Re b + Im a Im b): one real product over the interleaved float
-    # views, then K against its (real, imaginary) column pairs, instead of a complex product
-    # array and vdot: the same sum, ~1.5x faster
+    # views, its (re, im) pairs added, times K, summed by NumPy's pairwise sum (no BLAS: a
+    # threaded BLAS dot would make the last bits depend on the thread count); ~1.3x faster than
+    # a complex product array and vdot, and the same value whatever the workers' threads
     k_flat = np.ascontiguousarray(k_hat).ravel()
 
     def pair_sum(a_hat: np.ndarray, b_hat: np.ndarray) -> float:
         a = np.ascontiguousarray(a_hat).view(np.float64).ravel()
         b = a if b_hat is a_hat else np.ascontiguousarray(b_hat).view(np.float64).ravel()
-        return float((k_flat @ (a * b).reshape(-1, 2)).sum()) / n_total
+        prod = (a * b).reshape(-1, 2)
+        terms = np.add(prod[:, 0], prod[:, 1])
+        terms *= k_flat
+        return float(terms.sum()) / n_total
 
     # One spectrum pair at a time keeps the peak memory at about three half-spectra.
     m_hat = fft.rfftn(m, sizes)
