@@ -109,3 +109,26 @@ def test_csv_writer_matches_pandas(sep):
     write_csv(mine, [tuple(wide.values())], list(wide), sep=sep)
     pd.DataFrame([wide]).to_csv(ref, index=False, sep=sep)
     assert mine.getvalue() == ref.getvalue()
+
+
+def test_gc_tuned_only_when_radsig_is_the_program():
+    """``python -m radsig`` / the console script tune the GC; a program calling main() is left
+    alone (pytest here)."""
+    import gc
+
+    from radsig.cli import main as cli_main
+
+    assert not cli_main._is_program()
+    code = ("import gc, runpy, sys\n"
+            "sys.argv = ['radsig', '--version']\n"
+            "try:\n"
+            "    runpy.run_module('radsig', run_name='__main__', alter_sys=True)\n"
+            "except SystemExit:\n"
+            "    pass\n"
+            "print(gc.get_freeze_count() > 0, gc.get_threshold()[0])\n")
+    env = dict(os.environ, PYTHONPATH=str(REPO / "src"))
+    proc = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
+                          timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.split()[-2:] == ["True", "10000"]
+    assert gc.get_threshold()[0] != 10000
