@@ -10,19 +10,28 @@ from __future__ import annotations
 import warnings
 from dataclasses import replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from radsig.config import load_settings
-from radsig.config.settings import IbsiSettings
 from radsig.exceptions import CaseError, FeatureWarning, NonFiniteValueError, RadsigError
 from radsig.features import registry
 from radsig.preprocess.intensity import discretise, ivh_values
 from radsig.preprocess.roi import PreparedRoi
 
+if TYPE_CHECKING:
+    from radsig.config.settings import IbsiSettings
+
 COLUMNS = ["feature", "family", "ibsi_code", "aggregation_code", "value"]
 #: families computed on the original image only (shape does not change with a filter)
 _ORIGINAL_ONLY = ("morphology",)
+
+
+def _ibsi_settings() -> type:
+    from radsig.config.settings import IbsiSettings
+
+    return IbsiSettings
 
 
 def _load_inputs(image, mask, label, roi, case):
@@ -157,7 +166,10 @@ def extract_case_rows(image, mask, settings=None, *, label: int | None = None,
     """The rows (``COLUMNS``) of :func:`extract_case` and its ``attrs``, without pandas (one
     case on the command line need not import it)."""
     settings = load_settings(settings)
-    if not isinstance(settings, IbsiSettings):
+    from radsig.config.pyradiomics import PyRadiomicsSettings
+
+    # (PyRadiomics settings first: the IBSI model, a pydantic class, is imported only for IBSI)
+    if isinstance(settings, PyRadiomicsSettings) or not isinstance(settings, _ibsi_settings()):
         from radsig.features.pyradiomics._extract import case_rows
 
         return case_rows(image, mask, settings, label=label, roi=roi, case=case), {}
