@@ -13,25 +13,53 @@ IMAGE and MASK are NIfTI, NRRD or MHA/MHD files on the same grid; IMAGE may also
 
 Examples:
 
+\b
   radsig extract ct.nii.gz gtv.nii.gz --params params/ibsi/config_c.yaml --out features.csv
-
   radsig extract ct.nrrd labels.nrrd --label 2 --format wide --out features.parquet
-
   radsig extract image.nii.gz mask.nii.gz --params params/ibsi/dig_phantom.yaml
-
   radsig extract CT_SERIES_DIR RS.dcm --roi "GTV.*" --params params/ibsi/default_ct.yaml
 """
 
 
-def _write(table, out: Optional[Path]) -> None:
+def _write(rows: list[tuple], columns: list[str], out: Optional[Path]) -> None:
+    """The table as CSV/TSV (the ``csv`` module, in pandas' ``to_csv`` format: NaN as an empty
+    field, floats as ``repr``) or Parquet (pandas)."""
     import sys
 
     from radsig.io.output import write_table
 
-    if out is None:
-        table.to_csv(sys.stdout, index=False)
+    suffix = "" if out is None else out.name.lower()
+    if suffix.endswith((".parquet", ".pq", ".csv.gz")):
+        import pandas as pd
+
+        write_table(pd.DataFrame(rows, columns=columns), out)  # atomic
         return
-    write_table(table, out)
+    if out is None:
+        write_csv(sys.stdout, rows, columns)
+        return
+    from radsig.cohort._atomic import atomic_write
+
+    def _write_csv(tmp) -> None:
+        with open(tmp, "w", newline="") as fh:
+            write_csv(fh, rows, columns, sep="\t" if suffix.endswith(".tsv") else ",")
+
+    atomic_write(out, _write_csv)  # whole or not at all: an earlier output is never half-overwritten
+
+
+def _field(value):
+    if isinstance(value, float) and value != value:
+        return ""  # pandas writes NaN as an empty field
+    return value
+
+
+def write_csv(fh, rows, columns, sep: str = ",") -> None:
+    """*rows* under *columns* as ``DataFrame(rows, columns=columns).to_csv(fh, index=False,
+    sep=sep)`` writes them (tested byte for byte), without importing pandas."""
+    import csv
+
+    writer = csv.writer(fh, delimiter=sep, lineterminator="\n")
+    writer.writerow(columns)
+    writer.writerows([_field(v) for v in row] for row in rows)
 
 
 def extract_command(
@@ -51,11 +79,9 @@ def extract_command(
     """Extract IBSI features of one image and mask."""
     import warnings
 
-    import pandas as pd
-
     from radsig.config import load_settings
     from radsig.exceptions import ConfigError, RadsigWarning
-    from radsig.features import extract_case, to_wide
+    from radsig.features.extractor import COLUMNS, extract_case_rows
     from radsig.io.output import check_output_file
 
     if fmt not in ("long", "wide"):
@@ -63,12 +89,19 @@ def extract_command(
     if out is not None:
         check_output_file(out)  # before any work: a bad --out is an error in the first second
     settings = load_settings(params)
-    with warnings.catch_warnings():
-        warnings.simplefilter("always", RadsigWarning)  # each case's warnings, every time
-        table = extract_case(image, mask, settings, label=label, roi=roi)
-    if fmt == "wide":
-        table = pd.DataFrame([to_wide(table)])
-    _write(table, out)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", RadsigWarning)
+        rows, _ = extract_case_rows(image, mask, settings, label=label, roi=roi)
+    for item in caught:
+        if issubclass(item.category, RadsigWarning):
+            typer.secho(f"warning: {item.message}", err=True, fg=typer.colors.YELLOW)
+        else:
+            warnings.showwarning(item.message, item.category, item.filename, item.lineno)
+    columns = COLUMNS
+    if fmt == "wide":  # one row, one column per feature (as ``to_wide``)
+        wide = {str(r[0]): float(r[4]) for r in rows}
+        columns, rows = list(wide), [tuple(wide.values())]
+    _write(rows, columns, out)
 
 
 def register(app: typer.Typer) -> None:

@@ -6,6 +6,8 @@ A command module exposes ``register(app)``; this file only wires them and turns
 
 from __future__ import annotations
 
+import gc
+import os
 import sys
 
 import typer
@@ -20,13 +22,16 @@ app = typer.Typer(
     name="radsig",
     help=(
         "radsig: from a cohort's scans and outcomes to a validated radiomics signature.\n\n"
-        "Examples:\n\n"
-        "  radsig demo --out radsig_demo\n\n"
+        "Examples:\n\n\b\n"  # \b: click keeps the example lines unwrapped
+        "  radsig demo --out radsig_demo\n"
         "  radsig extract image.nii.gz mask.nii.gz --params params/ibsi/config_c.yaml --out f.csv"
     ),
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     add_completion=False,
+    # plain help formatting: Typer's rich formatter imports rich + markdown-it (~0.1 s), which
+    # would make ``radsig --help`` take ~0.2 s
+    rich_markup_mode=None,
 )
 
 
@@ -64,6 +69,16 @@ def _one_line(err: BaseException) -> str:
     return " ".join(str(err).split()) or type(err).__name__
 
 
+def _is_program() -> bool:
+    """True when this process is the radsig command (console script or ``python -m radsig``),
+    not a program (a test, a notebook) that calls :func:`main`."""
+    entry = sys.modules.get("__main__")
+    spec = getattr(entry, "__spec__", None)
+    if spec is not None and spec.name == "radsig.__main__":
+        return True
+    return os.path.basename(getattr(entry, "__file__", "") or "") == "radsig"
+
+
 def main() -> None:
     """Entry point of the ``radsig`` console script.
 
@@ -75,6 +90,13 @@ def main() -> None:
     from radsig.exceptions import RadsigError
 
     warnings.showwarning = _show_warning
+    program = _is_program()
+    if program:
+        # A command imports ~10^5 long-lived objects (NumPy, pydantic, typer); the cyclic GC
+        # walked them over and over while importing and once more at exit. Fewer young-object
+        # collections, and freezing everything before the interpreter's teardown, saved
+        # ~0.1 s CPU of a 0.45 s `radsig extract` (medium CT, S1) and ~0.15 s in IBSI mode.
+        gc.set_threshold(10_000, 50, 100)
     try:
         app()
     except RadsigError as err:
@@ -88,6 +110,9 @@ def main() -> None:
     except KeyboardInterrupt:
         typer.secho("interrupted", err=True)
         sys.exit(130)
+    finally:
+        if program:
+            gc.freeze()  # objects alive at exit are freed without another GC pass
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -10,8 +10,11 @@ import os
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import pandas as pd
+if TYPE_CHECKING:  # pandas only for the table writers' annotations (no import for plain files)
+    import pandas as pd
+
 
 TMP_SUFFIX = ".radsig-tmp"
 
@@ -52,7 +55,7 @@ def write_text(path: Path, text: str) -> Path:
     return atomic_write(path, lambda tmp: tmp.write_text(text, encoding="utf-8"))
 
 
-def write_parquet(path: Path, table: pd.DataFrame, metadata: dict[str, str] | None = None) -> Path:
+def write_parquet(path: Path, table: "pd.DataFrame", metadata: dict[str, str] | None = None) -> Path:
     """Write a DataFrame to Parquet atomically, with optional key/value schema metadata."""
     import pyarrow as pa
     import pyarrow.parquet as pq
@@ -65,7 +68,7 @@ def write_parquet(path: Path, table: pd.DataFrame, metadata: dict[str, str] | No
     return atomic_write(path, lambda tmp: pq.write_table(arrow, tmp))
 
 
-def write_csv(path: Path, table: pd.DataFrame) -> Path:
+def write_csv(path: Path, table: "pd.DataFrame") -> Path:
     """Write a DataFrame to CSV atomically (no index)."""
     return atomic_write(path, lambda tmp: table.to_csv(tmp, index=False))
 

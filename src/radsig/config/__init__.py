@@ -96,11 +96,9 @@ def load_settings(path_or_dict: str | Path | dict | IbsiSettings | None = None):
     ConfigError
         Missing file, malformed YAML, unknown key (named, with the valid ones) or bad value.
     """
-    from pydantic import ValidationError
-
-    from radsig.config.settings import IbsiSettings
-
     if path_or_dict is None:
+        from radsig.config.settings import IbsiSettings
+
         return IbsiSettings()
     if not isinstance(path_or_dict, (str, Path, dict)):
         return path_or_dict  # already a settings object (IBSI or PyRadiomics)
@@ -117,6 +115,10 @@ def load_settings(path_or_dict: str | Path | dict | IbsiSettings | None = None):
                           f"got {type(data).__name__}")
     if data and set(data) <= PYRADIOMICS_KEYS:
         return _load_pyradiomics(data, path)
+    from pydantic import ValidationError  # (after the PyRadiomics check: that mode needs neither)
+
+    from radsig.config.settings import IbsiSettings
+
     try:
         return IbsiSettings.model_validate(data)
     except ValidationError as err:

@@ -22,6 +22,8 @@ from __future__ import annotations
 import numpy as np
 from scipy import fft
 
+_BLOCK = 1 << 17  # spectrum bins per block of the pair sums
+
 
 def _even_fast_len(n: int) -> int:
     """Smallest fast FFT length, even and at least ``2n - 1``."""
@@ -84,9 +86,23 @@ def moran_geary(values: np.ndarray, mask: np.ndarray,
     # rfftn keeps half of the last axis: bins other than 0 and L/2 stand for two frequencies.
     k_hat[..., 1:sizes[2] // 2] *= 2.0
     n_total = float(np.prod(sizes))
+    # Re(conj(a) K b) = K (Re a Re b + Im a Im b): one real product over the interleaved float
+    # views, its (re, im) pairs added, times K, summed by NumPy's pairwise sum (no BLAS: a
+    # threaded BLAS dot would make the last bits depend on the thread count); ~1.3x faster than
+    # a complex product array and vdot, and the same value whatever the workers' threads
+    k_flat = np.ascontiguousarray(k_hat).ravel()
 
     def pair_sum(a_hat: np.ndarray, b_hat: np.ndarray) -> float:
-        return float(np.vdot(a_hat, k_hat * b_hat).real) / n_total
+        a = np.ascontiguousarray(a_hat).view(np.float64).ravel()
+        b = a if b_hat is a_hat else np.ascontiguousarray(b_hat).view(np.float64).ravel()
+        total = 0.0
+        for lo in range(0, k_flat.size, _BLOCK):  # blocks: temporaries of 3 MB, not 3 spectra
+            hi = min(lo + _BLOCK, k_flat.size)
+            prod = (a[2 * lo:2 * hi] * b[2 * lo:2 * hi]).reshape(-1, 2)
+            terms = np.add(prod[:, 0], prod[:, 1])
+            terms *= k_flat[lo:hi]
+            total += float(terms.sum())
+        return total / n_total
 
     # One spectrum pair at a time keeps the peak memory at about three half-spectra.
     m_hat = fft.rfftn(m, sizes)

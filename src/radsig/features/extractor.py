@@ -10,22 +10,28 @@ from __future__ import annotations
 import warnings
 from dataclasses import replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
-import SimpleITK as sitk
 
 from radsig.config import load_settings
-from radsig.config.settings import IbsiSettings
 from radsig.exceptions import CaseError, FeatureWarning, NonFiniteValueError, RadsigError
 from radsig.features import registry
 from radsig.preprocess.intensity import discretise, ivh_values
-from radsig.preprocess.pipeline import prepare_arrays, sitk_to_arrays
 from radsig.preprocess.roi import PreparedRoi
+
+if TYPE_CHECKING:
+    from radsig.config.settings import IbsiSettings
 
 COLUMNS = ["feature", "family", "ibsi_code", "aggregation_code", "value"]
 #: families computed on the original image only (shape does not change with a filter)
 _ORIGINAL_ONLY = ("morphology",)
+
+
+def _ibsi_settings() -> type:
+    from radsig.config.settings import IbsiSettings
+
+    return IbsiSettings
 
 
 def _load_inputs(image, mask, label, roi, case):
@@ -125,7 +131,7 @@ def _rows(prefix: str, family: str, values: dict[str, float]) -> list[tuple]:
 
 
 def extract_case(image, mask, settings=None, *, label: int | None = None,
-                 roi: str | None = None, case: str | None = None) -> pd.DataFrame:
+                 roi: str | None = None, case: str | None = None):
     """Extract IBSI features of one case.
 
     Parameters
@@ -147,20 +153,49 @@ def extract_case(image, mask, settings=None, *, label: int | None = None,
         Long format: ``feature, family, ibsi_code, aggregation_code, value``.
         ``df.attrs`` holds ``family_errors`` (family → reason) and ``diagnostics``.
     """
-    settings = load_settings(settings)
-    if not isinstance(settings, IbsiSettings):
-        from radsig.features.pyradiomics import extract_case_pyradiomics
+    import pandas as pd
 
-        return extract_case_pyradiomics(image, mask, settings, label=label, roi=roi, case=case)
-    image, mask, image_path, mask_path = _load_inputs(image, mask, label, roi, case)
-    if not isinstance(image, sitk.Image):
-        raise TypeError("image must be a path or a SimpleITK image")
+    rows, attrs = extract_case_rows(image, mask, settings, label=label, roi=roi, case=case)
+    df = pd.DataFrame(rows, columns=COLUMNS)
+    df.attrs.update(attrs)
+    return df
+
+
+def extract_case_rows(image, mask, settings=None, *, label: int | None = None,
+                      roi: str | None = None, case: str | None = None) -> tuple[list[tuple], dict]:
+    """The rows (``COLUMNS``) of :func:`extract_case` and its ``attrs``, without pandas (one
+    case on the command line need not import it)."""
+    settings = load_settings(settings)
+    from radsig.config.pyradiomics import PyRadiomicsSettings
+
+    # (PyRadiomics settings first: the IBSI model, a pydantic class, is imported only for IBSI)
+    if isinstance(settings, PyRadiomicsSettings) or not isinstance(settings, _ibsi_settings()):
+        from radsig.features.pyradiomics._extract import case_rows
+
+        return case_rows(image, mask, settings, label=label, roi=roi, case=case), {}
+    from radsig.features._nifti_input import nifti_arrays
+    from radsig.preprocess.pipeline import prepare_arrays
+
+    fast = nifti_arrays(image, mask, settings, label) if roi is None else None
+    if fast is not None:  # NIfTI read without SimpleITK, only the planes the ROI needs
+        arr, msk, spacing, origin, direction = fast
+        image_path, mask_path = str(image), str(mask)
+    else:
+        import SimpleITK as sitk
+
+        from radsig.preprocess.pipeline import sitk_to_arrays
+
+        image, mask, image_path, mask_path = _load_inputs(image, mask, label, roi, case)
+        if not isinstance(image, sitk.Image):
+            raise TypeError("image must be a path or a SimpleITK image")
+        arr, msk, spacing, origin = sitk_to_arrays(image, mask)
+        direction = image.GetDirection()
     if settings.interpolation.spacing is None:
         from radsig.io.checks import warn_anisotropic
 
-        warn_anisotropic(image.GetSpacing(), where=image_path or "image", option="interpolation",
+        warn_anisotropic(tuple(spacing)[::-1],  # x, y, z
+                         where=image_path or "image", option="interpolation",
                          in_plane=all(a != "3D" for a in settings.texture.aggregations))
-    arr, msk, spacing, origin = sitk_to_arrays(image, mask)
     if not np.isfinite(arr[msk]).all():
         n_bad = int((~np.isfinite(arr[msk])).sum())
         raise NonFiniteValueError(f"{n_bad} voxel(s) in the ROI are NaN or infinite; fix the "
@@ -170,7 +205,7 @@ def extract_case(image, mask, settings=None, *, label: int | None = None,
         arr = np.rint(arr)
     try:
         prepared = prepare_arrays(arr, msk, spacing, settings, origin=origin,
-                                  direction=image.GetDirection(), case=case)
+                                  direction=direction, case=case)
     except CaseError as err:
         if err.path:
             raise
@@ -187,12 +222,10 @@ def extract_case(image, mask, settings=None, *, label: int | None = None,
             if reason:
                 errors[prefix + family] = reason
             rows.extend(_rows(prefix, family, values))
-    df = pd.DataFrame(rows, columns=COLUMNS)
-    df.attrs["family_errors"] = errors
-    df.attrs["diagnostics"] = prepared.extra.get("diagnostics", {})
-    return df
+    return rows, {"family_errors": errors,
+                  "diagnostics": prepared.extra.get("diagnostics", {})}
 
 
-def to_wide(long_df: pd.DataFrame) -> dict[str, float]:
+def to_wide(long_df) -> dict[str, float]:
     """Feature → value mapping of a long table from :func:`extract_case`."""
     return {str(f): float(v) for f, v in zip(long_df["feature"], long_df["value"], strict=False)}

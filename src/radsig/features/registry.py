@@ -6,12 +6,11 @@ package's ``ibsi_features.csv`` and ``ibsi_aggregations.csv``.
 
 from __future__ import annotations
 
+import csv
 import importlib
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
-
-import pandas as pd
 
 #: family name → module (relative to radsig.features) that exposes ``compute(roi, **options)``
 FAMILY_MODULES: dict[str, str] = {
@@ -56,35 +55,47 @@ class FeatureInfo:
     ibsi_code: str
 
 
+def _csv_rows(name: str) -> list[dict[str, str]]:
+    # the csv module, not pandas: one case on the command line must not import pandas
+    with resources.files("radsig.features").joinpath(name).open("r", newline="") as fh:
+        return list(csv.DictReader(fh))
+
+
 @lru_cache(maxsize=1)
-def feature_table() -> pd.DataFrame:
-    """``ibsi_features.csv``: tag, name, family, family_code, ibsi_code, ibsi_code_specific."""
-    with resources.files("radsig.features").joinpath("ibsi_features.csv").open("r") as fh:
-        return pd.read_csv(fh, dtype=str, keep_default_na=False)
+def _feature_rows() -> tuple[dict[str, str], ...]:
+    return tuple(_csv_rows("ibsi_features.csv"))
+
+
+def feature_table():
+    """``ibsi_features.csv`` as a pandas DataFrame: tag, name, family, family_code, ibsi_code,
+    ibsi_code_specific (all strings)."""
+    import pandas as pd
+
+    rows = _feature_rows()
+    return pd.DataFrame([dict(r) for r in rows], columns=list(rows[0]), dtype=str)
 
 
 @lru_cache(maxsize=1)
 def aggregation_codes() -> dict[str, str]:
     """aggregation_short → IBSI aggregation code (``""`` → DHQ4, the whole ROI volume)."""
-    with resources.files("radsig.features").joinpath("ibsi_aggregations.csv").open("r") as fh:
-        table = pd.read_csv(fh, dtype=str, keep_default_na=False)
-    return dict(zip(table["aggregation_short"], table["aggregation_code"], strict=False))
+    return {r["aggregation_short"]: r["aggregation_code"]
+            for r in _csv_rows("ibsi_aggregations.csv")}
 
 
 @lru_cache(maxsize=1)
 def features_by_tag() -> dict[str, FeatureInfo]:
     """tag → :class:`FeatureInfo`, with the specific IBSI code where one exists (e.g. NK6P)."""
     out = {}
-    for row in feature_table().itertuples(index=False):
-        code = row.ibsi_code_specific or row.ibsi_code
-        out[row.tag] = FeatureInfo(row.tag, row.name, row.family, row.family_code, code)
+    for row in _feature_rows():
+        code = row["ibsi_code_specific"] or row["ibsi_code"]
+        out[row["tag"]] = FeatureInfo(row["tag"], row["name"], row["family"], row["family_code"],
+                                      code)
     return out
 
 
 def family_tags(family: str) -> list[str]:
     """IBSI tags of *family*, in the order of ``ibsi_features.csv``."""
-    table = feature_table()
-    return table.loc[table["family"] == family, "tag"].tolist()
+    return [r["tag"] for r in _feature_rows() if r["family"] == family]
 
 
 def aggregations_for(family: str, dimensions) -> list[str]:

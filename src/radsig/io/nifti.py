@@ -13,9 +13,9 @@ gives these values whichever of qform and sform it prefers; for anything else :f
 returns None and the caller uses SimpleITK. The tests compare header, geometry and voxels with
 SimpleITK on files it wrote.
 
-Gzipped masks are inflated in 1 MB pieces (zlib-ng where installed: ~3× faster than zlib) and only
-the planes that hold a label are kept (:func:`read_label_planes`); an uncompressed image is read
-only over the planes a region needs (:func:`read_region`).
+Gzipped files are inflated in 1 MB pieces (ISA-L or zlib-ng where installed, see :func:`_zlib`)
+and only the planes that hold a label are kept (:func:`read_label_planes`); an image is read only
+over the planes a region needs (:func:`read_region`; a gzipped one up to its last such plane).
 """
 
 from __future__ import annotations
@@ -59,12 +59,24 @@ class NiftiVolume:
         return self.direction * self.spacing[None, :]
 
 
-def _zlib():
-    try:
-        from zlib_ng import zlib_ng as z
-    except ImportError:  # optional accelerator; the standard library is the fallback
-        import zlib as z
-    return z
+def _zlib(ratio: float = 1.0):
+    """The fastest inflate installed for data compressed *ratio* : 1. Measured on CT volumes
+    (512 x 512 x 120 int16, 2:1): ISA-L (``isal``) 0.15 s CPU, zlib-ng 0.17 s, zlib 0.25 s; on
+    their label maps (~1000:1, long runs of zeros) zlib-ng 2-10 ms, ISA-L ~20 ms, zlib ~170 ms.
+    Both accelerators are optional; the standard library is the fallback."""
+    order = ("isal", "zlib_ng") if ratio < 16 else ("zlib_ng", "isal")
+    for name in order:
+        try:
+            if name == "isal":
+                from isal import isal_zlib as z
+            else:
+                from zlib_ng import zlib_ng as z
+            return z
+        except ImportError:
+            continue
+    import zlib
+
+    return zlib
 
 
 def _head(path: Path, gz: bool) -> bytes:
@@ -171,19 +183,25 @@ def _pieces(vol: NiftiVolume):
                 yield pos, piece
                 pos += len(piece)
         return
-    d = _zlib().decompressobj(31)
-    with open(vol.path, "rb") as fh:
-        raw = fh.read()
+    size = vol.offset + int(np.prod(vol.shape)) * vol.dtype.itemsize
+    d = _zlib(size / max(vol.path.stat().st_size, 1)).decompressobj(31)
     pos = -vol.offset
-    piece = d.decompress(raw, _CHUNK)
-    while piece:
-        if pos + len(piece) > 0:
-            skip = max(-pos, 0)
-            yield pos + skip, piece[skip:]
-        pos += len(piece)
-        if d.eof:
-            break
-        piece = d.decompress(d.unconsumed_tail, _CHUNK)
+    with open(vol.path, "rb") as fh:
+        # compressed input in 256 KB reads, output in ~1 MB pieces: only the file's start is
+        # read and inflated when only the first planes are needed, and the unconsumed input
+        # handed back each time stays small (re-feeding a whole file's tail copied it per piece)
+        data = b""
+        while not d.eof:
+            if not data:
+                data = fh.read(_CHUNK >> 2)
+                if not data:
+                    break
+            piece = d.decompress(data, _CHUNK)
+            data = d.unconsumed_tail
+            if piece and pos + len(piece) > 0:
+                skip = max(-pos, 0)
+                yield pos + skip, piece[skip:]
+            pos += len(piece)
 
 
 def _planes_raw(vol: NiftiVolume, z0: int, z1: int) -> bytes:
@@ -194,14 +212,20 @@ def _planes_raw(vol: NiftiVolume, z0: int, z1: int) -> bytes:
         with open(vol.path, "rb") as fh:
             fh.seek(vol.offset + lo)
             data = fh.read(hi - lo)
-    else:
-        parts = []
+    else:  # pieces copied into one buffer (no list of parts joined: one copy, not two)
+        data = bytearray(hi - lo)
+        view = memoryview(data)
+        end = lo
         for pos, piece in _pieces(vol):
             if pos + len(piece) > lo:
-                parts.append(piece[max(lo - pos, 0):hi - pos])
+                part = memoryview(piece)[max(lo - pos, 0):hi - pos]
+                view[end - lo:end - lo + len(part)] = part
+                end += len(part)
             if pos + len(piece) >= hi:
                 break
-        data = b"".join(parts)
+        view.release()
+        if end != hi:
+            data = data[:end - lo]
     if len(data) != hi - lo:
         raise OSError(f"{vol.path}: the file ends before its voxel data does")
     return data

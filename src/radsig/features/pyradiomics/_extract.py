@@ -266,6 +266,14 @@ def extract_case_pyradiomics(image, mask, settings, *, label=None, roi=None, cas
         Columns ``feature, family, ibsi_code, aggregation_code, value``; ``feature`` holds
         PyRadiomics names such as ``original_glcm_JointEnergy`` or ``wavelet-LLH_firstorder_Mean``.
     """
+    rows = case_rows(image, mask, settings, label=label, roi=roi, case=case)
+    import pandas as pd
+
+    return pd.DataFrame(rows, columns=COLUMNS)
+
+
+def case_rows(image, mask, settings, *, label=None, roi=None, case=None) -> list[tuple]:
+    """The rows (``COLUMNS``) of :func:`extract_case_pyradiomics`, without pandas."""
     settings = load_pyradiomics_settings(settings)
     s = dict(settings.setting)
     if label is not None:
@@ -287,10 +295,7 @@ def extract_case_pyradiomics(image, mask, settings, *, label=None, roi=None, cas
                          else image.GetSpacing()))
         warn_anisotropic(spacing, in_plane=bool(s.get("force2D")), where=image,
                          option="'resampledPixelSpacing'")
-    rows = extract_rows(image, mask, settings, case=case)
-    import pandas as pd
-
-    return pd.DataFrame(rows, columns=COLUMNS)
+    return extract_rows(image, mask, settings, case=case)
 
 
 def extract_rows(image, mask, settings: PyRadiomicsSettings, *, case=None) -> list[tuple]:

@@ -1,0 +1,69 @@
+"""IBSI-mode input from NIfTI files without SimpleITK, reading only the planes the ROI needs.
+
+``extract_case`` on a gzipped CT spent most of its reading time in SimpleITK inflating the whole
+scan and the whole label map with zlib. For NIfTI-1 files that :mod:`radsig.io.nifti` reads
+exactly as SimpleITK does (see there) and that share their grid, this gives the arrays
+:func:`radsig.preprocess.pipeline.sitk_to_arrays` would give, except that the image is read only
+over the planes the preprocessing can touch: the ROI's z-range widened by the crop margin, one
+step of the new grid and the interpolation support. The arrays keep the whole scan's shape (the
+resampling grid is aligned with the whole image); planes that are not read stay zero and are
+never looked at. Anything else returns None and the SimpleITK reader runs.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from pathlib import Path
+
+import numpy as np
+
+#: original voxels beyond the crop window the interpolation may read (resample._SUPPORT's
+#: largest value, 10 for the cubic B-spline), plus a safety plane on each side
+_SUPPORT = 12
+
+
+def nifti_arrays(image, mask, settings, label):
+    """``(image, mask bool, spacing zyx, origin zyx, direction)`` or None (use SimpleITK)."""
+    if os.environ.get("RADSIG_NO_FASTPATH"):
+        return None
+    if not (isinstance(image, (str, Path)) and isinstance(mask, (str, Path))):
+        return None
+    if not settings.filters_trivial:  # filters widen the margin; keep the general path
+        return None
+    from radsig.io.nifti import read_header, read_label_planes, read_region
+
+    try:
+        iv, mv = read_header(image), read_header(mask)
+        if iv is None or mv is None or mv.dtype.kind not in "iu":
+            return None
+        if (iv.shape != mv.shape or not np.array_equal(iv.spacing, mv.spacing)
+                or not np.array_equal(iv.origin, mv.origin)
+                or not np.array_equal(iv.direction, mv.direction)):
+            return None  # SimpleITK's path checks (with tolerance) or reports the mismatch
+        planes, z0 = read_label_planes(mv)
+        if not planes.size:
+            return None  # the SimpleITK path reports the empty mask
+        binary = planes != 0 if label is None else planes == int(label)
+        busy = np.flatnonzero(binary.reshape(binary.shape[0], -1).any(1))
+        if not busy.size:
+            return None  # ... or the missing label, naming the labels present
+        nz = iv.shape[0]
+        sz = float(iv.spacing[2])
+        interp = settings.interpolation
+        step = max([float(v) for v in (interp.spacing or []) if v] + [sz]) / sz
+        reach = math.ceil(float(settings.crop.margin_mm) / sz) + math.ceil(step) + _SUPPORT
+        lo = max(0, int(z0 + busy[0]) - reach)
+        hi = min(nz, int(z0 + busy[-1]) + 1 + reach)
+        region = read_region(iv, (0, 0, lo), (iv.shape[2], iv.shape[1], hi - lo))
+    except (OSError, ValueError, MemoryError):
+        return None  # the SimpleITK path reads the files again and reports what is wrong
+    dtype = region.dtype if region.dtype.kind in "iub" else np.float64
+    arr = np.zeros(iv.shape, dtype=dtype)  # untouched planes cost no memory
+    arr[lo:hi] = region
+    msk = np.zeros(iv.shape, dtype=bool)
+    msk[z0:z0 + binary.shape[0]] = binary
+    spacing = tuple(float(s) for s in iv.spacing[::-1])
+    origin = tuple(float(o) for o in iv.origin[::-1])
+    direction = tuple(float(d) for d in iv.direction.ravel())
+    return arr, msk, spacing, origin, direction

@@ -1,0 +1,86 @@
+"""IBSI mode's NIfTI input without SimpleITK gives the rows of the SimpleITK reader, bit for bit."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pytest
+import SimpleITK as sitk
+
+from radsig.config import load_settings
+from radsig.features import _nifti_input
+from radsig.features.extractor import extract_case_rows
+
+
+def _rows(image, mask, params, monkeypatch, *, fast: bool, label=None):
+    if fast:
+        monkeypatch.delenv("RADSIG_NO_FASTPATH", raising=False)
+    else:
+        monkeypatch.setenv("RADSIG_NO_FASTPATH", "1")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        rows, attrs = extract_case_rows(image, mask, params, label=label)
+    return rows, attrs
+
+
+def _same(a, b):
+    assert [r[:4] for r in a] == [r[:4] for r in b]
+    va, vb = np.array([r[4] for r in a]), np.array([r[4] for r in b])
+    assert np.array_equal(va, vb, equal_nan=True)
+
+
+@pytest.mark.parametrize("config", ["config_c.yaml"])
+def test_ct_phantom_rows_equal_simpleitk_reader(shared, config, monkeypatch):
+    folder = shared / "ibsi" / "ct_phantom_pat1"
+    params = shared.parent.parent / "params" / "ibsi" / config
+    image, mask = folder / "image.nii.gz", folder / "mask.nii.gz"
+    settings = load_settings(params)
+    assert _nifti_input.nifti_arrays(image, mask, settings, None) is not None
+    fast, attrs = _rows(image, mask, settings, monkeypatch, fast=True)
+    slow, attrs_slow = _rows(image, mask, settings, monkeypatch, fast=False)
+    _same(fast, slow)
+    assert attrs == attrs_slow
+
+
+def _write_case(tmp_path, dtype, shift_origin=False):
+    rng = np.random.default_rng(3)
+    arr = rng.normal(30, 40, size=(40, 48, 52)).astype(dtype)
+    labels = np.zeros(arr.shape, np.uint8)
+    zz, yy, xx = np.indices(arr.shape)
+    labels[((zz - 9) ** 2 + (yy - 20) ** 2 + (xx - 25) ** 2) < 30] = 2  # near the first planes
+    labels[((zz - 28) ** 2 + (yy - 30) ** 2 + (xx - 30) ** 2) < 40] = 5
+    img = sitk.GetImageFromArray(arr)
+    img.SetSpacing((0.9, 0.9, 2.5))
+    img.SetOrigin((-20.0, 11.5, 3.0))
+    img.SetDirection((-1, 0, 0, 0, -1, 0, 0, 0, 1))
+    msk = sitk.GetImageFromArray(labels)
+    msk.CopyInformation(img)
+    if shift_origin:
+        msk.SetOrigin((-20.0, 11.5, 3.00001))  # within SimpleITK's tolerance, not equal
+    sitk.WriteImage(img, str(tmp_path / "img.nii.gz"))
+    sitk.WriteImage(msk, str(tmp_path / "msk.nii.gz"))
+    return tmp_path / "img.nii.gz", tmp_path / "msk.nii.gz"
+
+
+@pytest.mark.parametrize("dtype", [np.int16, np.float32])
+@pytest.mark.parametrize("label", [None, 2, 5])
+def test_labels_and_types_equal_simpleitk_reader(tmp_path, monkeypatch, dtype, label):
+    image, mask = _write_case(tmp_path, dtype)
+    settings = load_settings({"interpolation": {"spacing": [1.0, 1.0, 1.0],
+                                                "image_method": "linear"},
+                              "resegmentation": {"range": [-200, 400]},
+                              "discretisation": {"method": "fbs", "bin_width": 10}})
+    assert _nifti_input.nifti_arrays(image, mask, settings, label) is not None
+    fast, _ = _rows(image, mask, settings, monkeypatch, fast=True, label=label)
+    slow, _ = _rows(image, mask, settings, monkeypatch, fast=False, label=label)
+    _same(fast, slow)
+
+
+def test_declines_what_it_does_not_read_exactly(tmp_path):
+    image, mask = _write_case(tmp_path, np.int16, shift_origin=True)
+    settings = load_settings(None)
+    assert _nifti_input.nifti_arrays(image, mask, settings, None) is None  # origins differ
+    image, mask = _write_case(tmp_path, np.int16)
+    assert _nifti_input.nifti_arrays(image, mask, settings, 7) is None  # label absent
+    assert _nifti_input.nifti_arrays(sitk.ReadImage(str(image)), mask, settings, None) is None
