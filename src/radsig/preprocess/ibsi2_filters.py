@@ -110,6 +110,71 @@ def _separable(image: np.ndarray, kernels: Iterable[np.ndarray | None], axes: It
     return out
 
 
+def _rotation_specs(dimensions: str) -> list[tuple[tuple[int, ...], tuple[int, ...]]]:
+    """(perm, flips) of every proper right-angle rotation, as used by :func:`rotations`."""
+    axes = (0, 1, 2) if dimensions == "3D" else (1, 2)
+    out = []
+    for perm in itertools.permutations(axes):
+        for n_flip in range(len(axes) + 1):
+            for flips in itertools.combinations(axes, n_flip):
+                if _parity(perm) * (-1) ** n_flip == 1:
+                    out.append((perm, flips))
+    return out
+
+
+def separable_pooled(image: np.ndarray, stages: list[list[np.ndarray]], dimensions: str,
+                     mode: str, pooling: str) -> np.ndarray:
+    """Pool, over every right-angle rotation, a chain of separable filters (each stage one
+    1-D kernel per axis, in x, y[, z] order), without turning the image.
+
+    Turning the image, filtering along its axis b and turning back equals filtering the
+    original along the axis b came from, with the kernel reversed when that axis was flipped
+    (an even-length kernel then needs origin -1 to keep the same alignment). Rotations that
+    give the same operations are computed once (e.g. 8 distinct ones of 24 for HHH), and
+    shared leading operations are computed once (depth-first, so at most one array per
+    operation depth is alive)."""
+    letter_axes = _AXES[dimensions]
+    counts: dict[tuple, int] = {}
+    for perm, flips in _rotation_specs(dimensions):
+        ops = []
+        for stage in stages:
+            # the rotated image's axis b is original axis src[b]; b's kernel is the one of the
+            # letter acting on array axis b
+            src = dict(zip(sorted(perm), perm, strict=True))
+            by_axis = dict(zip(letter_axes, stage, strict=True))
+            stage_ops = []
+            for b in sorted(by_axis):
+                k = by_axis[b]
+                if b in flips:
+                    k = k[::-1]
+                    origin = -1 if len(k) % 2 == 0 else 0
+                else:
+                    origin = 0
+                stage_ops.append((src[b], k.tobytes(), origin))
+            ops.extend(sorted(stage_ops))  # axes commute: a canonical order shares prefixes
+        key = tuple(ops)
+        counts[key] = counts.get(key, 0) + 1
+    combine, finish = _pool(pooling)
+    acc = None
+    total = sum(counts.values())
+    img = np.asarray(image, dtype=np.float64)
+    keys = sorted(counts)
+    stack: list[tuple[tuple, np.ndarray]] = [((), img)]
+    for key in keys:
+        # reuse the longest computed prefix of this operation sequence
+        while stack and stack[-1][0] != key[:len(stack[-1][0])]:
+            stack.pop()
+        done, arr = stack[-1]
+        for i in range(len(done), len(key)):
+            axis, kbytes, origin = key[i]
+            arr = ndimage.convolve1d(arr, np.frombuffer(kbytes), axis=axis, mode=mode, cval=0.0,
+                                     origin=origin)
+            stack.append((key[:i + 1], arr))
+        resp = arr * counts[key] if pooling == "mean" else arr
+        acc = np.array(resp) if acc is None else combine(acc, resp, out=acc)
+    return finish(acc, total)
+
+
 # --- mean, LoG -------------------------------------------------------------------------------
 
 def mean_filter(image: np.ndarray, support: int, boundary: str, dimensions: str) -> np.ndarray:
@@ -161,13 +226,10 @@ def laws_filter(image: np.ndarray, kernel: str, boundary: str, dimensions: str,
                          f"filter needs {len(axes)}")
     mode = MODES[boundary]
 
-    def response(img):
-        return _separable(img, kernels, axes, mode)
-
     if rotation_invariance:
-        out = rotation_pooled(response, image, dimensions, pooling)
+        out = separable_pooled(image, [kernels], dimensions, mode, pooling)
     else:
-        out = response(image)
+        out = _separable(image, kernels, axes, mode)
     if energy_delta is not None:
         out = mean_filter(np.abs(out), 2 * int(energy_delta) + 1, boundary, dimensions)
     return out
@@ -218,12 +280,12 @@ def _gabor_plane(image: np.ndarray, spacing, plane_axes: tuple[int, int], sigma_
     kw = {"constant_values": 0.0} if boundary == "constant" else {}
     padded = np.pad(arr, ((0, 0), (rv, rv), (ru, ru)), mode=PAD_MODES[boundary], **kw)
     shape = (sfft.next_fast_len(padded.shape[1]), sfft.next_fast_len(padded.shape[2]))
-    spec = sfft.fft2(padded, s=shape, axes=(1, 2), workers=-1)
+    spec = sfft.fft2(padded.astype(np.float32), s=shape, axes=(1, 2), workers=-1)
     acc = np.zeros(arr.shape, dtype=np.float64)
     weights = _angle_weights(thetas)
     for theta, weight in weights.items():
         kernel = gabor_kernel(sigma_mm, wavelength_mm, gamma, theta, (su, sv), truncate)
-        kspec = sfft.fft2(kernel, s=shape, workers=-1)
+        kspec = sfft.fft2(kernel.astype(np.complex64), s=shape, workers=-1)
         resp = sfft.ifft2(spec * kspec[None], axes=(1, 2), workers=-1)
         valid = resp[:, 2 * rv:2 * rv + arr.shape[1], 2 * ru:2 * ru + arr.shape[2]]
         acc += weight * np.abs(valid)
@@ -285,16 +347,14 @@ def wavelet_filter(image: np.ndarray, wavelet: str, response: str, level: int, b
                          f"({len(axes)} for {dimensions})")
     mode = MODES[boundary]
 
-    def run(img):
-        out = np.asarray(img, dtype=np.float64)
-        for lev in range(1, level):
-            out = _separable(out, [_dilate(lo, lev)] * len(axes), axes, mode)
-        kernels = [_dilate(lo if c == "L" else hi, level) for c in letters]
-        return _separable(out, kernels, axes, mode)
-
+    stages = [[_dilate(lo, lev)] * len(axes) for lev in range(1, level)]
+    stages.append([_dilate(lo if c == "L" else hi, level) for c in letters])
     if rotation_invariance:
-        return rotation_pooled(run, image, dimensions, pooling)
-    return run(image)
+        return separable_pooled(image, stages, dimensions, mode, pooling)
+    out = np.asarray(image, dtype=np.float64)
+    for stage in stages:
+        out = _separable(out, stage, axes, mode)
+    return out
 
 
 # --- Fourier-domain filters: Simoncelli and Riesz --------------------------------------------
@@ -407,3 +467,39 @@ def riesz_log_filter(image: np.ndarray, spacing, sigma_mm: float, riesz_order,
     order = _order_on_axes(riesz_order, _AXES[dimensions], axes)
     return _fourier_filter(resp, lambda shape: riesz_transfer(shape, axes, order), axes,
                            boundary, pad)
+
+
+# --- settings → response map -----------------------------------------------------------------
+
+def filter_image(image, settings, name: str | None = None):
+    """(response map as a float32 SimpleITK image on *image*'s grid, filter name): the IBSI-2
+    filter *name* of *settings* (the only one when None) on the whole image, no resampling."""
+    import numpy as np
+    import SimpleITK as sitk
+
+    from radsig.config.settings import IbsiSettings
+    from radsig.exceptions import ConfigError
+
+    if not isinstance(settings, IbsiSettings):
+        raise ConfigError("radsig filter needs radsig IBSI settings with an IBSI-2 filter in "
+                          "filters:, not a PyRadiomics parameter file")
+    specs = settings.ibsi2_filters
+    if not specs:
+        raise ConfigError("the settings name no IBSI-2 filter (an entry of filters: with "
+                          "filter: mean, log, laws, gabor, wavelet or simoncelli)")
+    if name is None:
+        if len(specs) > 1:
+            raise ConfigError(f"the settings name {len(specs)} IBSI-2 filters "
+                              f"({', '.join(specs)}); choose one with --filter NAME")
+        name = next(iter(specs))
+    if name not in specs:
+        raise ConfigError(f"--filter {name}: no such IBSI-2 filter in the settings; "
+                          f"valid: {', '.join(specs)}")
+    arr = sitk.GetArrayFromImage(image).astype(np.float64)
+    if settings.input.round_intensities:
+        arr = np.rint(arr)
+    spacing = tuple(float(s) for s in image.GetSpacing()[::-1])
+    response = specs[name].apply(arr, spacing)
+    out = sitk.GetImageFromArray(np.asarray(response, dtype=np.float32))
+    out.CopyInformation(image)
+    return out, name
