@@ -71,3 +71,25 @@ def test_filter_errors_are_one_line(cli, shared, tmp_path):  # noqa: F811
     assert result.returncode == 2 and result.stderr.startswith("error:")
     for res in (result,):
         assert "Traceback" not in res.stderr and len(res.stderr.strip().splitlines()) == 1
+
+
+def test_cohort_extract_runs_ibsi2_filters(cli, shared, tmp_path):  # noqa: F811
+    """`radsig cohort extract` with the phase-2 settings 3A: each case's LoG statistics equal
+    the IBSI-2 reference values within tolerance."""
+    import pandas as pd
+
+    ct = shared / "ibsi/ct_phantom_pat1"
+    pd.DataFrame({"patient_id": ["P1", "P2"], "image": [ct / "image.nii.gz"] * 2,
+                  "mask": [ct / "mask.nii.gz"] * 2}).to_csv(tmp_path / "m.csv", index=False)
+    out = tmp_path / "features.csv"
+    result = cli("cohort", "extract", tmp_path / "m.csv", "--params",
+                 REPO / "params/ibsi2/phase2/3A.yaml", "--out", out)
+    assert result.returncode == 0, result.stderr
+    table = pd.read_csv(out)
+    ref = pd.read_csv(shared / "ibsi2/phase2/reference_values.csv")
+    ref = ref[ref["config"] == "3A"]
+    assert len(table) == 2
+    for _, row in ref.iterrows():
+        col = [c for c in table.columns if c.endswith("log_" + row["ibsi_code"])]
+        assert len(col) == 1, (row["ibsi_code"], list(table.columns)[:10])
+        assert (abs(table[col[0]] - row["value"]) <= row["tolerance"]).all()
