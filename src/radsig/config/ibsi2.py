@@ -72,6 +72,11 @@ def _check_order(order, dimensions, what):
                          f"integers (x, y[, z]) with a positive sum, got {order}")
 
 
+def _check_align(spec):
+    if spec.riesz_align_sigma_mm is not None and spec.riesz_order is None:
+        raise ValueError("riesz_align_sigma_mm needs riesz_order")
+
+
 class LogFilter(_Filter):
     """Laplacian of Gaussian (σ in mm, truncated at ``truncate`` σ), optionally followed by a
     Riesz transform of order ``riesz_order``."""
@@ -80,10 +85,15 @@ class LogFilter(_Filter):
     sigma_mm: float = Field(..., gt=0)
     truncate: float = Field(4.0, gt=0, description="Kernel radius in units of σ.")
     riesz_order: list[int] | None = Field(None, description="Riesz order (l_x, l_y[, l_z]).")
+    riesz_align_sigma_mm: float | None = Field(
+        None, gt=0, description="Steer the Riesz transform by the local structure tensor "
+                                "(Gaussian window σ in mm); the order is then read in the local "
+                                "frame (e_1, e_2[, e_3] by decreasing eigenvalue).")
 
     @model_validator(mode="after")
     def _order(self):
         _check_order(self.riesz_order, self.dimensions, "log")
+        _check_align(self)
         return self
 
     def apply(self, image, spacing):
@@ -91,7 +101,8 @@ class LogFilter(_Filter):
 
         if self.riesz_order is not None:
             return f.riesz_log_filter(image, spacing, self.sigma_mm, tuple(self.riesz_order),
-                                      self.boundary, self.dimensions, self.truncate)
+                                      self.boundary, self.dimensions, self.truncate,
+                                      align_sigma_mm=self.riesz_align_sigma_mm)
         return f.log_filter(image, spacing, self.sigma_mm, self.boundary, self.dimensions,
                             self.truncate)
 
@@ -213,17 +224,22 @@ class SimoncelliFilter(_Filter):
     level: int = Field(1, ge=1, le=6)
     boundary: Boundary = "periodic"
     riesz_order: list[int] | None = None
+    riesz_align_sigma_mm: float | None = Field(
+        None, gt=0, description="Steer the Riesz transform by the local structure tensor "
+                                "(Gaussian window σ in mm).")
 
     @model_validator(mode="after")
     def _order(self):
         _check_order(self.riesz_order, self.dimensions, "simoncelli")
+        _check_align(self)
         return self
 
     def apply(self, image, spacing):
         from radsig.preprocess import ibsi2_filters as f
 
         order = tuple(self.riesz_order) if self.riesz_order is not None else None
-        return f.simoncelli_filter(image, self.level, self.boundary, self.dimensions, order)
+        return f.simoncelli_filter(image, self.level, self.boundary, self.dimensions, order,
+                                   align_sigma_mm=self.riesz_align_sigma_mm, spacing=spacing)
 
     def margin_mm(self, spacing):
         return 2 ** (self.level + 3) * max(spacing)
