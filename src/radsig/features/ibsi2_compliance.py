@@ -180,6 +180,34 @@ _ROTATION_TABLE = """\
 """
 
 
+_CONVENTIONS = """\
+- Axis letters are read x, y, z (the image's i, j, k): Laws `E5L5S5` is E5 along x, wavelet
+  `LHL` is high-pass along y, Riesz order (1, 0, 0) acts along x. `2D` filters work in the axial
+  planes (constant z).
+- Kernels are applied by convolution (flipped). σ and λ are in mm, converted with each axis'
+  spacing; supports and energy windows are in voxels.
+- LoG: Gaussian second derivatives per voxel, summed over the filtered axes, truncated at
+  `truncate` σ, no σ² normalisation (the reference maps' convention).
+- Laws: 1-D kernels divided by their Euclidean norm; energy map = mean of |response| over a
+  (2δ+1)-voxel window, after rotation pooling.
+- Gabor: complex kernel exp(−(x′² + γ²y′²)/(2σ²))·exp(i2πx′/λ), θ from +x towards +y, modulus;
+  computed by FFT on the slice padded with the boundary condition; θ and θ + π give the same
+  modulus, so a full turn of angles costs half.
+- Separable wavelets: undecimated; PyWavelets' decomposition filters; level n filters the
+  all-low-pass map of level n−1 with filters upsampled by 2^(n−1) (zeros after each tap).
+- Simoncelli and Riesz: Fourier domain, frequencies on the centred grid of step 2/(n−1) per
+  axis; Riesz multiplier (−i)^L √(L!/Π l_d!) Π (ω_d/‖ω‖)^(l_d); the Riesz transform of a LoG
+  response pads it by half its size with the boundary condition. `riesz_align_sigma_mm` steers
+  the order by the local structure tensor (eigenframe of the Gaussian-windowed outer product of
+  the first-order Riesz components).
+- Phase 2 (`params/ibsi2/phase2/`): `A` = no interpolation, filters in the axial planes; `B` =
+  cubic B-spline resampling to 1 mm, intensities rounded, mask interpolated linearly and kept at
+  ≥ 0.5; re-segmentation to [−1000, 400] HU on the unfiltered image; the filter runs on the whole
+  image (`crop.whole_image: true`); the 18 intensity statistics of the response map in the ROI.
+  Simoncelli configurations use the periodic boundary (no padding).
+"""
+
+
 def _fmt(value: float | None, digits: int = 4) -> str:
     if value is None:
         return "–"
@@ -215,6 +243,9 @@ def render_markdown(maps: list[MapResult], features: list[FeatureResult],
         "## Dimensions and rotation invariance",
         "",
         _ROTATION_TABLE,
+        "## Conventions",
+        "",
+        _CONVENTIONS,
         "## Phase 1: response maps",
         "",
         f"Rule: every voxel within {PHASE1_RULE:g} % of the consensus map's range. Time: "
