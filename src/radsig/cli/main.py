@@ -16,6 +16,7 @@ from radsig import __version__
 from radsig.cli import cohort as _cohort
 from radsig.cli import dicom as _dicom
 from radsig.cli import extract as _extract
+from radsig.cli import filter as _filter
 from radsig.cli import study as _study
 
 app = typer.Typer(
@@ -50,7 +51,7 @@ def _root(
     """radsig: radiomics signatures for immunotherapy response and prognosis."""
 
 
-for _module in (_extract, _dicom, _cohort, _study):
+for _module in (_extract, _dicom, _cohort, _study, _filter):
     _module.register(app)
 
 

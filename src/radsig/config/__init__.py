@@ -66,7 +66,8 @@ def _format_validation_error(err, source: str) -> str:
     more = f" (and {len(err.errors()) - 1} more problem(s))" if len(err.errors()) > 1 else ""
     got = first.get("input")
     got_text = f"; got {got!r}" if got is not None and not isinstance(got, dict) else ""
-    return f"{source}: invalid value for '{where}': {first['msg']}{got_text}{more}"
+    msg = first["msg"].removeprefix("Value error, ")
+    return f"{source}: invalid value for '{where}': {msg}{got_text}{more}"
 
 
 def _load_pyradiomics(data: dict, path: Path | None):

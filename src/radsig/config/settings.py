@@ -33,6 +33,8 @@ class CropSettings(_Stage):
 
     margin_mm: float = Field(10.0, ge=10.0, description="Margin kept around the ROI bounding box "
                                                         "(mm, at least 10 for local intensity).")
+    whole_image: bool = Field(False, description="Keep the whole image (no crop): filters then "
+                                                 "see the image's own edges (IBSI-2 phase 2).")
 
 
 class InterpolationSettings(_Stage):
@@ -152,24 +154,42 @@ class IbsiSettings(_Stage):
     @field_validator("filters")
     @classmethod
     def _check_filters(cls, value: dict[str, dict]) -> dict[str, dict]:
-        unknown = sorted(set(value) - set(IMAGE_TYPES))
+        unknown = sorted(k for k, v in value.items()
+                         if k not in IMAGE_TYPES and not (isinstance(v, dict) and "filter" in v))
         if unknown:
             raise ValueError(f"unknown image type(s) {', '.join(unknown)}; valid: "
-                             f"{', '.join(IMAGE_TYPES)}")
+                             f"{', '.join(IMAGE_TYPES)}, or an IBSI-2 filter (an entry with "
+                             "'filter:' mean, log, laws, gabor, wavelet or simoncelli)")
         from radsig.config.pyradiomics import _validate_settings
         from radsig.exceptions import ConfigError
 
         out = {}
         for name, options in value.items():
-            options = options or {}
+            if name not in IMAGE_TYPES:  # IBSI-2 filter: validated (unknown keys are errors), normalised
+                from radsig.config.ibsi2 import parse_filter
+
+                out[name] = parse_filter(name, options).model_dump()
+                continue
             try:  # every option of every filter is checked (a typo such as 'sigmaa' is an error)
-                out[name] = _validate_settings(options, f"filters.{name}")
+                out[name] = _validate_settings(options or {}, f"filters.{name}")
             except ConfigError as err:
                 raise ValueError(str(err)) from None
             if name == "LoG" and not out[name].get("sigma"):
                 raise ValueError("filters.LoG needs 'sigma' (a list of widths in mm, e.g. [1, 2]);"
                                  " without it no LoG image is computed")
         return out
+
+    @property
+    def pyradiomics_filters(self) -> dict[str, dict]:
+        """The entries of ``filters`` that are PyRadiomics image types."""
+        return {k: v for k, v in self.filters.items() if k in IMAGE_TYPES}
+
+    @property
+    def ibsi2_filters(self) -> dict:
+        """Name → IBSI-2 filter model, for the entries of ``filters`` that are IBSI-2 filters."""
+        from radsig.config.ibsi2 import parse_filter
+
+        return {k: parse_filter(k, v) for k, v in self.filters.items() if k not in IMAGE_TYPES}
 
     @property
     def filters_trivial(self) -> bool:

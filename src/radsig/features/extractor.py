@@ -96,9 +96,14 @@ def _filtered_rois(roi: PreparedRoi, settings: IbsiSettings) -> dict[str, Prepar
     rois = {"original": roi}
     if settings.filters_trivial:
         return rois
-    from radsig.preprocess.filters import apply_filters  # lands with the PyRadiomics issue
+    pyrad = settings.pyradiomics_filters
+    images = {}
+    if set(pyrad) - {"Original"}:
+        from radsig.preprocess.filters import apply_filters  # lands with the PyRadiomics issue
 
-    images = apply_filters(roi.image, roi.spacing, dict(settings.filters), mask=roi.morph_mask)
+        images = apply_filters(roi.image, roi.spacing, pyrad, mask=roi.morph_mask)
+    for name, spec in settings.ibsi2_filters.items():  # IBSI-2 filters, named by their entry
+        images[name] = spec.apply(roi.image, roi.spacing)
     disc, ivh = settings.discretisation, settings.ivh
     for name, arr in images.items():
         if name == "original":

@@ -61,10 +61,14 @@ def _margin_mm(settings, spacing: tuple[float, ...]) -> np.ndarray:
     """Crop margin (z, y, x) in mm: the settings' margin, widened to the context filters need."""
     margin = np.full(3, float(settings.crop.margin_mm))
     if not settings.filters_trivial:
-        from radsig.preprocess.filters import filter_margin  # PyRadiomics-mode issue
+        pyrad = settings.pyradiomics_filters
+        if set(pyrad) - {"Original"}:
+            from radsig.preprocess.filters import filter_margin  # PyRadiomics-mode issue
 
-        context = np.asarray(filter_margin(dict(settings.filters), spacing)) * np.asarray(spacing)
-        margin = np.maximum(margin, context)
+            context = np.asarray(filter_margin(pyrad, spacing)) * np.asarray(spacing)
+            margin = np.maximum(margin, context)
+        for spec in settings.ibsi2_filters.values():  # IBSI-2 filters: their own reach
+            margin = np.maximum(margin, spec.margin_mm(spacing))
     return margin
 
 
@@ -79,7 +83,11 @@ def _crop_and_resample(image: np.ndarray, mask: np.ndarray, spacing: tuple[float
     else:
         new_spacing = _new_spacing(spacing, interp.spacing)
         grid = aligned_grid(image.shape, spacing, new_spacing)
-    lo, hi = roi_window(grid, bb_lo, bb_hi, _margin_mm(settings, new_spacing), spacing)
+    if getattr(settings.crop, "whole_image", False):  # no crop: a margin wider than the image
+        margin = np.full(3, float(np.max(np.asarray(image.shape) * np.asarray(spacing))) + 1.0)
+    else:
+        margin = _margin_mm(settings, new_spacing)
+    lo, hi = roi_window(grid, bb_lo, bb_hi, margin, spacing)
     grid = sub_grid(grid, lo, hi)
     if interp.spacing is None:
         block = tuple(slice(a, b) for a, b in zip(lo, hi, strict=False))
