@@ -71,6 +71,22 @@ def predict(model_path: str | Path, *, manifest: str | Path | None = None, image
     man = man[man["modality"].isin(doc["modalities"])]
     if clinical is not None:  # a wrong clinical table fails before the (slow) feature extraction
         _clinical_table(doc, clinical, idc)
+    feats = extract_features(doc, man, Path(model_path).parent, progress=progress)
+    missing = [f for m in doc["models"] for f in mdl.model_features(m) if f not in feats.columns]
+    if missing:
+        raise ModelFileError(f"features {sorted(set(missing))[:5]} required by the model were not produced; "
+                             "the feature settings or extractor differ from the model's")
+    clin = _clinical(doc, clinical, feats.index, idc)
+    models = [m for m in doc["models"] if clin is not None or not mdl.model_columns(m)]
+    models = with_dependencies(models, doc["models"])
+    return predictions_table(models, score_frame(models, feats, clin), feats.index, idc)
+
+
+def extract_features(doc: dict, man: pd.DataFrame, model_dir: Path, *, progress=None) -> pd.DataFrame:
+    """Features of the manifest's rows (absolute paths) with the model's frozen settings: IBSI /
+    basic features, the deep / habitat families (files next to model.json), lesions aggregated
+    like the study. A failed extraction is a :class:`ConfigError` listing each failure."""
+    idc = doc["id_column"]
     settings = FeatureSettings.from_json(doc["feature_settings"])
     les = doc.get("lesions")
     if les and les["column"] in man.columns:  # one row per lesion: extract each, aggregate like the study
@@ -81,28 +97,27 @@ def predict(model_path: str | Path, *, manifest: str | Path | None = None, image
     if doc.get("extra_features"):  # deep / habitat families, with the files saved next to model.json
         from radsig.study import extra_features as xf
 
-        extra, xfails = xf.extract_extra_direct(doc["extra_features"], man, Path(model_path).parent, id_column=idc)
+        extra, xfails = xf.extract_extra_direct(doc["extra_features"], man, model_dir, id_column=idc)
         feats, fails = xf.merge(feats, extra), pd.concat([fails, xfails], ignore_index=True)
     if les and les["column"] in man.columns:
         feats = lesions.aggregate_wide(feats, man, idc, les["aggregate"])
         fails = lesions.patient_failures(fails, idc)
     if len(fails):
         raise ConfigError("feature extraction failed:\n  " + "\n  ".join(fails["error"].astype(str)))
-    missing = [f for m in doc["models"] for f in mdl.model_features(m) if f not in feats.columns]
-    if missing:
-        raise ModelFileError(f"features {sorted(set(missing))[:5]} required by the model were not produced; "
-                             "the feature settings or extractor differ from the model's")
-    clin = _clinical(doc, clinical, feats.index, idc)
-    models = [m for m in doc["models"] if clin is not None or not mdl.model_columns(m)]
-    models = _with_dependencies(models, doc["models"])
+    return feats
+
+
+def score_frame(models: list[dict], feats: pd.DataFrame, clin: pd.DataFrame | None) -> dict:
+    """Linear predictor of each of *models* (in scoring order, dependencies first) for aligned
+    feature / clinical rows: the one scoring path of ``radsig predict`` and ``radsig serve``."""
     scores: dict = {}
     clin_rows = clin if clin is not None else pd.DataFrame(index=feats.index)
     for m in models:
         scores[m["name"]] = mdl.linear_predictor(m, feats, clin_rows, scores)
-    return predictions_table(models, scores, feats.index, idc)
+    return scores
 
 
-def _with_dependencies(models: list[dict], all_models: list[dict]) -> list[dict]:
+def with_dependencies(models: list[dict], all_models: list[dict]) -> list[dict]:
     kept = {m["name"] for m in models}
     out = []
     for m in all_models:
