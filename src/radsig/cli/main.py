@@ -14,6 +14,7 @@ from radsig import __version__
 from radsig.cli import cohort as _cohort
 from radsig.cli import dicom as _dicom
 from radsig.cli import extract as _extract
+from radsig.cli import serve as _serve
 from radsig.cli import study as _study
 
 app = typer.Typer(
@@ -45,7 +46,7 @@ def _root(
     """radsig: radiomics signatures for immunotherapy response and prognosis."""
 
 
-for _module in (_extract, _dicom, _cohort, _study):
+for _module in (_extract, _dicom, _cohort, _study, _serve):
     _module.register(app)
 
 
