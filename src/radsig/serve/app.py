@@ -17,6 +17,7 @@ import hashlib
 import hmac
 import io
 import json
+import math
 import os
 import tempfile
 import threading
@@ -118,6 +119,7 @@ def create_app(model_path: str | Path, *, token: str | None = None, audit_log: s
     from radsig.serve.page import render_page
 
     sm = ServedModel.load(model_path)
+    _warm_up(sm)
     audit = AuditLog(audit_log, audit_values) if audit_log else None
     card = model_card(sm)
     page = render_page(sm, served=True)
@@ -174,7 +176,7 @@ def create_app(model_path: str | Path, *, token: str | None = None, audit_log: s
             return _refuse(request, "score", err)
         res = sm.score([rec])
         if ctype == "multipart/form-data":
-            res[0]["features"] = {k: v for k, v in rec[0].items() if k in sm.features}
+            res[0]["features"] = inputs["features"]  # as extracted (null: not produced, imputed)
         _log(request, "score", 200, {"predictions": res[0]["predictions"], "warnings": res[0]["warnings"]}, inputs)
         return _response(res, single=True)
 
@@ -216,6 +218,24 @@ def create_app(model_path: str | Path, *, token: str | None = None, audit_log: s
         return _response(res, single=False)
 
     return app
+
+
+def _warm_up(sm: ServedModel) -> None:
+    """Import the extraction code now, so the first image request does not pay for it."""
+    import importlib
+
+    names = ["radsig.study.predict", "radsig.study.extraction"]
+    if sm.doc["feature_settings"]["extractor"] == "radsig.features":
+        names += ["radsig.features", "radsig.config"]
+    if sm.doc.get("extra_features"):
+        names += ["radsig.study.extra_features"]
+        names += ["radsig.deep"] if "deep" in sm.doc["extra_features"] else []
+        names += ["radsig.habitat"] if "habitat" in sm.doc["extra_features"] else []
+    for n in names:
+        try:
+            importlib.import_module(n)
+        except ImportError:  # an optional family (torch) missing: image requests will say so
+            pass
 
 
 #: the page runs only its own inline script and styles; it loads nothing from anywhere
@@ -334,9 +354,10 @@ def _image_record(sm: ServedModel, form) -> tuple[tuple[dict, dict], dict | None
             continue
         files[(mod.upper(), part)] = (data, ".nii.gz" if data[:2] == b"\x1f\x8b" else ".nii")
     given = sorted({m for m, _ in files})
+    named = {e["field"] for e in errs}
     for m in given:
         for part in ("image", "mask"):
-            if (m, part) not in files:
+            if (m, part) not in files and f"{m}_{part}" not in named:
                 errs.append({"field": f"{m}_{part}", "message": f"missing: modality {m} needs an image and a mask"})
     if not given and not errs:
         errs.append({"field": f"{mods[0]}_image", "message": "no image uploaded: send <MODALITY>_image and "
@@ -368,9 +389,12 @@ def _image_record(sm: ServedModel, form) -> tuple[tuple[dict, dict], dict | None
             raise InputError([{"field": f"{given[0]}_image", "message": f"feature extraction failed: {err}"}]) from None
     row = feats.iloc[0] if len(feats) else pd.Series(dtype=float)
     prefixes = tuple(f"{m}_" for m in given)
-    features = {k: float(v) for k, v in row.items() if str(k).startswith(prefixes)}
+    # every model feature of an uploaded modality: a family that produced nothing for this case
+    # (e.g. a habitat absent from the tumour) is missing, imputed as radsig predict imputes it
+    features = {k: float(row[k]) if k in row.index and math.isfinite(row[k]) else None
+                for k in sm.features if k.startswith(prefixes)}
     rec = sm.parse_record({"features": features, "clinical": clinical})
-    return rec, {"clinical": clinical}
+    return rec, {"clinical": clinical, "features": features}
 
 
 def _factory():
