@@ -17,6 +17,7 @@ from radsig.cli import cohort as _cohort
 from radsig.cli import dicom as _dicom
 from radsig.cli import extract as _extract
 from radsig.cli import filter as _filter
+from radsig.cli import serve as _serve
 from radsig.cli import study as _study
 
 app = typer.Typer(
@@ -51,7 +52,7 @@ def _root(
     """radsig: radiomics signatures for immunotherapy response and prognosis."""
 
 
-for _module in (_extract, _dicom, _cohort, _study, _filter):
+for _module in (_extract, _dicom, _cohort, _study, _filter, _serve):
     _module.register(app)
 
 

@@ -102,22 +102,7 @@ def predict(model_path: str | Path, *, manifest: str | Path | None = None, image
         raise ConfigError(_one_line(problems))
     if clinical is not None:  # a wrong clinical table fails before the (slow) feature extraction
         _clinical_table(doc, clinical, idc)
-    settings = FeatureSettings.from_json(doc["feature_settings"])
-    if les and les["column"] in man.columns:  # one row per lesion: extract each, aggregate like the study
-        from radsig.study import lesions
-
-        man = lesions.split_lesions(man, idc, les["column"])
-    feats, fails = extract_manifest(man, settings, id_column=idc, progress=progress, stage="features")
-    if doc.get("extra_features"):  # deep / habitat families, with the files saved next to model.json
-        from radsig.study import extra_features as xf
-
-        extra, xfails = xf.extract_extra_direct(doc["extra_features"], man, Path(model_path).parent, id_column=idc)
-        feats, fails = xf.merge(feats, extra), pd.concat([fails, xfails], ignore_index=True)
-    if les and les["column"] in man.columns:
-        feats = lesions.aggregate_wide(feats, man, idc, les["aggregate"])
-        fails = lesions.patient_failures(fails, idc)
-    if len(fails):
-        raise ConfigError("feature extraction failed:\n  " + "\n  ".join(fails["error"].astype(str)))
+    feats = extract_features(doc, man, Path(model_path).parent, progress=progress)
     _check_intensities(doc, feats, model_path, allow_intensity_shift)  # first: a swapped modality
     missing = sorted({f for m in doc["models"] for f in mdl.model_features(m) if f not in feats.columns})
     if doc.get("extra_features"):  # a habitat absent in every input image: missing, like one patient's
@@ -133,20 +118,43 @@ def predict(model_path: str | Path, *, manifest: str | Path | None = None, image
     _warn_missing_features(doc, feats)
     clin = _clinical(doc, clinical, feats.index, idc)
     models = [m for m in doc["models"] if clin is not None or not mdl.model_columns(m)]
-    models = _with_dependencies(models, doc["models"])
+    models = with_dependencies(models, doc["models"])
     left_out = [m["name"] for m in doc["models"] if m not in models]
     if left_out:
         _warn(f"{model_path}: model(s) {', '.join(left_out)} need clinical column(s) "
               f"{', '.join(doc['clinical_columns'])}; not scored (give --clinical FILE)")
-    scores: dict = {}
-    clin_rows = clin if clin is not None else pd.DataFrame(index=feats.index)
-    for m in models:
-        scores[m["name"]] = lp = mdl.linear_predictor(m, feats, clin_rows, scores)
+    scores = score_frame(models, feats, clin)
+    for name, lp in scores.items():
         bad = [str(p) for p, v in zip(feats.index, lp, strict=True) if not np.isfinite(v)]
         if bad:
-            raise ModelFileError(f"{model_path}: model {m['name']!r} gives a non-finite score for "
+            raise ModelFileError(f"{model_path}: model {name!r} gives a non-finite score for "
                                  f"patient(s) {bad[:5]}; nothing was written")
     return predictions_table(models, scores, feats.index, idc)
+
+
+def extract_features(doc: dict, man: pd.DataFrame, model_dir: Path, *, progress=None) -> pd.DataFrame:
+    """Features of the manifest's rows (absolute paths) with the model's frozen settings: IBSI /
+    basic features, the deep / habitat families (files next to model.json), lesions aggregated
+    like the study. A failed extraction is a :class:`ConfigError` listing each failure."""
+    idc = doc["id_column"]
+    les = doc.get("lesions")
+    settings = FeatureSettings.from_json(doc["feature_settings"])
+    if les and les["column"] in man.columns:  # one row per lesion: extract each, aggregate like the study
+        from radsig.study import lesions
+
+        man = lesions.split_lesions(man, idc, les["column"])
+    feats, fails = extract_manifest(man, settings, id_column=idc, progress=progress, stage="features")
+    if doc.get("extra_features"):  # deep / habitat families, with the files saved next to model.json
+        from radsig.study import extra_features as xf
+
+        extra, xfails = xf.extract_extra_direct(doc["extra_features"], man, model_dir, id_column=idc)
+        feats, fails = xf.merge(feats, extra), pd.concat([fails, xfails], ignore_index=True)
+    if les and les["column"] in man.columns:
+        feats = lesions.aggregate_wide(feats, man, idc, les["aggregate"])
+        fails = lesions.patient_failures(fails, idc)
+    if len(fails):
+        raise ConfigError("feature extraction failed:\n  " + "\n  ".join(fails["error"].astype(str)))
+    return feats
 
 
 def _check_intensities(doc: dict, feats: pd.DataFrame, model_path, allow: bool) -> None:
@@ -175,7 +183,17 @@ def _warn_missing_features(doc: dict, feats: pd.DataFrame) -> None:
               f"(e.g. {cols[:3]}); imputed with the training median")
 
 
-def _with_dependencies(models: list[dict], all_models: list[dict]) -> list[dict]:
+def score_frame(models: list[dict], feats: pd.DataFrame, clin: pd.DataFrame | None) -> dict:
+    """Linear predictor of each of *models* (in scoring order, dependencies first) for aligned
+    feature / clinical rows: the one scoring path of ``radsig predict`` and ``radsig serve``."""
+    scores: dict = {}
+    clin_rows = clin if clin is not None else pd.DataFrame(index=feats.index)
+    for m in models:
+        scores[m["name"]] = mdl.linear_predictor(m, feats, clin_rows, scores)
+    return scores
+
+
+def with_dependencies(models: list[dict], all_models: list[dict]) -> list[dict]:
     kept = {m["name"] for m in models}
     out = []
     for m in all_models:

@@ -166,6 +166,7 @@ def _fit(run: StudyRun) -> None:
         cut, how = ev.cutoff_for(spec.cutoff, lp[ok], target, ep, surv)
         frozen["cutoff"] = {"value": cut, "method": how}
         frozen["survival_endpoints"] = [e.name for e in surv_eps]
+        _serving_extras(frozen, ep, f_ok, c_ok, s_ok, target, lp[ok])
         for m in mdl.learner_members(frozen):  # reported next to the ensemble (AUCs with CIs)
             mlp = mdl.linear_predictor(m, feats, clin, train_scores)
             m["endpoint"], m["survival_endpoints"] = ep.name, []
@@ -173,6 +174,34 @@ def _fit(run: StudyRun) -> None:
                                    strict=True))
         run.frozen.append(frozen)
         train_scores[spec.name] = lp
+
+
+def _serving_extras(frozen: dict, ep, feats, clin, scores: dict, target, lp: np.ndarray) -> None:
+    """Parameter covariance (CIs of predictions) and, for Cox models, the baseline hazard at the
+    endpoint's horizons (risks): what ``radsig serve`` needs (radsig.study.uncertainty)."""
+    from radsig.study import uncertainty as unc
+
+    unc.add_uncertainty(frozen, feats, clin, scores, target)
+    if frozen["link"] == "cox":
+        frozen["baseline"] = {"endpoint": ep.name, "time_unit": ep.time_unit,
+                              **unc.baseline(lp, target["time"], target["event"], ep.horizons)}
+
+
+def _card_entries(run: StudyRun) -> dict:
+    """Study context of the model card and the training summaries (no patient rows)."""
+    from radsig.study.uncertainty import training_summary
+
+    st, tr = run.study, run.study.training.name
+    used = {m["endpoint"] for m in run.frozen} | {e for m in run.frozen for e in m["survival_endpoints"]}
+    return {
+        "description": st.description,
+        "endpoints": [e.model_dump(mode="json") for e in st.endpoints if e.name in used],
+        "cohorts": [{"name": c.name, "role": c.role, "description": c.description,
+                     "n": run.flow.get(c.name, {}).get("analysed")} for c in st.cohorts],
+        "model_descriptions": {m.name: m.description for m in st.models if m.description},
+        "training_summary": training_summary(run.frozen, run.features[tr], run.data[tr].clinical,
+                                             run.scores.get(tr, {})),
+    }
 
 
 def _score(run: StudyRun) -> pd.DataFrame:
@@ -281,6 +310,7 @@ def model_document(run: StudyRun) -> dict:
         "intensity": _intensity(run),
         **({"lesions": run.study.lesions.model_dump()} if run.study.lesions is not None else {}),
         **({"extra_features": _extra_entry(run.extra_features)} if run.extra_features else {}),
+        **_card_entries(run),
     }
 
 
