@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import time
+import warnings
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Optional
 
@@ -40,6 +42,29 @@ class _Progress:
         self.bar.update(self.tasks[stage], completed=done if total > 1 or done else 1, total=max(total, 1))
 
 
+@contextmanager
+def _one_line_warnings():
+    """radsig's own warnings as one ``warning: ...`` line each (once), others as Python shows them."""
+    from radsig.exceptions import RadsigWarning
+
+    seen: set[str] = set()
+    shown = warnings.showwarning
+
+    def show(message, category, filename, lineno, file=None, line=None):
+        if not issubclass(category, RadsigWarning):
+            return shown(message, category, filename, lineno, file, line)
+        if str(message) not in seen:
+            seen.add(str(message))
+            typer.echo(f"warning: {message}", err=True)
+        return None
+
+    warnings.showwarning = show
+    try:
+        yield
+    finally:
+        warnings.showwarning = shown
+
+
 def _summary(run, started: float) -> None:
     res = run.results["models"]
     lines = []
@@ -64,12 +89,13 @@ def study(
     from radsig.study.runner import run_study, validate
 
     started = time.perf_counter()
-    validate(study_file)  # fail on a bad study file before any progress display or work
-    if quiet:
-        run = run_study(study_file, out)
-    else:
-        with _Progress() as progress:
-            run = run_study(study_file, out, progress=progress)
+    with _one_line_warnings():
+        validate(study_file)  # fail on a bad study file before any progress display or work
+        if quiet:
+            run = run_study(study_file, out)
+        else:
+            with _Progress() as progress:
+                run = run_study(study_file, out, progress=progress)
     _summary(run, started)
 
 
@@ -123,14 +149,16 @@ def predict(
     clinical: Optional[Path] = typer.Option(None, "--clinical", help="Clinical table for nomograms."),
     modality: Optional[str] = typer.Option(None, "--modality", help="Modality of IMAGE."),
     out: Optional[Path] = typer.Option(None, "--out", "-o", help="Write predictions CSV here."),
+    features: Optional[Path] = typer.Option(None, "--features", help="Feature table (CSV/Parquet) instead of images."),
 ) -> None:
     """Score new patients with a frozen model: Rad-score, probability / risk, risk group."""
     from radsig.exceptions import ConfigError
     from radsig.study.predict import predict as _predict
 
-    if manifest is None and (image is None or mask is None):
-        raise ConfigError("give IMAGE and MASK, or --manifest FILE")
-    table = _predict(model, manifest=manifest, image=image, mask=mask, modality=modality, clinical=clinical)
+    if manifest is None and features is None and (image is None or mask is None):
+        raise ConfigError("give IMAGE and MASK, --manifest FILE or --features TABLE")
+    table = _predict(model, manifest=manifest, image=image, mask=mask, modality=modality, clinical=clinical,
+                     features=features)
     if out is not None:
         table.to_csv(out, index=False)
         typer.echo(f"predictions: {out.resolve()} ({len(table)} patients)")
@@ -142,9 +170,11 @@ def validate_study(study_file: Path = typer.Argument(..., help="Study file (YAML
     """Check a study file, every path, column and class, before any extraction."""
     from radsig.study.runner import validate
 
-    spec, data, settings = validate(study_file)
+    with _one_line_warnings():
+        spec, data, settings = validate(study_file)
     for name, cd in data.items():
-        typer.echo(f"  {name:<14} {cd.role:<13} {len(cd.clinical):>4} patients, {len(cd.manifest):>4} images")
+        what = f"{cd.features.shape[1]:>4} table features" if cd.features is not None else f"{len(cd.manifest):>4} images"
+        typer.echo(f"  {name:<14} {cd.role:<13} {len(cd.clinical):>4} patients, {what}")
     typer.echo(f"study file OK: {study_file} ({len(spec.models)} models, extractor {settings.extractor})")
 
 

@@ -50,10 +50,17 @@ def _read_manifest(manifest: str | Path, id_column: str) -> pd.DataFrame:
 
 def predict(model_path: str | Path, *, manifest: str | Path | None = None, image: str | Path | None = None,
             mask: str | Path | None = None, modality: str | None = None, clinical: str | Path | None = None,
-            progress=None) -> pd.DataFrame:
-    """Rad-score, probability and risk group of every model for every patient."""
+            progress=None, features: str | Path | None = None) -> pd.DataFrame:
+    """Rad-score, probability and risk group of every model for every patient.
+
+    ``features``: a feature table (CSV/Parquet, the model's ID column) instead of images.
+    """
+    if features is not None:
+        return predict_table(model_path, features, clinical=clinical)
     doc = load_study_model(model_path)
     idc = doc["id_column"]
+    if doc["feature_settings"].get("extractor") == "table":
+        raise ConfigError("this model was built from feature tables; give --features TABLE")
     if manifest is not None:
         man = _read_manifest(manifest, idc)
     elif image is not None and mask is not None:
@@ -135,3 +142,50 @@ def _clinical_table(doc: dict, clinical, idc: str) -> tuple[pd.DataFrame, Path]:
         raise ConfigError(f"clinical table {path}: the model needs column(s) {need}; has {list(df.columns)}")
     df[idc] = df[idc].astype(str)
     return df.set_index(idc), path
+
+
+def predict_table(model_path: str | Path, features: str | Path, *, clinical: str | Path | None = None) -> pd.DataFrame:
+    """Score the patients of a feature table (read like a study's ``features:`` cohort).
+
+    The model's clinical columns (nomograms) come from ``clinical`` or, without it, from the
+    feature table itself.
+    """
+    from radsig.study.tables import PROVENANCE_COLUMNS, read_any
+
+    doc = load_study_model(model_path)
+    idc = doc["id_column"]
+    path = Path(features)
+    if not path.is_file():
+        raise ConfigError(f"feature table not found: {path}")
+    try:
+        table = read_any(path)
+    except Exception as err:  # noqa: BLE001 - any reader failure is the user's file
+        raise ConfigError(f"cannot read feature table {path}: {err}") from None
+    if idc not in table.columns:
+        raise ConfigError(f"feature table {path}: id column {idc!r} missing")
+    table[idc] = table[idc].astype(str)
+    dup = sorted(set(table[idc][table[idc].duplicated()]))
+    if dup:
+        raise ConfigError(f"feature table {path}: duplicate ID(s) {dup[:3]} in {idc!r}")
+    table = table.set_index(idc)
+    need = sorted({f for m in doc["models"] for f in mdl.model_features(m)})
+    missing = [f for f in need if f not in table.columns]
+    if missing:
+        raise ConfigError(f"feature table {path}: {len(missing)} feature(s) the model needs are missing, "
+                          f"e.g. {missing[:3]}")
+    text = [f for f in need if not pd.api.types.is_numeric_dtype(table[f])]
+    if text:
+        raise ConfigError(f"feature table {path}: feature column(s) {text[:3]} are not numeric")
+    feats = table[need].astype(float)
+    if clinical is not None:
+        clin = _clinical(doc, clinical, feats.index, idc)
+    else:
+        gone = [c for c in doc["clinical_columns"] if c not in table.columns or c in PROVENANCE_COLUMNS]
+        clin = None if gone else table[doc["clinical_columns"]]
+    models = [m for m in doc["models"] if clin is not None or not mdl.model_columns(m)]
+    models = _with_dependencies(models, doc["models"])
+    scores: dict = {}
+    clin_rows = clin if clin is not None else pd.DataFrame(index=feats.index)
+    for m in models:
+        scores[m["name"]] = mdl.linear_predictor(m, feats, clin_rows, scores)
+    return predictions_table(models, scores, feats.index, idc)
