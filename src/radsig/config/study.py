@@ -243,7 +243,7 @@ class StudySpec(_Strict):
     bootstrap: int = Field(default=500, ge=50, le=10000)
     lesions: LesionSpec | None = None
     analyses: list[AnalysisSpec] = Field(default_factory=list)
-    features: FeatureSpec
+    features: FeatureSpec = Field(default_factory=FeatureSpec)
     cohorts: list[CohortSpec] = Field(min_length=1)
     endpoints: list[EndpointSpec] = Field(min_length=1)
     models: list[ModelSpec] = Field(min_length=1)
