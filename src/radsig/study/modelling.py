@@ -192,7 +192,7 @@ def _lasso(X: np.ndarray, target, ep: EndpointSpec, seed: int) -> tuple[float, n
             warnings.simplefilter("ignore", FutureWarning)  # sklearn 1.8+ parameter renames
             m = LogisticRegressionCV(Cs=np.logspace(-2, 1, 20), penalty="l1", solver="liblinear",
                                      cv=StratifiedKFold(5, shuffle=True, random_state=seed),
-                                     scoring="roc_auc", max_iter=5000).fit(X, target)
+                                     scoring="roc_auc", max_iter=5000, random_state=seed).fit(X, target)
         return float(m.intercept_[0]), m.coef_[0]
     return _coxnet_cv(X, target, seed)
 
