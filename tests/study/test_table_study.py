@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 import yaml
 
-from radsig.exceptions import ConfigError
+from radsig.exceptions import ConfigError, RadsigWarning
 from radsig.study.runner import run_study, validate
 
 REPO = Path(__file__).resolve().parents[2]
@@ -277,7 +277,7 @@ def test_examples_real_validate():
         assert settings.extractor == "table" and all(cd.features is not None for cd in data.values()), path
 
 
-def test_hosny_example_reproduces_published_cnn_auc(tmp_path):
+def test_hosny_example_reproduces_published_cnn_auc(shared, tmp_path):
     run = run_study(REPO / "examples" / "real" / "hosny2018.yaml", tmp_path)
     res = run.results
     cnn = res["models"]["published_cnn"]["cohorts"]["Maastro"]["auc"]
@@ -291,3 +291,11 @@ def test_hosny_example_reproduces_published_cnn_auc(tmp_path):
     assert pub["difference"] == pytest.approx(cnn["estimate"] - 0.70)
     html = (tmp_path / "report.html").read_text()
     assert "<td class=\"num\">0.70 (0.63–0.78)</td><td class=\"num\">0.70 (0.63–0.78)</td>" in html
+    # predict --features on the Maastro table (5 rows without an ID, kept as in the study) reproduces it
+    from radsig.study.predict import predict
+
+    with pytest.warns(RadsigWarning, match="5 row"):
+        pred = predict(tmp_path / "model.json", features=shared / "realdata/hosny2018_deep_prognosis/Maastro.csv.gz")
+    ref = pd.read_csv(tmp_path / "predictions.csv", dtype={"id": str})
+    ref = ref[ref["cohort"] == "Maastro"].drop(columns="cohort").reset_index(drop=True)
+    pd.testing.assert_frame_equal(pred.reset_index(drop=True), ref, check_exact=False, rtol=1e-12)

@@ -157,8 +157,9 @@ def predict(
 
     if manifest is None and features is None and (image is None or mask is None):
         raise ConfigError("give IMAGE and MASK, --manifest FILE or --features TABLE")
-    table = _predict(model, manifest=manifest, image=image, mask=mask, modality=modality, clinical=clinical,
-                     features=features)
+    with _one_line_warnings():
+        table = _predict(model, manifest=manifest, image=image, mask=mask, modality=modality, clinical=clinical,
+                         features=features)
     if out is not None:
         table.to_csv(out, index=False)
         typer.echo(f"predictions: {out.resolve()} ({len(table)} patients)")

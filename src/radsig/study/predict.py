@@ -150,7 +150,7 @@ def predict_table(model_path: str | Path, features: str | Path, *, clinical: str
     The model's clinical columns (nomograms) come from ``clinical`` or, without it, from the
     feature table itself.
     """
-    from radsig.study.tables import PROVENANCE_COLUMNS, read_any
+    from radsig.study.tables import PROVENANCE_COLUMNS, fill_blank_ids, read_any
 
     doc = load_study_model(model_path)
     idc = doc["id_column"]
@@ -163,6 +163,10 @@ def predict_table(model_path: str | Path, features: str | Path, *, clinical: str
         raise ConfigError(f"cannot read feature table {path}: {err}") from None
     if idc not in table.columns:
         raise ConfigError(f"feature table {path}: id column {idc!r} missing")
+    table, blank = fill_blank_ids(table, idc, path, joined=clinical is not None)
+    if blank:
+        raise ConfigError(f"feature table {path}: {len(blank)} row(s) have no {idc!r} (e.g. data rows "
+                          f"{blank[:3]}), so they cannot be joined to the clinical table")
     table[idc] = table[idc].astype(str)
     dup = sorted(set(table[idc][table[idc].duplicated()]))
     if dup:

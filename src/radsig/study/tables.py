@@ -82,6 +82,24 @@ def choose_features(df: pd.DataFrame, id_column: str, exclude: set[str], pattern
     return [c for c in chosen if c not in bad]
 
 
+def fill_blank_ids(df: pd.DataFrame, idc: str, path: Path, *, joined: bool) -> tuple[pd.DataFrame, list[str]]:
+    """Rows without an ID: when the table is joined to another (``joined``), returned as a list
+    (an error for the caller); else kept, named ``row<k>`` by their data row number, with a warning —
+    the table itself holds their endpoints, so nothing needs the ID but the output."""
+    blank = df[idc].isna() | (df[idc].astype(str).str.strip() == "")
+    if not blank.any():
+        return df, []
+    rows = [f"row{k + 1}" for k in np.flatnonzero(blank.to_numpy())]
+    if joined:
+        return df, rows
+    warnings.warn(f"{path}: {len(rows)} row(s) have no {idc!r}; kept as {rows[:5]} (data row numbers), "
+                  "as the same table holds their other columns", RadsigWarning, stacklevel=3)
+    df = df.copy()
+    df[idc] = df[idc].astype(object)
+    df.loc[blank, idc] = rows
+    return df, []
+
+
 def read_feature_table(study: StudySpec, cohort, problems: list[str]) -> tuple | None:
     """(features indexed by patient ID, provenance columns, the whole table) of a feature-table
     cohort, or None."""
@@ -100,18 +118,12 @@ def read_feature_table(study: StudySpec, cohort, problems: list[str]) -> tuple |
         problems.append(f"{where}: id column {idc!r} missing; has {list(df.columns)[:8]}"
                         + (" …" if df.shape[1] > 8 else ""))
         return None
-    blank = df[idc].isna() | (df[idc].astype(str).str.strip() == "")
-    if blank.any():
-        rows = [f"row{k + 1}" for k in np.flatnonzero(blank.to_numpy())]
-        if cohort.clinical is not None and study.path(cohort.clinical) != path:
-            problems.append(f"{where}: {int(blank.sum())} row(s) have no {idc!r} (e.g. data rows "
-                            f"{rows[:3]}), so they cannot be joined to the clinical table")
-            return None
-        # the table holds its own endpoints: such rows are kept, named by their data row number
-        warnings.warn(f"{path}: {int(blank.sum())} row(s) have no {idc!r}; kept as {rows[:5]} "
-                      "(data row numbers), as the same table holds their endpoints", RadsigWarning, stacklevel=2)
-        df = df.copy()
-        df.loc[blank, idc] = rows
+    separate = cohort.clinical is not None and study.path(cohort.clinical) != path
+    df, blank = fill_blank_ids(df, idc, path, joined=separate)
+    if blank:
+        problems.append(f"{where}: {len(blank)} row(s) have no {idc!r} (e.g. data rows {blank[:3]}), "
+                        "so they cannot be joined to the clinical table")
+        return None
     ids = df[idc].astype(str)
     dup = sorted(set(ids[ids.duplicated()]))
     if dup:
