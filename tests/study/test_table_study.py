@@ -299,3 +299,45 @@ def test_hosny_example_reproduces_published_cnn_auc(shared, tmp_path):
     ref = pd.read_csv(tmp_path / "predictions.csv", dtype={"id": str})
     ref = ref[ref["cohort"] == "Maastro"].drop(columns="cohort").reset_index(drop=True)
     pd.testing.assert_frame_equal(pred.reset_index(drop=True), ref, check_exact=False, rtol=1e-12)
+
+
+def test_image_and_table_cohorts_mix_when_feature_names_match(tmp_path, image_factory):
+    """An external cohort given as the feature table of its images scores exactly like the same
+    cohort given as images; a table whose feature names differ is refused with the differences."""
+    import SimpleITK as sitk
+
+    rows, clin = [], []
+    for k in range(30):
+        y = k % 2
+        image, mask = image_factory(seed=k, radius=3.0 + 1.5 * y + 0.3 * (k % 3))
+        sitk.WriteImage(image, str(tmp_path / f"p{k}.nii.gz"))
+        sitk.WriteImage(mask, str(tmp_path / f"p{k}_mask.nii.gz"))
+        rows.append({"patient_id": f"p{k}", "image": f"p{k}.nii.gz", "mask": f"p{k}_mask.nii.gz"})
+        clin.append({"patient_id": f"p{k}", "y": y})
+    for name, part in (("train", slice(0, 20)), ("ext", slice(20, 30))):
+        pd.DataFrame(rows[part]).to_csv(tmp_path / f"{name}_manifest.csv", index=False)
+        pd.DataFrame(clin[part]).to_csv(tmp_path / f"{name}_clinical.csv", index=False)
+    (tmp_path / "features.yaml").write_text("basic: {}\n")
+    doc = {"name": "mixed", "seed": 1, "bootstrap": 100, "features": {"settings": "features.yaml"},
+           "cohorts": [{"name": "train", "role": "training", "manifest": "train_manifest.csv",
+                        "clinical": "train_clinical.csv"},
+                       {"name": "ext", "role": "external", "manifest": "ext_manifest.csv",
+                        "clinical": "ext_clinical.csv"}],
+           "endpoints": [{"name": "y", "type": "binary", "column": "y"}],
+           "models": [{"name": "rad", "kind": "radiomics", "endpoint": "y", "max_features": 2}]}
+    (tmp_path / "images.yaml").write_text(yaml.safe_dump(doc))
+    cache = tmp_path / "cache"
+    images = run_study(tmp_path / "images.yaml", tmp_path / "out_images", cache_dir=cache)
+    table = pd.read_csv(tmp_path / "out_images" / "features" / "ext_features.csv")
+    table.merge(pd.DataFrame(clin[20:]), on="patient_id").to_csv(tmp_path / "ext_table.csv", index=False)
+    doc["cohorts"][1] = {"name": "ext", "role": "external", "features": "ext_table.csv"}
+    (tmp_path / "mixed.yaml").write_text(yaml.safe_dump(doc))
+    mixed = run_study(tmp_path / "mixed.yaml", tmp_path / "out_mixed", cache_dir=cache)
+    np.testing.assert_allclose(mixed.scores["ext"]["rad"], images.scores["ext"]["rad"], rtol=1e-9)
+    assert mixed.results["models"]["rad"]["cohorts"]["ext"]["auc"] == images.results["models"]["rad"]["cohorts"]["ext"]["auc"]
+    feature = table.columns[1]
+    table.rename(columns={feature: "renamed"}).merge(pd.DataFrame(clin[20:]), on="patient_id").to_csv(
+        tmp_path / "ext_table.csv", index=False)
+    with pytest.raises(ConfigError, match=r"feature names must match") as err:
+        run_study(tmp_path / "mixed.yaml", tmp_path / "out_bad", cache_dir=cache)
+    assert f"1 only in 'train' (e.g. ['{feature}'])" in str(err.value) and "1 only in 'ext' (e.g. ['renamed'])" in str(err.value)
