@@ -61,6 +61,29 @@ def _missing_extra_lines():
         yield
 
 
+@contextlib.contextmanager
+def _one_line_warnings():
+    """radsig's own warnings as one ``warning: ...`` line each (once), others as Python shows them."""
+    from radsig.exceptions import RadsigWarning
+
+    seen: set[str] = set()
+    shown = warnings.showwarning
+
+    def show(message, category, filename, lineno, file=None, line=None):
+        if not issubclass(category, RadsigWarning):
+            return shown(message, category, filename, lineno, file, line)
+        if str(message) not in seen:
+            seen.add(str(message))
+            typer.echo(f"warning: {message}", err=True)
+        return None
+
+    warnings.showwarning = show
+    try:
+        yield
+    finally:
+        warnings.showwarning = shown
+
+
 def _summary(run, started: float) -> None:
     res = run.results["models"]
     lines = []
@@ -88,8 +111,8 @@ def study(
 
     started = time.perf_counter()
     check_output_folder(out, create=False)  # a bad --out fails now, not after the extraction
-    validate(study_file)  # fail on a bad study file before any progress display or work
-    with _missing_extra_lines():
+    with _one_line_warnings(), _missing_extra_lines():
+        validate(study_file)  # fail on a bad study file before any progress display or work
         if quiet:
             run = run_study(study_file, out)
         else:
@@ -153,6 +176,7 @@ def predict(
     allow_intensity_shift: bool = typer.Option(
         False, "--allow-intensity-shift",
         help="Score images whose ROI intensities lie far outside the training images (warn instead of refusing)."),
+    features: Optional[Path] = typer.Option(None, "--features", help="Feature table (CSV/Parquet) instead of images."),
 ) -> None:
     """Score new patients with a frozen model: Rad-score, probability / risk, risk group."""
     import warnings
@@ -160,8 +184,8 @@ def predict(
     from radsig.exceptions import ConfigError, RadsigWarning
     from radsig.study.predict import predict as _predict
 
-    if manifest is None and (image is None or mask is None):
-        raise ConfigError("give IMAGE and MASK, or --manifest FILE")
+    if manifest is None and features is None and (image is None or mask is None):
+        raise ConfigError("give IMAGE and MASK, --manifest FILE or --features TABLE")
     if out is not None:
         from radsig.io.output import check_output_file, write_table
 
@@ -169,7 +193,8 @@ def predict(
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", RadsigWarning)
         table = _predict(model, manifest=manifest, image=image, mask=mask, modality=modality,
-                         clinical=clinical, allow_intensity_shift=allow_intensity_shift)
+                         clinical=clinical, allow_intensity_shift=allow_intensity_shift,
+                         features=features)
     for w in caught:  # one `warning:` line each, radsig's and the libraries' alike (no source paths)
         typer.echo(f"warning: {' '.join(str(w.message).split())}", err=True)
     if out is not None:
@@ -184,11 +209,13 @@ def validate_study(study_file: Path = typer.Argument(..., help="Study file (YAML
     from radsig.study.extra_features import skip_unavailable_families
     from radsig.study.runner import validate
 
-    spec, data, settings = validate(study_file)
+    with _one_line_warnings():
+        spec, data, settings = validate(study_file)
     with _missing_extra_lines():  # a family whose package is missing: one warning line (the study skips it)
         spec, _notes = skip_unavailable_families(spec, source=str(study_file))
     for name, cd in data.items():
-        typer.echo(f"  {name:<14} {cd.role:<13} {len(cd.clinical):>4} patients, {len(cd.manifest):>4} images")
+        what = f"{cd.features.shape[1]:>4} table features" if cd.features is not None else f"{len(cd.manifest):>4} images"
+        typer.echo(f"  {name:<14} {cd.role:<13} {len(cd.clinical):>4} patients, {what}")
     typer.echo(f"study file OK: {study_file} ({len(spec.models)} models, extractor {settings.extractor})")
 
 

@@ -8,6 +8,7 @@ files, columns and classes — both run before any feature is extracted.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Annotated, Literal
 
@@ -26,13 +27,30 @@ class _Strict(BaseModel):
 
 
 class CohortSpec(_Strict):
-    """One cohort: a manifest of images/ROIs and a clinical table, joined by patient ID."""
+    """One cohort: a manifest of images/ROIs (or a feature table) and a clinical table, joined by
+    patient ID. ``features:`` (CSV or Parquet, one row per patient, the study's ID column) replaces
+    ``manifest:``; ``clinical:`` may then name the same file, and defaults to it."""
 
     name: str = Field(pattern=r"^[A-Za-z][A-Za-z0-9_\-]*$")
     role: Role
-    manifest: Path
-    clinical: Path
+    manifest: Path | None = None
+    features: Path | None = None
+    clinical: Path | None = None
     description: str = ""
+
+    @model_validator(mode="after")
+    def _one_source(self) -> CohortSpec:
+        if (self.manifest is None) == (self.features is None):
+            raise ValueError(f"cohort {self.name!r} needs exactly one of 'manifest' (images) "
+                             "and 'features' (a feature table)")
+        if self.clinical is None and self.features is None:
+            raise ValueError(f"cohort {self.name!r} needs 'clinical' (a table with the endpoints)")
+        return self
+
+    @property
+    def clinical_path(self) -> Path:
+        """The clinical table; a feature-table cohort without ``clinical:`` uses the table itself."""
+        return self.clinical if self.clinical is not None else self.features
 
 
 class EndpointSpec(_Strict):
@@ -97,10 +115,14 @@ class FeatureSpec(_Strict):
     """Feature settings file (IBSI or PyRadiomics) and which manifest modalities to use.
 
     ``families``: ``ibsi`` (the settings file), ``deep`` and ``habitat`` (options in ``deep:`` and
-    ``habitat:``). Old study files without ``families`` mean ``[ibsi]``.
+    ``habitat:``). Old study files without ``families`` mean ``[ibsi]``. ``settings`` is needed
+    only when a cohort has images. ``columns``: a regular expression choosing the feature columns of
+    feature tables (default: every numeric column that is not the ID, an endpoint column or a
+    clinical variable the study names).
     """
 
-    settings: Path
+    settings: Path | None = None
+    columns: str | None = None
     modalities: list[str] = Field(default_factory=list)
     jobs: int = Field(default=1, ge=1)
     cache: bool = True
@@ -110,6 +132,11 @@ class FeatureSpec(_Strict):
 
     @model_validator(mode="after")
     def _ibsi_first(self) -> FeatureSpec:
+        if self.columns is not None:
+            try:
+                re.compile(self.columns)
+            except re.error as err:
+                raise ValueError(f"features.columns {self.columns!r} is not a regular expression: {err}") from None
         if "ibsi" not in self.families:
             raise ValueError("features.families must include 'ibsi' (deep and habitat are added to it)")
         return self
@@ -137,6 +164,37 @@ class BiologySpec(_Strict):
         return self
 
 
+class ValidationSpec(_Strict):
+    """Internal validation on the training cohort when no other cohort validates the models.
+
+    ``nested_cv``: repeated stratified K-fold; every model (selection, LASSO tuning, refit,
+    cut-off) is fitted on the training folds only and scored on the held-out fold.
+    ``split``: one seeded (stratified) split of the training cohort into a training part and an
+    internal-validation cohort ``<training>_split``.
+    """
+
+    method: Literal["nested_cv", "split"]
+    folds: int = Field(default=5, ge=2, le=20)
+    repeats: int = Field(default=10, ge=1, le=100)
+    fraction: float = Field(default=0.3, gt=0.05, lt=0.8)
+    stratify: bool = True
+
+
+class PublishedSpec(_Strict):
+    """A published number for the same data and endpoint, shown beside radsig's own."""
+
+    metric: Literal["auc", "c_index"] = "auc"
+    estimate: float
+    ci: tuple[float, float] | None = None
+    source: str
+
+    @model_validator(mode="after")
+    def _ordered(self) -> PublishedSpec:
+        if self.ci is not None and not self.ci[0] <= self.estimate <= self.ci[1]:
+            raise ValueError(f"published estimate {self.estimate} is outside its CI {list(self.ci)}")
+        return self
+
+
 class ModelSpec(_Strict):
     """A model to build on the training cohort.
 
@@ -160,6 +218,7 @@ class ModelSpec(_Strict):
     survival_endpoints: list[str] = Field(default_factory=list)
     families: list[Literal["ibsi", "deep", "habitat"]] = Field(default_factory=list)
     learners: list[Literal["logistic", "svm", "rf", "gb"]] = Field(default_factory=list)
+    published: dict[str, PublishedSpec] = Field(default_factory=dict)
     description: str = ""
 
     @model_validator(mode="after")
@@ -187,13 +246,14 @@ class StudySpec(_Strict):
     bootstrap: int = Field(default=500, ge=100, le=10000, strict=True)
     lesions: LesionSpec | None = None
     analyses: list[AnalysisSpec] = Field(default_factory=list)
-    features: FeatureSpec
+    features: FeatureSpec = Field(default_factory=FeatureSpec)
     cohorts: list[CohortSpec] = Field(min_length=1)
     endpoints: list[EndpointSpec] = Field(min_length=1)
     models: list[ModelSpec] = Field(min_length=1)
     comparisons: list[tuple[str, str]] = Field(default_factory=list)
     table1: list[str] = Field(default_factory=list)
     biology: BiologySpec | None = None
+    validation: ValidationSpec | None = None
     base_dir: Path = Path(".")
 
     @model_validator(mode="after")
@@ -227,7 +287,31 @@ class StudySpec(_Strict):
             _known("features.deep: endpoint", [self.features.deep.endpoint], endpoints)
         if self.biology is not None:
             _known("biology: models", self.biology.models, seen)
+        self._check_tables_validation()
         return self
+
+    def _check_tables_validation(self) -> None:
+        """Feature tables, ``validation:`` and ``published:`` agree with the rest of the file."""
+        imaged = [c.name for c in self.cohorts if c.manifest is not None]
+        if imaged and self.features.settings is None:
+            raise ValueError(f"features.settings is required: cohort(s) {imaged} have images (manifest)")
+        v = self.validation
+        if v is not None and v.method == "nested_cv" and set(self.features.families) - {"ibsi"}:
+            raise ValueError("validation nested_cv cannot refit deep/habitat features inside each fold; "
+                             "use method 'split' or features.families [ibsi]")
+        cohorts = {c.name for c in self.cohorts}
+        if v is not None:
+            extra = f"{self.training.name}_{'cv' if v.method == 'nested_cv' else 'split'}"
+            if extra in cohorts:
+                raise ValueError(f"cohort name {extra!r} is used by validation {v.method}; rename the cohort")
+            cohorts.add(extra)
+        for m in self.models:
+            _known(f"model {m.name!r}: published cohort", list(m.published), cohorts)
+            kind = {"binary": "auc", "survival": "c_index"}[self.endpoint(m.endpoint).type]
+            bad = [c for c, p in m.published.items() if p.metric != kind]
+            if bad:
+                raise ValueError(f"model {m.name!r}: published metric for {bad} must be {kind!r} "
+                                 f"(endpoint {m.endpoint!r})")
 
     @property
     def training(self) -> CohortSpec:

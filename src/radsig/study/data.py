@@ -26,6 +26,8 @@ class CohortData:
     role: str
     manifest: pd.DataFrame
     clinical: pd.DataFrame
+    features: pd.DataFrame | None = None  # a feature-table cohort's features (radsig.study.tables)
+    provenance: pd.DataFrame | None = None  # its Image/Mask columns (PyRadiomics batch output)
 
 
 def _read_table(path: Path, what: str, problems: list[str]) -> pd.DataFrame | None:
@@ -130,15 +132,28 @@ def load_study_data(study: StudySpec) -> dict[str, CohortData]:
     problems: list[str] = []
     out: dict[str, CohortData] = {}
     covariates = sorted({c for m in study.models for c in m.covariates} | set(study.table1))
-    if not study.path(study.features.settings).is_file():
+    if study.features.settings is not None and not study.path(study.features.settings).is_file():
         problems.append(f"features.settings: file not found: {study.path(study.features.settings)}")
+    tables: dict[str, tuple] = {}
     for c in study.cohorts:
-        man = _read_table(study.path(c.manifest), f"cohort {c.name!r} manifest", problems)
-        clin = _read_table(study.path(c.clinical), f"cohort {c.name!r} clinical", problems)
-        if man is None or clin is None:
+        if c.features is not None:  # a feature table instead of images
+            from radsig.study.tables import read_feature_table
+
+            table = read_feature_table(study, c, problems)
+            man = pd.DataFrame(columns=[study.id_column, *MANIFEST_COLUMNS, "modality"])
+        else:
+            man = _read_table(study.path(c.manifest), f"cohort {c.name!r} manifest", problems)
+        if c.features is not None and study.path(c.clinical_path) == study.path(c.features):
+            clin = None if table is None else table[2]  # the feature table holds the clinical columns
+        else:
+            clin = _read_table(study.path(c.clinical_path), f"cohort {c.name!r} clinical", problems)
+        if man is None or clin is None or (c.features is not None and table is None):
             continue
-        man = _check_manifest(c.name, man, study, study.path(c.manifest).parent, problems,
-                              study.path(c.manifest))
+        if c.features is not None:
+            tables[c.name] = table[:2]
+        else:
+            man = _check_manifest(c.name, man, study, study.path(c.manifest).parent, problems,
+                                  study.path(c.manifest))
         if study.id_column not in clin.columns:
             problems.append(f"cohort {c.name!r} clinical table: id column {study.id_column!r} missing")
             continue
@@ -158,8 +173,14 @@ def load_study_data(study: StudySpec) -> dict[str, CohortData]:
         for ep in study.endpoints:
             if ep.type == "binary" and ep.column in derived:
                 continue  # added by the biology section (radsig.study.biology) before modelling
-            _check_endpoint(c.name, c.role, clin, ep, problems, study.path(c.clinical))
-        out[c.name] = CohortData(c.name, c.role, man, clin)
+            _check_endpoint(c.name, c.role, clin, ep, problems, study.path(c.clinical_path))
+        out[c.name] = CohortData(c.name, c.role, man, clin, *tables.get(c.name, (None, None)))
+    if len(tables) > 1:  # feature tables agree on feature names (image cohorts: after extraction)
+        from radsig.study.tables import feature_differences
+
+        ref = study.training.name if study.training.name in tables else next(iter(tables))
+        problems += [d for n, (f, _) in tables.items() if n != ref
+                     for d in [feature_differences(ref, tables[ref][0].columns, n, f.columns)] if d]
     if not problems and study.training.name in out:
         problems += _model_needs(study, out[study.training.name])
     if problems:

@@ -151,14 +151,31 @@ def _univariate_p(X: np.ndarray, target, ep: EndpointSpec) -> np.ndarray:
     if ep.type == "binary":
         y = np.asarray(target, int)
         return np.asarray(stats.mannwhitneyu(X[y == 1], X[y == 0], axis=0).pvalue, float)  # per column
-    from sksurv.metrics import concordance_index_censored
+    c = harrell_c_columns(target["event"], target["time"], X)
+    return 1.0 - np.abs(c - 0.5)  # a rank, not a p-value: larger |C − 0.5| first
 
-    t, e = target["time"], target["event"]
-    out = []
-    for x in X.T:
-        c = concordance_index_censored(e, t, x)[0]
-        out.append(1.0 - abs(c - 0.5))  # a rank, not a p-value: larger |C − 0.5| first
-    return np.array(out)
+
+def harrell_c_columns(event, time, X: np.ndarray, chunk: int = 64) -> np.ndarray:
+    """Harrell's C-index of every column of ``X`` at once, with scikit-survival's pair rules.
+
+    Comparable pairs (i, j): i has an event and t_j > t_i, or t_j == t_i and j is censored;
+    concordant when x_i > x_j, half a pair when x_i == x_j. Equal to
+    ``sksurv.metrics.concordance_index_censored`` column by column (tested), but one pair matrix
+    serves all columns: screening 1,000+ features of a table study took seconds per fit, and
+    nested CV refits it in every fold.
+    """
+    event, time = np.asarray(event, bool), np.asarray(time, float)
+    X = np.asarray(X, float)
+    comparable = event[:, None] & ((time[None, :] > time[:, None])
+                                   | ((time[None, :] == time[:, None]) & ~event[None, :]))
+    ii, jj = np.nonzero(comparable)
+    out = np.full(X.shape[1], np.nan)
+    if len(ii) == 0:
+        return out
+    for start in range(0, X.shape[1], chunk):
+        xi, xj = X[ii, start:start + chunk], X[jj, start:start + chunk]
+        out[start:start + chunk] = ((xi > xj).sum(axis=0) + 0.5 * (xi == xj).sum(axis=0)) / len(ii)
+    return out
 
 
 def _screen(X: np.ndarray, target, ep: EndpointSpec, thr: float, keep_max: int = 40) -> list[int]:
@@ -186,7 +203,7 @@ def _lasso(X: np.ndarray, target, ep: EndpointSpec, seed: int) -> tuple[float, n
             warnings.simplefilter("ignore", FutureWarning)  # sklearn 1.8+ parameter renames
             m = LogisticRegressionCV(Cs=np.logspace(-2, 1, 20), penalty="l1", solver="liblinear",
                                      cv=StratifiedKFold(5, shuffle=True, random_state=seed),
-                                     scoring="roc_auc", max_iter=5000).fit(X, target)
+                                     scoring="roc_auc", max_iter=5000, random_state=seed).fit(X, target)
         return float(m.intercept_[0]), m.coef_[0]
     return _coxnet_cv(X, target, seed)
 

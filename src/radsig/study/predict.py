@@ -65,8 +65,11 @@ def _warn(message: str) -> None:
 
 def predict(model_path: str | Path, *, manifest: str | Path | None = None, image: str | Path | None = None,
             mask: str | Path | None = None, modality: str | None = None, clinical: str | Path | None = None,
-            progress=None, allow_intensity_shift: bool = False) -> pd.DataFrame:
+            progress=None, allow_intensity_shift: bool = False,
+            features: str | Path | None = None) -> pd.DataFrame:
     """Rad-score, probability and risk group of every model for every patient.
+
+    ``features``: a feature table (CSV/Parquet, the model's ID column) instead of images.
 
     Refuses (:class:`ConfigError` / :class:`ModelFileError`) what it cannot score honestly: a
     bad model file, duplicate or missing rows per patient and modality, an image file on two
@@ -76,8 +79,12 @@ def predict(model_path: str | Path, *, manifest: str | Path | None = None, image
     clinical columns are left out with a :class:`RadsigWarning` naming them when *clinical* is
     not given; imputed missing values are warned about too.
     """
+    if features is not None:
+        return predict_table(model_path, features, clinical=clinical)
     doc = load_study_model(model_path)
     idc = doc["id_column"]
+    if doc["feature_settings"].get("extractor") == "table":
+        raise ConfigError("this model was built from feature tables; give --features TABLE")
     if manifest is not None:
         man = _read_manifest(manifest, idc)
         where = f"manifest {manifest}"
@@ -117,6 +124,13 @@ def predict(model_path: str | Path, *, manifest: str | Path | None = None, image
                              "settings or extractor differ from the model's); nothing was scored")
     _warn_missing_features(doc, feats)
     clin = _clinical(doc, clinical, feats.index, idc)
+    return _score(doc, model_path, feats, clin)
+
+
+def _score(doc: dict, model_path, feats: pd.DataFrame, clin: pd.DataFrame | None) -> pd.DataFrame:
+    """The predictions table of every model the inputs can score (images or a feature table):
+    models that need clinical columns are left out with a warning when *clin* is None; a
+    non-finite score refuses the whole table."""
     models = [m for m in doc["models"] if clin is not None or not mdl.model_columns(m)]
     models = with_dependencies(models, doc["models"])
     left_out = [m["name"] for m in doc["models"] if m not in models]
@@ -129,7 +143,7 @@ def predict(model_path: str | Path, *, manifest: str | Path | None = None, image
         if bad:
             raise ModelFileError(f"{model_path}: model {name!r} gives a non-finite score for "
                                  f"patient(s) {bad[:5]}; nothing was written")
-    return predictions_table(models, scores, feats.index, idc)
+    return predictions_table(models, scores, feats.index, doc["id_column"])
 
 
 def extract_features(doc: dict, man: pd.DataFrame, model_dir: Path, *, progress=None) -> pd.DataFrame:
@@ -243,3 +257,52 @@ def _clinical_table(doc: dict, clinical, idc: str) -> tuple[pd.DataFrame, Path]:
     if problems:
         raise ConfigError(_one_line(problems))
     return df, path
+
+
+def predict_table(model_path: str | Path, features: str | Path, *, clinical: str | Path | None = None) -> pd.DataFrame:
+    """Score the patients of a feature table (read like a study's ``features:`` cohort).
+
+    The model's clinical columns (nomograms) come from ``clinical`` or, without it, from the
+    feature table itself.
+    """
+    from radsig.study.tables import PROVENANCE_COLUMNS, fill_blank_ids, read_any
+
+    doc = load_study_model(model_path)
+    idc = doc["id_column"]
+    path = Path(features)
+    if not path.is_file():
+        raise ConfigError(f"feature table not found: {path}")
+    try:
+        table = read_any(path)
+    except Exception as err:  # noqa: BLE001 - any reader failure is the user's file
+        raise ConfigError(f"cannot read feature table {path}: {err}") from None
+    if idc not in table.columns:
+        raise ConfigError(f"feature table {path}: id column {idc!r} missing")
+    table, blank = fill_blank_ids(table, idc, path, joined=clinical is not None)
+    if blank:
+        raise ConfigError(f"feature table {path}: {len(blank)} row(s) have no {idc!r} (e.g. data rows "
+                          f"{blank[:3]}), so they cannot be joined to the clinical table")
+    table[idc] = table[idc].astype(str)
+    dup = sorted(set(table[idc][table[idc].duplicated()]))
+    if dup:
+        raise ConfigError(f"feature table {path}: duplicate ID(s) {dup[:3]} in {idc!r}")
+    table = table.set_index(idc)
+    need = sorted({f for m in doc["models"] for f in mdl.model_features(m)})
+    missing = [f for f in need if f not in table.columns]
+    if missing:
+        raise ConfigError(f"feature table {path}: {len(missing)} feature(s) the model needs are missing, "
+                          f"e.g. {missing[:3]}")
+    text = [f for f in need if not pd.api.types.is_numeric_dtype(table[f])]
+    if text:
+        raise ConfigError(f"feature table {path}: feature column(s) {text[:3]} are not numeric")
+    feats = table[need].astype(float)
+    if clinical is not None:
+        clin = _clinical(doc, clinical, feats.index, idc)
+    else:
+        gone = [c for c in doc["clinical_columns"] if c not in table.columns or c in PROVENANCE_COLUMNS]
+        clin = None if gone else table[doc["clinical_columns"]]
+        if clin is not None:  # the table's own clinical columns get the clinical table's checks
+            problems = inputs.clinical_value_problems(clin, _clinical_terms(doc), f"feature table {path}")
+            if problems:
+                raise ConfigError(_one_line(problems))
+    return _score(doc, model_path, feats, clin)

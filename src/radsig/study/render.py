@@ -32,7 +32,7 @@ def _figures(run) -> dict[str, list[dict]]:
     st, res, cur = run.study, run.results, run.curves
     folder = run.out / "figures"
     folder.mkdir(exist_ok=True)
-    cohorts = list(run.data)
+    cohorts = run.cohort_names
     figs: dict[str, list[dict]] = {k: [] for k, _ in SECTIONS}
 
     def add(section: str, fig, stem: str, title: str) -> None:
@@ -164,11 +164,13 @@ def render_outputs(run) -> None:
         "survival_endpoints": [e.name for e in st.endpoints if e.type == "survival"],
         "table1": t1.to_dict("records"), "table1_cohorts": list(run.data),
         "n_features": max((df.shape[1] for df in run.features.values()), default=0),
-        "modalities": sorted({c.split("_", 1)[0] for df in run.features.values() for c in df.columns}),
+        "modalities": ["feature tables"] if run.settings.extractor == "table" else
+        sorted({c.split("_", 1)[0] for df in run.features.values() for c in df.columns}),
         "models": [{"name": n, **{k: v for k, v in m.items() if k != "cohorts"},
                     "terms": [] if m["kind"] == "learner" else frozen_by_name[n].get("terms", [])}
                    for n, m in run.results["models"].items()],
-        "cohort_names": list(run.data), "performance": _performance(run),
+        "cohort_names": run.cohort_names, "performance": _performance(run),
+        "validation": run.results.get("validation"), "published": run.results.get("published", []),
         "comparisons": run.results.get("comparisons", []), "survival_rows": _survival_rows(run),
         "figures": figs, "checklist": checklist_rows(present),
         "timings": run.timings,

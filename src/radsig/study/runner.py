@@ -57,14 +57,27 @@ class StudyRun:
     def report_path(self) -> Path:
         return self.out / "report.html"
 
+    @property
+    def cohort_names(self) -> list[str]:
+        """Cohorts with results: the study's (and a split's), then ``<training>_cv`` of nested CV."""
+        return [*self.data, *self.results.get("validation", {}).get("cv_cohorts", [])]
+
 
 def validate(study_path: str | Path) -> tuple[StudySpec, dict[str, CohortData], FeatureSettings]:
     """Check the study file, every path and column, and the feature settings — no extraction."""
     study = load_study(study_path)
     _check_extra_paths(study)
     data = load_study_data(study)
-    settings = load_feature_settings(study.path(study.features.settings))
-    return study, data, settings
+    return study, data, _settings(study, data)
+
+
+def _settings(study: StudySpec, data: dict[str, CohortData]) -> FeatureSettings:
+    """The image feature settings, or (no cohort with images) a record of the feature tables."""
+    if study.features.settings is not None:
+        return load_feature_settings(study.path(study.features.settings))
+    from radsig.study.tables import table_settings
+
+    return table_settings(study, list(data[study.training.name].features.columns))
 
 
 def _check_extra_paths(study: StudySpec) -> None:
@@ -86,6 +99,9 @@ def _extract(run: StudyRun, progress: Progress | None) -> None:
     cache = (run.cache_dir or fdir / "cache") if run.study.features.cache else None
     run.extra_features = _fit_extra_families(run, progress, cache)
     for name, cd in run.data.items():
+        if cd.features is not None:  # a feature table: nothing to extract
+            _table_features(run, name, cd, fdir)
+            continue
         manifest = cd.manifest
         if run.study.lesions is not None:  # one row per lesion → extracted per lesion, aggregated below
             manifest = lesions.split_lesions(manifest, run.study.id_column, run.study.lesions.column)
@@ -111,6 +127,22 @@ def _extract(run: StudyRun, progress: Progress | None) -> None:
         cd.clinical = cd.clinical.loc[keep]
         run.flow[name] = {"role": cd.role, "clinical_rows": n_clin, "with_images": n_img,
                           "extraction_failed": len(failed), "analysed": len(keep)}
+    if any(cd.features is not None for cd in run.data.values()):
+        from radsig.study.tables import check_same_features
+
+        check_same_features(run.features, run.study.training.name)
+
+
+def _table_features(run: StudyRun, name: str, cd: CohortData, fdir: Path) -> None:
+    """A feature-table cohort: its patients with both a feature row and a clinical row."""
+    keep = [p for p in cd.clinical.index if p in cd.features.index]
+    n_clin = len(cd.clinical)
+    run.features[name] = cd.features.loc[keep]
+    cd.clinical = cd.clinical.loc[keep]
+    run.features[name].to_csv(fdir / f"{name}_features.csv")
+    run.failures[name] = pd.DataFrame(columns=[run.study.id_column, "error"])
+    run.flow[name] = {"role": cd.role, "clinical_rows": n_clin, "with_images": len(cd.features),
+                      "extraction_failed": 0, "analysed": len(keep)}
 
 
 def _fit_extra_families(run: StudyRun, progress: Progress | None, cache: Path | None) -> dict:
@@ -135,8 +167,13 @@ def _extract_extra_families(run: StudyRun, name: str, manifest: pd.DataFrame, wi
 
 
 def _fit(run: StudyRun) -> None:
-    st, tr = run.study, run.study.training.name
-    feats, clin = run.features[tr], run.data[tr].clinical
+    tr = run.study.training.name
+    run.frozen.extend(fit_models(run.study, run.features[tr], run.data[tr].clinical, run.extra_features))
+
+
+def fit_models(st: StudySpec, feats: pd.DataFrame, clin: pd.DataFrame, extra_features=None) -> list[dict]:
+    """Fit every model of the study, in order, on these (training) rows only; the frozen models."""
+    out: list[dict] = []
     mods = [m.upper() for m in st.features.modalities] or sorted({c.split("_", 1)[0] for c in feats.columns})
     train_scores: dict[str, np.ndarray] = {}
     for spec in st.models:
@@ -145,7 +182,7 @@ def _fit(run: StudyRun) -> None:
         f_ok, c_ok = feats[ok], clin[ok]
         s_ok = {k: v[ok] for k, v in train_scores.items()}
         use_mods = [m.upper() for m in spec.modalities] or mods
-        if run.extra_features:
+        if extra_features:
             from radsig.study.extra_features import select_families
 
             f_ok = select_families(f_ok, spec.families)
@@ -172,8 +209,9 @@ def _fit(run: StudyRun) -> None:
             m["endpoint"], m["survival_endpoints"] = ep.name, []
             m["cutoff"] = dict(zip(("value", "method"), ev.cutoff_for("median", mlp[ok], target, ep, None),
                                    strict=True))
-        run.frozen.append(frozen)
+        out.append(frozen)
         train_scores[spec.name] = lp
+    return out
 
 
 def _serving_extras(frozen: dict, ep, feats, clin, scores: dict, target, lp: np.ndarray) -> None:
@@ -304,7 +342,8 @@ def model_document(run: StudyRun) -> dict:
         "radsig_version": __version__,
         "study": run.study.name, "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "id_column": run.study.id_column, "feature_settings": run.settings.to_json(),
-        "modalities": sorted({f.split("_", 1)[0] for m in run.frozen for f in mdl.model_features(m)}),
+        "modalities": [] if run.settings.extractor == "table" else
+        sorted({f.split("_", 1)[0] for m in run.frozen for f in mdl.model_features(m)}),
         "clinical_columns": sorted({c for m in run.frozen for c in mdl.model_columns(m)}),
         "models": run.frozen,
         "intensity": _intensity(run),
@@ -340,7 +379,8 @@ def run_study(study: str | Path | StudySpec, out: str | Path, *, progress: Progr
     t0 = time.perf_counter()
     if isinstance(study, StudySpec):
         spec = study
-        data, settings = load_study_data(spec), load_feature_settings(spec.path(spec.features.settings))
+        data = load_study_data(spec)
+        settings = _settings(spec, data)
     else:
         spec, data, settings = validate(study)
     from radsig.study.extra_features import skip_unavailable_families
@@ -357,12 +397,26 @@ def run_study(study: str | Path | StudySpec, out: str | Path, *, progress: Progr
     run.timings["validate"] = time.perf_counter() - t0
     _extract(run, progress)
     run.timings["extract"] = time.perf_counter() - t0 - run.timings["validate"]
+    if spec.validation is not None and spec.validation.method == "split":
+        from radsig.study.internal import split_training
+
+        split_training(run)
     for step, fn in (("fit", _fit), ("score", _score), ("evaluate", _evaluate)):
         if progress:
             progress(step, 0, 1)
         t1 = time.perf_counter()
         fn(run)
         run.timings[step] = time.perf_counter() - t1
+    if spec.validation is not None and spec.validation.method == "nested_cv":
+        from radsig.study.internal import nested_cv
+
+        t1 = time.perf_counter()
+        nested_cv(run, progress)
+        run.timings["nested_cv"] = time.perf_counter() - t1
+    if any(m.published for m in spec.models):
+        from radsig.study.internal import published_rows
+
+        run.results["published"] = published_rows(run)
     if spec.analyses:  # extra tables of the study file's ``analyses:`` (correlations, ORR by group…)
         from radsig.study.analyses import run_analyses
 
