@@ -37,7 +37,7 @@ def _write(rows: list[tuple], columns: list[str], out: Optional[Path]) -> None:
     if out is None:
         write_csv(sys.stdout, rows, columns)
         return
-    from radsig.cohort._atomic import atomic_write
+    from radsig._atomic import atomic_write
 
     def _write_csv(tmp) -> None:
         with open(tmp, "w", newline="") as fh:

@@ -1,58 +1,21 @@
 """Atomic file writes: write a temporary file beside the target, flush it, then rename.
 
 A reader (or a restarted run) therefore sees either the previous file or the complete new
-one, never a partial file, even when the writer is killed with SIGKILL mid-write.
+one, never a partial file, even when the writer is killed with SIGKILL mid-write. The
+generic writer lives in :mod:`radsig._atomic` (no pandas); the table writers are here.
 """
 
 from __future__ import annotations
 
-import os
-import tempfile
-from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:  # pandas only for the table writers' annotations (no import for plain files)
+from radsig._atomic import TMP_SUFFIX, atomic_write, write_text
+
+if TYPE_CHECKING:  # pandas only for the table writers' annotations
     import pandas as pd
 
-
-TMP_SUFFIX = ".radsig-tmp"
-
-
-def atomic_write(path: Path, write: Callable[[Path], None]) -> Path:
-    """Call ``write(tmp_path)`` then rename the temporary file onto *path*.
-
-    Parameters
-    ----------
-    path : Path
-        Final location.
-    write : callable
-        Writes the full content to the path it is given.
-
-    Returns
-    -------
-    Path
-        *path*.
-    """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=TMP_SUFFIX, dir=path.parent)
-    os.close(fd)
-    tmp = Path(tmp_name)
-    try:
-        write(tmp)
-        with open(tmp, "rb+") as handle:
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-    return path
-
-
-def write_text(path: Path, text: str) -> Path:
-    """Write *text* (UTF-8) to *path* atomically."""
-    return atomic_write(path, lambda tmp: tmp.write_text(text, encoding="utf-8"))
+__all__ = ["TMP_SUFFIX", "atomic_write", "write_csv", "write_parquet", "write_text"]
 
 
 def write_parquet(path: Path, table: "pd.DataFrame", metadata: dict[str, str] | None = None) -> Path:

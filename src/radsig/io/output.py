@@ -75,7 +75,7 @@ def check_output_folder(path, *, option: str = "--out", create: bool = True) -> 
 
 def write_table(table, path, *, index: bool = False) -> Path:
     """Write a DataFrame atomically in the format its file ending names (CSV, TSV, Parquet)."""
-    from radsig.cohort import _atomic
+    from radsig import _atomic
 
     path = Path(path)
     kind = TABLE_SUFFIXES.get(_suffix(path, TABLE_SUFFIXES) or "")
