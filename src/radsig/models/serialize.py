@@ -293,7 +293,6 @@ def _decode_object(d: dict) -> Any:
 CONTENTS = ("estimator", "study")
 #: deepest JSON nesting accepted (a study with an ensemble of forests needs about 25)
 MAX_DEPTH = 64
-_HEADER = ("format", "format_version", "content", "checksum")
 
 
 def _canonical(doc: dict) -> bytes:
