@@ -117,7 +117,8 @@ def predict(model_path: str | Path, *, manifest: str | Path | None = None, image
         feats = lesions.aggregate_wide(feats, man, idc, les["aggregate"])
         fails = lesions.patient_failures(fails, idc)
     if len(fails):
-        raise ConfigError("feature extraction failed:\n  " + "\n  ".join(fails["error"].astype(str)))
+        errors = [f"{r[idc]} {r['modality']}: {' '.join(str(r['error']).split())}" for r in fails.to_dict("records")]
+        raise ConfigError("feature extraction failed, nothing was scored: " + _one_line(errors))
     _check_intensities(doc, feats, model_path, allow_intensity_shift)  # first: a swapped modality
     missing = sorted({f for m in doc["models"] for f in mdl.model_features(m) if f not in feats.columns})
     if doc.get("extra_features"):  # a habitat absent in every input image: missing, like one patient's
