@@ -228,3 +228,16 @@ def test_nan_score_gets_no_risk_group():
     table = predictions_table([model], {"m": np.array([1.0, np.nan, -1.0])}, ["a", "b", "c"], "patient_id")
     assert table["m_group"].tolist()[0] == "high" and table["m_group"].tolist()[2] == "low"
     assert pd.isna(table["m_group"].iloc[1])
+
+
+def test_unreadable_image_is_one_error_line(demo_dir, tables, tmp_path, capsys):
+    man, ids = _patients(tables[0].copy())
+    (tmp_path / "broken.nii.gz").write_bytes(b"\x1f\x8b\x08\x00 not really gzip")
+    man.loc[man["modality"] == "CT", "image"] = str(tmp_path / "broken.nii.gz")
+    man.to_csv(tmp_path / "manifest.csv", index=False)
+    out = tmp_path / "pred.csv"
+    code, _, err = _cli(capsys, "predict", demo_dir / "model.json", "--manifest", tmp_path / "manifest.csv",
+                        "--out", out)
+    assert code == 2 and len(err.strip().splitlines()) == 1, err
+    assert err.startswith("error: feature extraction failed, nothing was scored: ") and f"{ids[0]} CT" in err
+    assert "broken.nii.gz" in err and not out.exists()

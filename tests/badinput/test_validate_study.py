@@ -185,7 +185,7 @@ def test_validate_study_refuses(kind, data_dir, capsys):
     named = edit_data(data_dir) if edit_data else study
     code, out, err = _cli(capsys, "validate-study", study)
     assert code == 2, (out, err)
-    assert err.startswith("error: ") and "Traceback" not in err, err
+    assert err.startswith("error: ") and "Traceback" not in err and len(err.strip().splitlines()) == 1, err
     assert str(named) in err or named.name in err or kind.startswith(("seed", "bootstrap", "horizon", "model_")), err
     for w in words:
         assert w in err, (w, err)
@@ -203,3 +203,13 @@ def test_valid_study_passes(data_dir, capsys):
     code, out, err = _cli(capsys, "validate-study", _study(data_dir))
     assert code == 0, err
     assert "study file OK" in out
+
+
+def test_several_problems_are_listed_on_one_line(data_dir, capsys):
+    _training_clin(_dup_id)(data_dir)
+    _dup_manifest_row(data_dir)
+    code, _, err = _cli(capsys, "validate-study", _study(data_dir, lambda d: _set(d, "seed", -1)))
+    assert code == 2 and len(err.strip().splitlines()) == 1 and "seed" in err  # the schema first
+    code, _, err = _cli(capsys, "validate-study", _study(data_dir))
+    assert code == 2 and len(err.strip().splitlines()) == 1, err
+    assert "occur on more than one row" in err and "2 rows for patient_id=" in err

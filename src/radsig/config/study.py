@@ -348,8 +348,8 @@ def _format_validation(err: ValidationError, source: str) -> str:
         msg = e["msg"]
         if e["type"] == "extra_forbidden":
             msg = "unknown key (check the spelling; see docs of the study file)"
-        lines.append(f"  {loc}: {msg}")
-    return f"study file {source} is invalid:\n" + "\n".join(lines)
+        lines.append(f"{loc}: {msg}")
+    return f"study file {source} is invalid: " + "; ".join(lines)  # one line, every problem
 
 
 def load_study(path_or_dict: str | Path | dict, *, base_dir: str | Path | None = None) -> StudySpec:

@@ -4,7 +4,7 @@ API (for tools that read or write model files, e.g. ``radsig serve``)::
 
     from radsig.models.serialize import read_model_file, write_model_file
     doc, checksum = read_model_file(path)          # verified dict (header included), "sha256:<hex>"
-    checksum = write_model_file(content, path)     # content="study" (default) or "estimator"
+    checksum = write_model_file(document, path, content="study")   # or content="estimator"
     doc["content"]                                 # "study" (radsig study's model.json) or "estimator"
 
 Every failure is :class:`radsig.exceptions.ModelFileError` whose message names the file and what
@@ -293,7 +293,6 @@ def _decode_object(d: dict) -> Any:
 CONTENTS = ("estimator", "study")
 #: deepest JSON nesting accepted (a study with an ensemble of forests needs about 25)
 MAX_DEPTH = 64
-_HEADER = ("format", "format_version", "content", "checksum")
 
 
 def _canonical(doc: dict) -> bytes:

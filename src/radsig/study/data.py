@@ -184,7 +184,7 @@ def load_study_data(study: StudySpec) -> dict[str, CohortData]:
     if not problems and study.training.name in out:
         problems += _model_needs(study, out[study.training.name])
     if problems:
-        raise ConfigError("the study's data does not match the study file:\n  - " + "\n  - ".join(problems))
+        raise ConfigError("the study's data does not match the study file: " + "; ".join(problems))
     return out
 
 

@@ -167,7 +167,8 @@ def extract_features(doc: dict, man: pd.DataFrame, model_dir: Path, *, progress=
         feats = lesions.aggregate_wide(feats, man, idc, les["aggregate"])
         fails = lesions.patient_failures(fails, idc)
     if len(fails):
-        raise ConfigError("feature extraction failed:\n  " + "\n  ".join(fails["error"].astype(str)))
+        errors = [f"{r[idc]} {r['modality']}: {' '.join(str(r['error']).split())}" for r in fails.to_dict("records")]
+        raise ConfigError("feature extraction failed, nothing was scored: " + _one_line(errors))
     return feats
 
 

@@ -90,7 +90,7 @@ def _check_extra_paths(study: StudySpec) -> None:
                   if getattr(study.biology, k) is not None]
     gone = [f"{key}: file not found: {study.path(p)}" for key, p in named if not study.path(p).is_file()]
     if gone:
-        raise ConfigError("the study's data does not match the study file:\n  - " + "\n  - ".join(gone))
+        raise ConfigError("the study's data does not match the study file: " + "; ".join(gone))
 
 
 def _extract(run: StudyRun, progress: Progress | None) -> None:
