@@ -79,6 +79,34 @@ def _zlib(ratio: float = 1.0):
     return zlib
 
 
+def _inflate_errors() -> tuple[type[BaseException], ...]:
+    """The errors a corrupt gzip stream raises in any inflate :func:`_zlib` may pick (ISA-L's
+    ``IsalError`` and zlib-ng's ``error`` are not ``zlib.error``)."""
+    import zlib
+
+    errors: list[type[BaseException]] = [zlib.error, EOFError, ValueError]
+    for name in ("isal", "zlib_ng"):
+        try:
+            if name == "isal":
+                from isal import isal_zlib as z
+            else:
+                from zlib_ng import zlib_ng as z
+        except ImportError:
+            continue
+        errors.append(z.error)
+    return tuple(errors)
+
+
+class NiftiCorruptError(OSError):
+    """The gzip stream of a ``.nii.gz`` file is corrupt (the message names the file; ``detail``
+    is the inflate library's own words)."""
+
+    def __init__(self, path, detail) -> None:
+        self.detail = str(detail)
+        super().__init__(f"{path}: corrupt gzip stream ({self.detail}); download or copy the "
+                         "file again")
+
+
 def _head(path: Path, gz: bool) -> bytes:
     if not gz:
         with open(path, "rb") as fh:
@@ -196,7 +224,10 @@ def _pieces(vol: NiftiVolume):
                 data = fh.read(_CHUNK >> 2)
                 if not data:
                     break
-            piece = d.decompress(data, _CHUNK)
+            try:
+                piece = d.decompress(data, _CHUNK)
+            except _inflate_errors() as err:
+                raise NiftiCorruptError(vol.path, err) from None
             data = d.unconsumed_tail
             if piece and pos + len(piece) > 0:
                 skip = max(-pos, 0)
@@ -371,9 +402,10 @@ def read_voxels(lay: NiftiLayout) -> np.ndarray:
             got = pos + n
             if got >= total:
                 break
-    except (EOFError, _zlib().error, ValueError) as err:
+    except (NiftiCorruptError, *_inflate_errors()) as err:
+        detail = err.detail if isinstance(err, NiftiCorruptError) else err
         raise OSError(f"{lay.path}: corrupt gzip stream after {max(got, 0)} bytes of voxel data "
-                      f"({err}); download or copy the file again") from None
+                      f"({detail}); download or copy the file again") from None
     if got < total:
         raise NiftiTruncatedError(lay.path, total, max(got, 0), " (the gzip stream ends early)")
     if not looks_complete(lay):  # rare: the trailer's length differs; check the stream's end
@@ -388,9 +420,12 @@ def _check_stream_end(path: Path) -> None:
     d = z.decompressobj(31)
     with open(path, "rb") as fh:
         while chunk := fh.read(1 << 22):
-            d.decompress(chunk, 1)  # output discarded: only the end marker and CRC matter
-            while d.unconsumed_tail and not d.eof:
-                d.decompress(d.unconsumed_tail, 1 << 20)
+            try:
+                d.decompress(chunk, 1)  # output discarded: only the end marker and CRC matter
+                while d.unconsumed_tail and not d.eof:
+                    d.decompress(d.unconsumed_tail, 1 << 20)
+            except _inflate_errors() as err:
+                raise NiftiCorruptError(path, err) from None
             if d.eof:
                 return
     raise OSError(f"{path}: the gzip stream is cut short (its end marker is missing); download or "
