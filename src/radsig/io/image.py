@@ -7,17 +7,14 @@ file and the cause. DICOM series folders and RTSTRUCT / SEG files are dispatched
 
 from __future__ import annotations
 
-import warnings
 from pathlib import Path
 
 import numpy as np
 import SimpleITK as sitk
 
 from radsig.exceptions import (
-    EmptyMaskError,
     GeometryMismatchError,
     ImageReadError,
-    InputWarning,
     LabelNotFoundError,
 )
 
@@ -135,14 +132,9 @@ def read_file(path: str | Path, *, case: str | None = None, what: str = "image")
             image = image[:, :, :, 0] if image.GetDimension() == 4 else image
     if image.GetNumberOfComponentsPerPixel() == 1 and image.GetPixelID() in (
             sitk.sitkFloat32, sitk.sitkFloat64):
-        values = sitk.GetArrayViewFromImage(image)
-        n_bad = int(values.size - np.count_nonzero(np.isfinite(values)))
-        if n_bad:
-            if what == "mask":
-                raise ImageReadError(f"mask has {n_bad} NaN or infinite voxel(s); a mask must hold "
-                                     "labels", case=case, path=str(path), stage="read")
-            warnings.warn(f"{path}: {n_bad} image voxel(s) are NaN or infinite; they are kept "
-                          "(an ROI that holds one is an error)", InputWarning, stacklevel=2)
+        from radsig.io.checks import check_nonfinite
+
+        check_nonfinite(sitk.GetArrayViewFromImage(image), what=what, path=path, case=case)
     return image
 
 
@@ -261,8 +253,9 @@ def binarise_mask(mask: sitk.Image, reference: sitk.Image, *, label: int | None 
       midpoint of the lowest and highest value (0.5 for a 0–1 map), stated in a warning; with
       *label* this is an error;
     - a mask without background (every voxel in the ROI): warning.
+
+    The value checks are :func:`radsig.io.checks.mask_roi` (the NIfTI fast paths run them too).
     """
-    where = path or "mask"
     if mask.GetNumberOfComponentsPerPixel() != 1:
         raise ImageReadError(f"mask has {mask.GetNumberOfComponentsPerPixel()} components per "
                              "voxel; a label map (one value per voxel) is needed", case=case,
@@ -271,55 +264,10 @@ def binarise_mask(mask: sitk.Image, reference: sitk.Image, *, label: int | None 
     if mask.GetDimension() == 2:
         mask = sitk.JoinSeries(mask)
     check_geometry(reference, mask, case=case, path=path)
-    values = sitk.GetArrayViewFromImage(mask)  # no copy; integer label maps are used as they are
-    if values.dtype.kind == "f":
-        finite = np.isfinite(values)
-        if not finite.all():
-            raise ImageReadError(f"mask has {int(finite.size - finite.sum())} NaN or infinite "
-                                 "voxel(s); a mask must hold labels", case=case, path=path,
-                                 stage="read")
-        rounded = np.rint(values)
-        if not np.all(np.abs(rounded - values) <= 1e-3):  # 1.9999: label 2 stored as float
-            lo, hi = float(values.min()), float(values.max())
-            if label is not None:
-                raise LabelNotFoundError(
-                    f"--label {label} needs a label map, but the mask holds non-integer values "
-                    f"({lo:g} to {hi:g}); leave --label out to threshold it", case=case,
-                    path=path, stage="read")
-            threshold = (lo + hi) / 2
-            binary = values > threshold
-            warnings.warn(f"{where}: mask is not binary (values {lo:g} to {hi:g}); the ROI is "
-                          f"the {int(binary.sum())} voxels above {threshold:g}, midway between "
-                          "its lowest and highest value", InputWarning, stacklevel=2)
-            return _finish(binary, reference, case, path)
-        values = rounded
-    if label is None:
-        nonzero = values != 0
-        present = np.unique(values[nonzero])
-        if present.size > 1:
-            shown = ", ".join(f"{v:g}" for v in present[:20]) + (" …" if present.size > 20 else "")
-            warnings.warn(f"{where}: mask holds {present.size} labels ({shown}) and no --label "
-                          "was given; all non-zero voxels form one ROI (labels merged); pass "
-                          "--label N (or a label column) to use one", InputWarning, stacklevel=2)
-        binary = nonzero
-    else:
-        binary = values == label
-        if not binary.any():
-            present = np.unique(values[values != 0]).astype(np.int64)
-            shown = ", ".join(map(str, present[:20])) or "none"
-            raise LabelNotFoundError(
-                f"label {label} is not in the mask (labels present: {shown}); "
-                "pass one of them with --label", case=case, path=path, stage="read")
-    return _finish(binary, reference, case, path)
+    from radsig.io.checks import mask_roi
 
-
-def _finish(binary: np.ndarray, reference: sitk.Image, case, path) -> sitk.Image:
-    if not binary.any():
-        raise EmptyMaskError("mask is empty (no non-zero voxel); check the segmentation",
-                             case=case, path=path, stage="read")
-    if binary.all() and binary.size > 1:
-        warnings.warn(f"{path or 'mask'}: every voxel of the mask is in the ROI (no background); "
-                      "the whole image is the ROI", InputWarning, stacklevel=3)
+    # no copy; integer label maps are used as they are
+    binary = mask_roi(sitk.GetArrayViewFromImage(mask), label=label, case=case, path=path)
     out = sitk.GetImageFromArray(binary.astype(np.uint8))
     out.CopyInformation(reference)
     return out
