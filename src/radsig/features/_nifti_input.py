@@ -8,6 +8,12 @@ over the planes the preprocessing can touch: the ROI's z-range widened by the cr
 step of the new grid and the interpolation support. The arrays keep the whole scan's shape (the
 resampling grid is aligned with the whole image); planes that are not read stay zero and are
 never looked at. Anything else returns None and the SimpleITK reader runs.
+
+The checks of :func:`radsig.io.image.read_file` and :func:`radsig.io.image.binarise_mask` run here
+too (:mod:`radsig.io.checks` on the arrays): a file whose size or gzip trailer says it is damaged
+goes to the checked reader, which names what is missing; a float image is read whole, so that
+NaN/inf voxels anywhere are reported; the label map's warnings (several labels merged, no
+background) are the same.
 """
 
 from __future__ import annotations
@@ -23,7 +29,7 @@ import numpy as np
 _SUPPORT = 12
 
 
-def nifti_arrays(image, mask, settings, label):
+def nifti_arrays(image, mask, settings, label, *, case=None):
     """``(image, mask bool, spacing zyx, origin zyx, direction)`` or None (use SimpleITK)."""
     if os.environ.get("RADSIG_NO_FASTPATH"):
         return None
@@ -31,7 +37,8 @@ def nifti_arrays(image, mask, settings, label):
         return None
     if not settings.filters_trivial:  # filters widen the margin; keep the general path
         return None
-    from radsig.io.nifti import read_header, read_label_planes, read_region
+    from radsig.io.checks import check_nonfinite, mask_roi
+    from radsig.io.nifti import looks_complete, read_header, read_label_planes, read_region
 
     try:
         iv, mv = read_header(image), read_header(mask)
@@ -41,6 +48,8 @@ def nifti_arrays(image, mask, settings, label):
                 or not np.array_equal(iv.origin, mv.origin)
                 or not np.array_equal(iv.direction, mv.direction)):
             return None  # SimpleITK's path checks (with tolerance) or reports the mismatch
+        if not (looks_complete(iv) and looks_complete(mv)):
+            return None  # the checked reader says how many bytes are missing
         planes, z0 = read_label_planes(mv)
         if not planes.size:
             return None  # the SimpleITK path reports the empty mask
@@ -55,9 +64,16 @@ def nifti_arrays(image, mask, settings, label):
         reach = math.ceil(float(settings.crop.margin_mm) / sz) + math.ceil(step) + _SUPPORT
         lo = max(0, int(z0 + busy[0]) - reach)
         hi = min(nz, int(z0 + busy[-1]) + 1 + reach)
+        if iv.dtype.kind == "f":  # NaN/inf voxels anywhere in the image are reported
+            lo, hi = 0, nz
         region = read_region(iv, (0, 0, lo), (iv.shape[2], iv.shape[1], hi - lo))
     except (OSError, ValueError, MemoryError):
         return None  # the SimpleITK path reads the files again and reports what is wrong
+    check_nonfinite(region, what="image", path=image, case=case)
+    # the mask checks (binarise_mask's): several labels, no background (an absent label or an
+    # empty mask went to the SimpleITK path above, which reports it with the same check)
+    binary = mask_roi(planes, label=None if label is None else int(label), case=case,
+                      path=str(mask), background_elsewhere=planes.shape[0] < nz)
     dtype = region.dtype if region.dtype.kind in "iub" else np.float64
     arr = np.zeros(iv.shape, dtype=dtype)  # untouched planes cost no memory
     arr[lo:hi] = region

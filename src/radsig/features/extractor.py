@@ -181,7 +181,7 @@ def extract_case_rows(image, mask, settings=None, *, label: int | None = None,
     from radsig.features._nifti_input import nifti_arrays
     from radsig.preprocess.pipeline import prepare_arrays
 
-    fast = nifti_arrays(image, mask, settings, label) if roi is None else None
+    fast = nifti_arrays(image, mask, settings, label, case=case) if roi is None else None
     if fast is not None:  # NIfTI read without SimpleITK, only the planes the ROI needs
         arr, msk, spacing, origin, direction = fast
         image_path, mask_path = str(image), str(mask)

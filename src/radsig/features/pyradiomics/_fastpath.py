@@ -57,6 +57,10 @@ def nifti_arrays(image, mask, settings):
             return None
         if not (looks_complete(mv) and looks_complete(iv)):
             return None  # the checked reader of the SimpleITK path says how many bytes are missing
+        if iv.dtype.kind == "f" and not np.isfinite(read_region(iv, (0, 0, 0), iv.size)).all():
+            # NaN/inf anywhere in the image (read_file's check, which warns even outside the
+            # ROI): the SimpleITK path's checked reader reports them
+            return None
         label = int(s["label"])
         planes, z0 = read_label_planes(mv)
         bb = P._label_bbox(planes, label) if planes.size and label != 0 else None
