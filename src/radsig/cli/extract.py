@@ -89,14 +89,16 @@ def extract_command(
     if out is not None:
         check_output_file(out)  # before any work: a bad --out is an error in the first second
     settings = load_settings(params)
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always", RadsigWarning)
-        rows, _ = extract_case_rows(image, mask, settings, label=label, roi=roi)
-    for item in caught:
-        if issubclass(item.category, RadsigWarning):
-            typer.secho(f"warning: {item.message}", err=True, fg=typer.colors.YELLOW)
-        else:
-            warnings.showwarning(item.message, item.category, item.filename, item.lineno)
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", RadsigWarning)
+            rows, _ = extract_case_rows(image, mask, settings, label=label, roi=roi)
+    finally:  # the warnings before an error too (NaN voxels in the image, then in the ROI)
+        for item in caught:
+            if issubclass(item.category, RadsigWarning):
+                typer.secho(f"warning: {item.message}", err=True, fg=typer.colors.YELLOW)
+            else:
+                warnings.showwarning(item.message, item.category, item.filename, item.lineno)
     columns = COLUMNS
     if fmt == "wide":  # one row, one column per feature (as ``to_wide``)
         wide = {str(r[0]): float(r[4]) for r in rows}
