@@ -15,12 +15,13 @@ from radsig.io.output import write_table
 @pytest.fixture
 def slow_guard(monkeypatch):
     """Fail the test if the extraction starts: output checks must come first."""
-    import radsig.features.extractor as ex
+    import radsig.preprocess.pipeline as pipeline
 
     def boom(*a, **k):
         raise AssertionError("extraction ran before the output check")
 
-    monkeypatch.setattr(ex, "prepare_arrays", boom)
+    # extract_case_rows imports prepare_arrays from the pipeline at each call (lazy imports)
+    monkeypatch.setattr(pipeline, "prepare_arrays", boom)
 
 
 def test_out_folder_missing(cli, tmp_path, case, quick, slow_guard):
