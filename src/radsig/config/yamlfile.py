@@ -27,6 +27,9 @@ __all__ = ["load_yaml", "parse_yaml"]
 _BASE = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
+_ALIASES = "aliases and anchors (*name, <<: *name) are not allowed; write the values out"
+
+
 class _Refused(Exception):
     def __init__(self, message: str) -> None:
         super().__init__(message)
@@ -38,8 +41,7 @@ class _CheckedLoader(_BASE):  # type: ignore[misc,valid-type]
 
     def construct_object(self, node, deep=False):
         if node in self.constructed_objects or node in self.recursive_objects:
-            raise _Refused(f"YAML alias at line {node.start_mark.line + 1}: aliases and anchors "
-                           "(*name, <<: *name) are not allowed; write the values out")
+            raise _Refused(f"YAML alias at line {node.start_mark.line + 1}: {_ALIASES}")
         return super().construct_object(node, deep=deep)
 
     def construct_mapping(self, node, deep=False):
@@ -69,6 +71,8 @@ def parse_yaml(text: str, source: str) -> Any:
         mark = getattr(err, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
         problem = getattr(err, "problem", None) or str(err).splitlines()[0]
+        if "alias" in problem:  # an alias the composer could not resolve (no anchor before it)
+            raise ConfigError(f"{source}: YAML alias{where}: {_ALIASES}") from None
         raise ConfigError(f"{source}: malformed YAML{where}: {problem}") from None
     except RecursionError:
         raise ConfigError(f"{source}: YAML nested too deeply") from None
