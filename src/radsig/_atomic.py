@@ -15,7 +15,7 @@ from pathlib import Path
 TMP_SUFFIX = ".radsig-tmp"
 
 
-def atomic_write(path: Path, write: Callable[[Path], None]) -> Path:
+def atomic_write(path: Path, write: Callable[[Path], None], *, suffix: str = "") -> Path:
     """Call ``write(tmp_path)`` then rename the temporary file onto *path*.
 
     Parameters
@@ -24,6 +24,9 @@ def atomic_write(path: Path, write: Callable[[Path], None]) -> Path:
         Final location.
     write : callable
         Writes the full content to the path it is given.
+    suffix : str
+        Ending of the temporary file's name after :data:`TMP_SUFFIX`, for writers that choose
+        the format by the name (SimpleITK: ``".nii.gz"``).
 
     Returns
     -------
@@ -32,10 +35,14 @@ def atomic_write(path: Path, write: Callable[[Path], None]) -> Path:
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=TMP_SUFFIX, dir=path.parent)
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=TMP_SUFFIX + suffix,
+                                    dir=path.parent)
     os.close(fd)
     tmp = Path(tmp_name)
     try:
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600; an output is as readable as any file
         write(tmp)
         with open(tmp, "rb+") as handle:
             os.fsync(handle.fileno())

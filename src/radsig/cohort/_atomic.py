@@ -47,7 +47,7 @@ def remove_stale_temporaries(folder: Path, older_than_s: float = 3600.0) -> int:
     if not Path(folder).is_dir():
         return 0
     now = time.time()
-    for tmp in Path(folder).rglob(f"*{TMP_SUFFIX}"):
+    for tmp in Path(folder).rglob(f"*{TMP_SUFFIX}*"):  # also .radsig-tmp.nii.gz
         try:
             if now - tmp.stat().st_mtime > older_than_s:
                 tmp.unlink()
