@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from pathlib import Path
 
 import SimpleITK as sitk
@@ -14,14 +12,11 @@ from radsig.exceptions import DicomError
 
 
 def _atomic_write_image(image: sitk.Image, path: Path) -> None:
-    fd, tmp = tempfile.mkstemp(suffix=".nii.gz", dir=path.parent)
-    os.close(fd)
-    try:
-        sitk.WriteImage(image, tmp, useCompression=True)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+    from radsig._atomic import atomic_write  # the one atomic writer (temporary file, fsync, rename)
+
+    # the temporary name ends in .nii.gz: SimpleITK picks the format (and gzip) by the name
+    atomic_write(path, lambda tmp: sitk.WriteImage(image, str(tmp), useCompression=True),
+                 suffix=".nii.gz")
 
 
 def find_structure(folder: PathLike, series_uid: str | None = None, frame_of_reference: str = ""):

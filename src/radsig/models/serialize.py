@@ -449,27 +449,10 @@ def write_model_file(document: dict, path, *, content: str = "study") -> str:
     doc["checksum"] = _checksum(doc)
     path = Path(path)
     verify_document(doc, path)
-    _atomic_write(path, json.dumps(doc, indent=1, sort_keys=True, allow_nan=False))
+    from radsig._atomic import write_text  # the one atomic writer (temporary file, fsync, rename)
+
+    write_text(path, json.dumps(doc, indent=1, sort_keys=True, allow_nan=False))
     return doc["checksum"]
-
-
-def _atomic_write(path: Path, text: str) -> None:
-    import os
-    import tempfile
-
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600; a model file is as readable as any output
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 # ---------------------------------------------------------------- content schemas
