@@ -71,6 +71,7 @@ def test_response_shape_risk_ci_and_warnings(server, demo_dir, model_path, http)
     status, body, headers = http.post_json(server.url + "/v1/score", {"features": f})  # no clinical
     assert status == 200, body
     assert set(body["model"]) == {"name", "version", "checksum"} and body["model"]["checksum"].startswith("sha256:")
+    assert body["model"]["checksum"] == doc["checksum"]  # the model file's verified header field
     codes = {(w["code"], w.get("model"), w.get("input")) for w in body["warnings"]}
     for m in doc["models"]:  # models needing clinical columns: not scored, listed
         if any(t["source"] == "clinical" for t in m.get("terms", [])):

@@ -21,7 +21,6 @@ model that needs it unscorable (listed in ``warnings``).
 
 from __future__ import annotations
 
-import hashlib
 import json
 import math
 from dataclasses import dataclass, field
@@ -44,13 +43,15 @@ def read_model(path: str | Path) -> tuple[dict, str]:
     """The study model document and its checksum: the one place the service reads model.json.
 
     Nothing in the file is executed: it is JSON; learner estimators are decoded by
-    :mod:`radsig.models.serialize` (allow-listed classes only).
+    :mod:`radsig.models.serialize` (allow-listed classes only). The file is read and verified by
+    :func:`radsig.models.serialize.read_model_file` (through ``radsig predict``'s
+    :func:`~radsig.study.predict.load_study_model`, which also refuses a single-estimator file);
+    the checksum is the file's own verified ``sha256:`` header field.
     """
     from radsig.study.predict import load_study_model
 
-    path = Path(path)
-    doc = load_study_model(path)
-    return doc, doc.get("checksum") or "sha256:" + hashlib.sha256(path.read_bytes()).hexdigest()
+    doc = load_study_model(Path(path))
+    return doc, doc["checksum"]
 
 
 class InputError(Exception):
