@@ -93,3 +93,30 @@ def test_cohort_extract_runs_ibsi2_filters(cli, shared, tmp_path):  # noqa: F811
         col = [c for c in table.columns if c.endswith("log_" + row["ibsi_code"])]
         assert len(col) == 1, (row["ibsi_code"], list(table.columns)[:10])
         assert (abs(table[col[0]] - row["value"]) <= row["tolerance"]).all()
+
+
+def test_filter_takes_a_2d_image(cli, tmp_path):  # noqa: F811
+    """A 2-D image is one axial slice (radsig's reader makes it a one-slice volume): a 2D
+    filter gives the same as on the slice."""
+    arr = np.random.default_rng(1).normal(size=(20, 24)).astype(np.float32)
+    img = sitk.GetImageFromArray(arr)
+    img.SetSpacing((0.7, 0.8))
+    sitk.WriteImage(img, str(tmp_path / "in.nrrd"))
+    (tmp_path / "p.yaml").write_text("filters:\n  l: {filter: log, sigma_mm: 1.5, "
+                                     "dimensions: 2D}\n")
+    result = cli("filter", tmp_path / "in.nrrd", "--params", tmp_path / "p.yaml",
+                 "--out", tmp_path / "out.nrrd")
+    assert result.returncode == 0, result.stderr
+    out = sitk.ReadImage(str(tmp_path / "out.nrrd"))
+    assert out.GetSize()[:2] == img.GetSize() and out.GetSpacing()[:2] == img.GetSpacing()
+    from radsig.preprocess.ibsi2_filters import log_filter
+
+    expected = log_filter(arr[None].astype(float), (1.0, 0.8, 0.7), 1.5, "mirror", "2D")[0]
+    np.testing.assert_allclose(sitk.GetArrayFromImage(out).reshape(expected.shape), expected,
+                               rtol=1e-5, atol=1e-5)
+    from radsig.config import load_settings
+    from radsig.preprocess.ibsi2_filters import filter_image
+
+    direct, _ = filter_image(img, load_settings(tmp_path / "p.yaml"))  # a 2-D SimpleITK image
+    assert direct.GetDimension() == 2
+    np.testing.assert_allclose(sitk.GetArrayFromImage(direct), expected, rtol=1e-5, atol=1e-5)

@@ -598,7 +598,12 @@ def filter_image(image, settings, name: str | None = None):
     if settings.input.round_intensities:
         arr = np.rint(arr)
     spacing = tuple(float(s) for s in image.GetSpacing()[::-1])
+    flat = arr.ndim == 2  # a 2-D image is one axial slice
+    if flat:
+        arr, spacing = arr[None], (1.0,) + spacing
     response = specs[name].apply(arr, spacing)
+    if flat:
+        response = response[0]
     out = sitk.GetImageFromArray(np.asarray(response, dtype=np.float32))
     out.CopyInformation(image)
     return out, name
