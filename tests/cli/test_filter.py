@@ -6,7 +6,6 @@ from pathlib import Path
 
 import numpy as np
 import SimpleITK as sitk
-
 from tests.cli.test_extract import cli  # noqa: F401  (in-process CLI runner fixture)
 
 REPO = Path(__file__).resolve().parents[2]

@@ -13,10 +13,10 @@ import math
 
 import numpy as np
 import pytest
+from tests.conftest import REPO
 
 from radsig.features import ibsi2_compliance as c
 from radsig.preprocess import ibsi2_filters as f
-from tests.conftest import REPO
 
 
 @pytest.fixture(scope="module")

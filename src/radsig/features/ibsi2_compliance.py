@@ -90,8 +90,8 @@ def phase1_map(test: str, data: Path, params: Path):
     of one test."""
     import SimpleITK as sitk
 
-    from radsig.preprocess.ibsi2_filters import filter_image
     from radsig.config import load_settings
+    from radsig.preprocess.ibsi2_filters import filter_image
 
     phantom = PHASE1.get(test) or NO_CONSENSUS[test][0]
     image = sitk.ReadImage(str(Path(data) / "ibsi2/phase1/phantoms" / phantom / "image.nii.gz"))

@@ -24,8 +24,8 @@ import math
 from typing import Callable, Iterable
 
 import numpy as np
-from scipy import ndimage
 from scipy import fft as sfft
+from scipy import ndimage
 
 #: IBSI-2 boundary condition → scipy.ndimage mode (IBSI-2's "mirror" repeats the edge voxel,
 #: which is scipy's ``reflect``, NumPy's ``symmetric``)
