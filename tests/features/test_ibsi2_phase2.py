@@ -10,16 +10,17 @@ several IBSI-2 filters in one settings file give features named after each filte
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 import pandas as pd
 import pytest
 import yaml
-from tests.conftest import REPO
 
 from radsig.config import load_settings
 from radsig.features import extract_case
 from radsig.features import ibsi2_compliance as c
 
+REPO = Path(__file__).resolve().parents[2]
 CONFIGS_2D = [k for k in c.PHASE2_CONFIGS if k.endswith("A")]
 CONFIGS_3D = [k for k in c.PHASE2_CONFIGS if k.endswith("B")]
 

@@ -10,13 +10,15 @@ plain computation, and the settings' validation.
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 import numpy as np
 import pytest
-from tests.conftest import REPO
 
 from radsig.features import ibsi2_compliance as c
 from radsig.preprocess import ibsi2_filters as f
+
+REPO = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="module")
