@@ -102,6 +102,8 @@ def test_gabor_angles_modulo_pi_equal_the_full_turn():
     each = [f.gabor_filter(image, spacing, 3.0, 4.0, 0.7, [t], "mirror", "2D") for t in full]
     np.testing.assert_allclose(pooled, np.mean(each, axis=0), rtol=1e-5, atol=1e-6)
     np.testing.assert_allclose(each[1], each[5], rtol=1e-5, atol=1e-6)  # θ and θ + π
+    top = f.gabor_filter(image, spacing, 3.0, 4.0, 0.7, full, "mirror", "2D", pooling="max")
+    np.testing.assert_allclose(top, np.max(each, axis=0), rtol=1e-5, atol=1e-6)
 
 
 def test_mirror_boundary_repeats_the_edge_voxel():

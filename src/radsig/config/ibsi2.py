@@ -154,6 +154,8 @@ class GaborFilter(_Filter):
     theta_deg: float = 0.0
     rotation_invariance: bool = False
     theta_step_deg: float | None = Field(None, gt=0, le=180)
+    pooling: Literal["mean", "max", "min"] = Field("mean", description="Pooling over the "
+                                                   "angles (and the planes in 3D).")
     truncate: float = Field(4.0, gt=0, description="Kernel radius in units of σ (of σ/γ "
                                                    "when γ < 1).")
 
@@ -174,7 +176,8 @@ class GaborFilter(_Filter):
         from radsig.preprocess import ibsi2_filters as f
 
         return f.gabor_filter(image, spacing, self.sigma_mm, self.wavelength_mm, self.gamma,
-                              self.thetas(), self.boundary, self.dimensions, self.truncate)
+                              self.thetas(), self.boundary, self.dimensions, self.truncate,
+                              self.pooling)
 
     def margin_mm(self, spacing):
         return self.truncate * self.sigma_mm * max(1.0, 1.0 / self.gamma)

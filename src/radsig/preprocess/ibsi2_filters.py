@@ -265,9 +265,9 @@ def _angle_weights(thetas: list[float]) -> dict[float, int]:
 
 def _gabor_plane(image: np.ndarray, spacing, plane_axes: tuple[int, int], sigma_mm: float,
                  wavelength_mm: float, gamma: float, thetas: list[float], boundary: str,
-                 truncate: float) -> np.ndarray:
-    """Mean over *thetas* of |Gabor response| with the 2-D kernel in the planes spanned by
-    *plane_axes* = (u axis, v axis). The slice is padded by the kernel radius with the
+                 truncate: float, pooling: str = "mean") -> np.ndarray:
+    """Mean (or max / min) over *thetas* of |Gabor response| with the 2-D kernel in the
+    planes spanned by *plane_axes* = (u axis, v axis). The slice is padded by the kernel radius with the
     boundary condition and transformed once; each angle costs one kernel FFT and one inverse
     FFT (the circular wrap-around only reaches the padding, which is cut off)."""
     u_ax, v_ax = plane_axes
@@ -281,31 +281,37 @@ def _gabor_plane(image: np.ndarray, spacing, plane_axes: tuple[int, int], sigma_
     padded = np.pad(arr, ((0, 0), (rv, rv), (ru, ru)), mode=PAD_MODES[boundary], **kw)
     shape = (sfft.next_fast_len(padded.shape[1]), sfft.next_fast_len(padded.shape[2]))
     spec = sfft.fft2(padded.astype(np.float32), s=shape, axes=(1, 2), workers=-1)
-    acc = np.zeros(arr.shape, dtype=np.float64)
+    acc = np.zeros(arr.shape, dtype=np.float64) if pooling == "mean" else None
     weights = _angle_weights(thetas)
     for theta, weight in weights.items():
         kernel = gabor_kernel(sigma_mm, wavelength_mm, gamma, theta, (su, sv), truncate)
         kspec = sfft.fft2(kernel.astype(np.complex64), s=shape, workers=-1)
         resp = sfft.ifft2(spec * kspec[None], axes=(1, 2), workers=-1)
         valid = resp[:, 2 * rv:2 * rv + arr.shape[1], 2 * ru:2 * ru + arr.shape[2]]
-        acc += weight * np.abs(valid)
-    acc /= len(thetas)
+        if pooling == "mean":
+            acc += weight * np.abs(valid)
+        else:
+            acc = np.abs(valid) if acc is None else _pool(pooling)[0](acc, np.abs(valid))
+    if pooling == "mean":
+        acc /= len(thetas)
     return np.transpose(acc, np.argsort((other, v_ax, u_ax)))
 
 
 def gabor_filter(image: np.ndarray, spacing, sigma_mm: float, wavelength_mm: float,
                  gamma: float, theta: float | list[float], boundary: str, dimensions: str,
-                 truncate: float = 4.0) -> np.ndarray:
-    """Modulus of the Gabor response, averaged over the angles *theta* (radians). 2D: axial
-    planes; 3D: the 2-D kernel in the axial, coronal and sagittal planes, averaged."""
+                 truncate: float = 4.0, pooling: str = "mean") -> np.ndarray:
+    """Modulus of the Gabor response, pooled (mean, max or min) over the angles *theta*
+    (radians). 2D: axial planes; 3D: the 2-D kernel in the axial, coronal and sagittal
+    planes, pooled the same way."""
     thetas = [float(t) for t in np.atleast_1d(theta)]
     planes = [(2, 1)] if dimensions == "2D" else [(2, 1), (2, 0), (1, 0)]
+    combine, finish = _pool(pooling)
     out = None
     for plane in planes:
         resp = _gabor_plane(image, spacing, plane, sigma_mm, wavelength_mm, gamma, thetas,
-                            boundary, truncate)
-        out = resp if out is None else out + resp
-    return out / len(planes)
+                            boundary, truncate, pooling)
+        out = resp if out is None else combine(out, resp, out=out)
+    return finish(out, len(planes))
 
 
 # --- separable wavelets ----------------------------------------------------------------------
