@@ -463,6 +463,37 @@ def _monomial_transfer(shape, axes, alpha, grid="centred") -> tuple[np.ndarray, 
     return out, (-1j) ** int(sum(alpha))
 
 
+def _structure_frame(first: list[np.ndarray], sigma, mode: str) -> np.ndarray:
+    """Per-voxel eigenvectors (columns, by decreasing eigenvalue; each signed so that its
+    largest component is positive) of the Gaussian-windowed outer product of *first*."""
+    n = len(first)
+    tensor = np.empty(first[0].shape + (n, n))
+    for i in range(n):
+        for j in range(i, n):
+            tensor[..., i, j] = tensor[..., j, i] = ndimage.gaussian_filter(
+                first[i] * first[j], sigma, mode=mode)
+    _, vecs = np.linalg.eigh(tensor)  # ascending eigenvalues
+    frame = vecs[..., ::-1]
+    idx = np.argmax(np.abs(frame), axis=-2)[..., None, :]
+    sign = np.sign(np.take_along_axis(frame, idx, axis=-2))
+    return frame * np.where(sign == 0, 1.0, sign)
+
+
+def _steered_polynomial(frame: np.ndarray, order) -> dict[tuple[int, ...], np.ndarray]:
+    """Π_k (e_k · ω)^(l_k) expanded into monomials ω^α, with per-voxel coefficients."""
+    n = frame.shape[-1]
+    poly: dict = {(0,) * n: 1.0}
+    for k, lk in enumerate(order):
+        for _ in range(int(lk)):
+            nxt: dict = {}
+            for alpha, coef in poly.items():
+                for d in range(n):
+                    beta = tuple(a + (i == d) for i, a in enumerate(alpha))
+                    nxt[beta] = nxt.get(beta, 0.0) + coef * frame[..., d, k]
+            poly = nxt
+    return poly
+
+
 def riesz_aligned(image: np.ndarray, base: Callable | None, order: tuple[int, ...],
                   axes: tuple[int, ...], spacing, align_sigma_mm: float, boundary: str,
                   pad: int | None = None) -> np.ndarray:
@@ -479,48 +510,37 @@ def riesz_aligned(image: np.ndarray, base: Callable | None, order: tuple[int, ..
     coefficients that vary from voxel to voxel. Written here because no library offers it.
     """
     n = len(axes)
+    cache: dict = {}
 
-    def with_base(t):
-        if base is None:
-            return t
-
-        def combined(shape):
-            h, phase = t(shape)
-            return base(shape) * h, phase
-
-        return combined
+    def monomial(alpha):
+        def transfer(shape):
+            if shape not in cache:  # ω_d / ‖ω‖ and the base filter, once per grid
+                freqs = _frequency_axes(shape, axes, "centred")
+                norm = np.sqrt(sum(f ** 2 for f in freqs))
+                inv = np.divide(1.0, norm, out=np.zeros_like(norm), where=norm > 0)
+                cache.clear()
+                cache[shape] = ([f * inv for f in freqs],
+                                base(shape) if base is not None else None)
+            unit, b = cache[shape]
+            h = np.ones(unit[0].shape) if b is None else b.copy()
+            for u, k in zip(unit, alpha, strict=True):
+                for _ in range(int(k)):
+                    h *= u
+            return h, (-1j) ** int(sum(alpha))
+        return transfer
 
     units = [tuple(int(i == d) for i in range(n)) for d in range(n)]
-    first = _fourier_bank(image, [with_base(lambda s, a=a: _monomial_transfer(s, axes, a))
-                                  for a in units], axes, boundary, pad)
+    first = _fourier_bank(image, [monomial(a) for a in units], axes, boundary, pad)
     sigma = [0.0] * image.ndim
     for ax in axes:
         sigma[ax] = align_sigma_mm / float(spacing[ax])
-    tensor = np.empty(image.shape + (n, n))
-    for i in range(n):
-        for j in range(i, n):
-            tensor[..., i, j] = tensor[..., j, i] = ndimage.gaussian_filter(
-                first[i] * first[j], sigma, mode=MODES[boundary])
-    _, vecs = np.linalg.eigh(tensor)  # ascending eigenvalues
-    frame = vecs[..., ::-1]  # columns e_1 (largest eigenvalue) …
-    idx = np.argmax(np.abs(frame), axis=-2)[..., None, :]
-    sign = np.sign(np.take_along_axis(frame, idx, axis=-2))
-    frame = frame * np.where(sign == 0, 1.0, sign)
-    # expand Π_k (e_k · ω)^(l_k) into monomials ω^α with per-voxel coefficients
-    poly: dict[tuple[int, ...], np.ndarray | float] = {(0,) * n: 1.0}
-    for k, lk in enumerate(order):
-        for _ in range(int(lk)):
-            nxt: dict = {}
-            for alpha, coef in poly.items():
-                for d in range(n):
-                    beta = tuple(a + (i == d) for i, a in enumerate(alpha))
-                    nxt[beta] = nxt.get(beta, 0.0) + coef * frame[..., d, k]
-            poly = nxt
+    frame = _structure_frame(first, sigma, MODES[boundary])
+    poly = _steered_polynomial(frame, order)
     total = int(sum(order))
     scale = math.sqrt(math.factorial(total) / math.prod(math.factorial(int(k)) for k in order))
     alphas = sorted(poly)
-    monomials = _fourier_bank(image, [with_base(lambda s, a=a: _monomial_transfer(s, axes, a))
-                                      for a in alphas], axes, boundary, pad)
+    monomials = _fourier_bank(image, [monomial(a) for a in alphas], axes, boundary, pad)
+    cache.clear()
     out = np.zeros(image.shape)
     for alpha, resp in zip(alphas, monomials, strict=True):
         out += poly[alpha] * resp
