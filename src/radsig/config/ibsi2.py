@@ -39,7 +39,8 @@ class _Filter(BaseModel):
         raise NotImplementedError
 
     def margin_mm(self, spacing) -> float:
-        """Context (mm) the filter reads around a voxel: the crop margin it needs."""
+        """Context (mm) the filter reads around a voxel: the crop margin it needs (inf: the
+        whole image, for filters defined in the Fourier domain)."""
         return 0.0
 
 
@@ -107,6 +108,8 @@ class LogFilter(_Filter):
                             self.truncate)
 
     def margin_mm(self, spacing):
+        if self.riesz_order is not None:  # the Riesz transform is global
+            return math.inf
         return self.truncate * self.sigma_mm + max(spacing)
 
 
@@ -245,7 +248,7 @@ class SimoncelliFilter(_Filter):
                                    align_sigma_mm=self.riesz_align_sigma_mm, spacing=spacing)
 
     def margin_mm(self, spacing):
-        return 2 ** (self.level + 3) * max(spacing)
+        return math.inf  # defined on the whole field of view (Fourier domain)
 
 
 Ibsi2Filter = Annotated[Union[MeanFilter, LogFilter, LawsFilter, GaborFilter, WaveletFilter,

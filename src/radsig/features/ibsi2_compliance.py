@@ -209,6 +209,10 @@ _CONVENTIONS = """\
   ≥ 0.5; re-segmentation to [−1000, 400] HU on the unfiltered image; the filter runs on the whole
   image (`crop.whole_image: true`); the 18 intensity statistics of the response map in the ROI.
   Simoncelli configurations use the periodic boundary (no padding).
+- Cropping: without `crop.whole_image`, the crop around the ROI is widened to each filter's
+  reach (mean, LoG, Laws, Gabor, wavelets: the ROI's filtered values are those of the whole
+  image); Simoncelli and Riesz transforms, defined on the whole field of view, keep the whole
+  image.
 """
 
 
