@@ -2,17 +2,37 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
+import pytest
 import SimpleITK as sitk
-
-from tests.cli.test_extract import cli  # noqa: F401  (in-process CLI runner fixture)
 
 REPO = Path(__file__).resolve().parents[2]
 
 
-def test_filter_writes_the_consensus_map(cli, shared, tmp_path):  # noqa: F811
+@pytest.fixture
+def cli(capsys, monkeypatch):
+    """Run ``radsig ARGS…`` in this process (a subprocess costs seconds per call)."""
+    from radsig.cli.main import main
+
+    def run(*args):
+        monkeypatch.setattr(sys, "argv", ["radsig", *map(str, args)])
+        capsys.readouterr()
+        code = 0
+        try:
+            main()
+        except SystemExit as exit_:
+            code = exit_.code if isinstance(exit_.code, int) else 1
+        out = capsys.readouterr()
+        return SimpleNamespace(returncode=code, stdout=out.out, stderr=out.err)
+
+    return run
+
+
+def test_filter_writes_the_consensus_map(cli, shared, tmp_path):
     out = tmp_path / "3c3.nii.gz"
     phantom = shared / "ibsi2/phase1/phantoms/checkerboard/image.nii.gz"
     result = cli("filter", phantom, "--params", REPO / "params/ibsi2/phase1/3c3.yaml",
@@ -29,7 +49,7 @@ def test_filter_writes_the_consensus_map(cli, shared, tmp_path):  # noqa: F811
     assert np.abs(g - r).max() <= 0.01 * (r.max() - r.min())
 
 
-def test_filter_keeps_an_oblique_geometry(cli, tmp_path):  # noqa: F811
+def test_filter_keeps_an_oblique_geometry(cli, tmp_path):
     arr = np.random.default_rng(0).normal(size=(6, 7, 8)).astype(np.float32)
     img = sitk.GetImageFromArray(arr)
     img.SetSpacing((0.8, 0.9, 2.5))
@@ -51,7 +71,7 @@ def test_filter_keeps_an_oblique_geometry(cli, tmp_path):  # noqa: F811
                                                       mode="nearest"), atol=1e-5)
 
 
-def test_filter_errors_are_one_line(cli, shared, tmp_path):  # noqa: F811
+def test_filter_errors_are_one_line(cli, shared, tmp_path):
     phantom = shared / "ibsi2/phase1/phantoms/impulse/image.nii.gz"
     out = tmp_path / "o.nii.gz"
     result = cli("filter", phantom, "--params", REPO / "params/ibsi/config_a.yaml", "--out", out)
@@ -73,7 +93,7 @@ def test_filter_errors_are_one_line(cli, shared, tmp_path):  # noqa: F811
         assert "Traceback" not in res.stderr and len(res.stderr.strip().splitlines()) == 1
 
 
-def test_cohort_extract_runs_ibsi2_filters(cli, shared, tmp_path):  # noqa: F811
+def test_cohort_extract_runs_ibsi2_filters(cli, shared, tmp_path):
     """`radsig cohort extract` with the phase-2 settings 3A: each case's LoG statistics equal
     the IBSI-2 reference values within tolerance."""
     import pandas as pd
@@ -93,3 +113,30 @@ def test_cohort_extract_runs_ibsi2_filters(cli, shared, tmp_path):  # noqa: F811
         col = [c for c in table.columns if c.endswith("log_" + row["ibsi_code"])]
         assert len(col) == 1, (row["ibsi_code"], list(table.columns)[:10])
         assert (abs(table[col[0]] - row["value"]) <= row["tolerance"]).all()
+
+
+def test_filter_takes_a_2d_image(cli, tmp_path):
+    """A 2-D image is one axial slice (radsig's reader makes it a one-slice volume): a 2D
+    filter gives the same as on the slice."""
+    arr = np.random.default_rng(1).normal(size=(20, 24)).astype(np.float32)
+    img = sitk.GetImageFromArray(arr)
+    img.SetSpacing((0.7, 0.8))
+    sitk.WriteImage(img, str(tmp_path / "in.nrrd"))
+    (tmp_path / "p.yaml").write_text("filters:\n  l: {filter: log, sigma_mm: 1.5, "
+                                     "dimensions: 2D}\n")
+    result = cli("filter", tmp_path / "in.nrrd", "--params", tmp_path / "p.yaml",
+                 "--out", tmp_path / "out.nrrd")
+    assert result.returncode == 0, result.stderr
+    out = sitk.ReadImage(str(tmp_path / "out.nrrd"))
+    assert out.GetSize()[:2] == img.GetSize() and out.GetSpacing()[:2] == img.GetSpacing()
+    from radsig.preprocess.ibsi2_filters import log_filter
+
+    expected = log_filter(arr[None].astype(float), (1.0, 0.8, 0.7), 1.5, "mirror", "2D")[0]
+    np.testing.assert_allclose(sitk.GetArrayFromImage(out).reshape(expected.shape), expected,
+                               rtol=1e-5, atol=1e-5)
+    from radsig.config import load_settings
+    from radsig.preprocess.ibsi2_filters import filter_image
+
+    direct, _ = filter_image(img, load_settings(tmp_path / "p.yaml"))  # a 2-D SimpleITK image
+    assert direct.GetDimension() == 2
+    np.testing.assert_allclose(sitk.GetArrayFromImage(direct), expected, rtol=1e-5, atol=1e-5)

@@ -92,3 +92,23 @@ def test_filter_margin_widens_the_crop(image_factory):
     wide = prepare_roi(image, mask, load_settings(
         {"filters": {"log": {"filter": "log", "sigma_mm": 4.0}}}))
     assert all(w > p for w, p in zip(wide.image.shape, plain.image.shape, strict=True))
+
+
+@pytest.mark.parametrize("config", ["2A", "3A", "4A", "6A", "7A", "5A", "8A"])
+def test_crop_to_the_filter_reach_equals_the_whole_image(shared, config):
+    """Without crop.whole_image the crop is widened to each filter's reach, so the filtered
+    statistics equal those of the whole image (Fourier-domain filters, which have no finite
+    reach, keep the whole image by themselves)."""
+    import yaml
+
+    from radsig.features import extract_case, to_wide
+
+    ct = shared / "ibsi/ct_phantom_pat1"
+    data = yaml.safe_load((REPO / "params/ibsi2/phase2" / f"{config}.yaml").read_text())
+    whole = to_wide(extract_case(ct / "image.nii.gz", ct / "mask.nii.gz", load_settings(data)))
+    data["crop"] = {"whole_image": False}
+    cropped = to_wide(extract_case(ct / "image.nii.gz", ct / "mask.nii.gz", load_settings(data)))
+    keys = [k for k in whole if "_stat_" in k]
+    assert len(keys) == 18
+    for k in keys:  # 1e-4: ties at the percentile bounds of robust MAD move with rounding
+        assert cropped[k] == pytest.approx(whole[k], rel=1e-4, abs=1e-9), k

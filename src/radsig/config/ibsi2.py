@@ -39,7 +39,8 @@ class _Filter(BaseModel):
         raise NotImplementedError
 
     def margin_mm(self, spacing) -> float:
-        """Context (mm) the filter reads around a voxel: the crop margin it needs."""
+        """Context (mm) the filter reads around a voxel: the crop margin it needs (inf: the
+        whole image, for filters defined in the Fourier domain)."""
         return 0.0
 
 
@@ -107,6 +108,8 @@ class LogFilter(_Filter):
                             self.truncate)
 
     def margin_mm(self, spacing):
+        if self.riesz_order is not None:  # the Riesz transform is global
+            return math.inf
         return self.truncate * self.sigma_mm + max(spacing)
 
 
@@ -154,6 +157,8 @@ class GaborFilter(_Filter):
     theta_deg: float = 0.0
     rotation_invariance: bool = False
     theta_step_deg: float | None = Field(None, gt=0, le=180)
+    pooling: Literal["mean", "max", "min"] = Field("mean", description="Pooling over the "
+                                                   "angles (and the planes in 3D).")
     truncate: float = Field(4.0, gt=0, description="Kernel radius in units of σ (of σ/γ "
                                                    "when γ < 1).")
 
@@ -174,7 +179,8 @@ class GaborFilter(_Filter):
         from radsig.preprocess import ibsi2_filters as f
 
         return f.gabor_filter(image, spacing, self.sigma_mm, self.wavelength_mm, self.gamma,
-                              self.thetas(), self.boundary, self.dimensions, self.truncate)
+                              self.thetas(), self.boundary, self.dimensions, self.truncate,
+                              self.pooling)
 
     def margin_mm(self, spacing):
         return self.truncate * self.sigma_mm * max(1.0, 1.0 / self.gamma)
@@ -242,7 +248,7 @@ class SimoncelliFilter(_Filter):
                                    align_sigma_mm=self.riesz_align_sigma_mm, spacing=spacing)
 
     def margin_mm(self, spacing):
-        return 2 ** (self.level + 3) * max(spacing)
+        return math.inf  # defined on the whole field of view (Fourier domain)
 
 
 Ibsi2Filter = Annotated[Union[MeanFilter, LogFilter, LawsFilter, GaborFilter, WaveletFilter,

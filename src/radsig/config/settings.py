@@ -149,7 +149,9 @@ class IbsiSettings(_Stage):
     filters: dict[str, dict | None] = Field(
         default_factory=lambda: {"Original": {}},
         description="Image types in PyRadiomics' imageType shape, e.g. "
-                    "{Original: {}, LoG: {sigma: [1, 2]}, Wavelet: {}}.")
+                    "{Original: {}, LoG: {sigma: [1, 2]}, Wavelet: {}}, and IBSI-2 filters: "
+                    "any other name with 'filter:' (radsig.config.ibsi2), e.g. "
+                    "{log_s1: {filter: log, sigma_mm: 1.0}}.")
 
     @field_validator("filters")
     @classmethod

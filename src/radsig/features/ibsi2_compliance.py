@@ -55,6 +55,7 @@ class MapResult:
     deviation_pct: float | None  # None: no consensus map
     seconds: float
     shape_ok: bool
+    cpu_seconds: float = float("nan")
 
     @property
     def passed(self) -> bool | None:
@@ -85,19 +86,21 @@ def _describe(spec) -> str:
 
 
 def phase1_map(test: str, data: Path, params: Path):
-    """(response map as a SimpleITK image, filter name, description, seconds) of one test."""
+    """(response map as a SimpleITK image, filter name, description, (wall, CPU) seconds)
+    of one test."""
     import SimpleITK as sitk
 
-    from radsig.preprocess.ibsi2_filters import filter_image
     from radsig.config import load_settings
+    from radsig.preprocess.ibsi2_filters import filter_image
 
     phantom = PHASE1.get(test) or NO_CONSENSUS[test][0]
     image = sitk.ReadImage(str(Path(data) / "ibsi2/phase1/phantoms" / phantom / "image.nii.gz"))
     settings = load_settings(Path(params) / "ibsi2/phase1" / f"{test}.yaml")
     (name, spec), = settings.ibsi2_filters.items()
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     response, _ = filter_image(image, settings)
-    return response, name, _describe(spec), time.perf_counter() - start
+    return (response, name, _describe(spec),
+            (time.perf_counter() - start, time.process_time() - cpu))
 
 
 def phase1(data: Path, params: Path, tests=None) -> list[MapResult]:
@@ -122,7 +125,7 @@ def phase1(data: Path, params: Path, tests=None) -> list[MapResult]:
             shape_ok = bool(np.isfinite(m).all() and np.abs(m).max() > 0)
             dev = None
         out.append(MapResult(test, PHASE1.get(test) or NO_CONSENSUS[test][0], desc, dev,
-                             seconds, shape_ok))
+                             seconds[0], shape_ok, seconds[1]))
     return out
 
 
@@ -133,15 +136,16 @@ def reference_values(data: Path) -> list[dict]:
 
 def phase2_config(config: str, data: Path, params: Path) -> tuple[list[FeatureResult], float,
                                                                   str]:
-    """(the 18 feature results, seconds of the extraction, filter description) of a config."""
+    """(the 18 feature results, (wall, CPU) seconds of the extraction, filter description)
+    of a config."""
     from radsig.config import load_settings
     from radsig.features import extract_case
 
     settings = load_settings(Path(params) / "ibsi2/phase2" / f"{config}.yaml")
     ct = Path(data) / "ibsi/ct_phantom_pat1"
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     table = extract_case(ct / "image.nii.gz", ct / "mask.nii.gz", settings)
-    seconds = time.perf_counter() - start
+    seconds = (time.perf_counter() - start, time.process_time() - cpu)
     filters = settings.ibsi2_filters
     prefix = f"{next(iter(filters))}_" if filters else ""
     desc = _describe(next(iter(filters.values()))) if filters else "none"
@@ -205,6 +209,10 @@ _CONVENTIONS = """\
   ≥ 0.5; re-segmentation to [−1000, 400] HU on the unfiltered image; the filter runs on the whole
   image (`crop.whole_image: true`); the 18 intensity statistics of the response map in the ROI.
   Simoncelli configurations use the periodic boundary (no padding).
+- Cropping: without `crop.whole_image`, the crop around the ROI is widened to each filter's
+  reach (mean, LoG, Laws, Gabor, wavelets: the ROI's filtered values are those of the whole
+  image); Simoncelli and Riesz transforms, defined on the whole field of view, keep the whole
+  image.
 """
 
 
@@ -217,7 +225,8 @@ def _fmt(value: float | None, digits: int = 4) -> str:
 
 
 def render_markdown(maps: list[MapResult], features: list[FeatureResult],
-                    config_seconds: dict[str, float], config_filters: dict[str, str],
+                    config_seconds: dict[str, tuple[float, float]],
+                    config_filters: dict[str, str],
                     machine: str) -> str:
     """docs/ibsi2.md from phase-1 and phase-2 results."""
     lines = [
@@ -249,9 +258,10 @@ def render_markdown(maps: list[MapResult], features: list[FeatureResult],
         "## Phase 1: response maps",
         "",
         f"Rule: every voxel within {PHASE1_RULE:g} % of the consensus map's range. Time: "
-        f"the filter alone, {machine}.",
+        f"the filter alone, wall clock (CPU time of all threads in brackets), {machine}.",
         "",
-        "| test | phantom | filter (settings) | max deviation (% of range) | result | time (s) |",
+        "| test | phantom | filter (settings) | max deviation (% of range) | result | "
+        "time (s) |",
         "|---|---|---|---|---|---|",
     ]
     n_pass = 0
@@ -265,18 +275,20 @@ def render_markdown(maps: list[MapResult], features: list[FeatureResult],
             dev = f"{r.deviation_pct:.4f}"
         total_time += r.seconds
         lines.append(f"| {r.test} | {r.phantom} | {r.filter} | {dev} | {result} | "
-                     f"{r.seconds:.3f} |")
+                     f"{r.seconds:.3f} ({r.cpu_seconds:.3f}) |")
     for test, (phantom, why) in NO_CONSENSUS.items():
         if not any(r.test == test for r in maps):
             lines.append(f"| {test} | {phantom} | – | – | no consensus map: {why} | – |")
     n_maps = sum(r.deviation_pct is not None for r in maps)
     consensus_time = sum(r.seconds for r in maps if r.deviation_pct is not None)
+    consensus_cpu = sum(r.cpu_seconds for r in maps if r.deviation_pct is not None)
     lines += ["", f"**{n_pass} of {n_maps} consensus maps pass.** Time for the {n_maps} "
-              f"consensus maps: {consensus_time:.1f} s (all {len(maps)} maps: "
-              f"{total_time:.1f} s).", ""]
+              f"consensus maps: {consensus_time:.1f} s wall ({consensus_cpu:.1f} s CPU); all "
+              f"{len(maps)} maps: {total_time:.1f} s wall.", ""]
     lines += ["## Phase 2: intensity statistics of filtered CT phantom images", "",
               "Rule: |value − reference| ≤ tolerance. Time: the whole extraction of a "
-              f"configuration (reading, resampling, filter, features), {machine}.", "",
+              "configuration (reading, resampling, filter, features), wall clock (CPU time in "
+              f"brackets), {machine}.", "",
               "| config | filter (settings) | features passing | time (s) |", "|---|---|---|---|"]
     by_config: dict[str, list[FeatureResult]] = {}
     for f in features:
@@ -287,10 +299,13 @@ def render_markdown(maps: list[MapResult], features: list[FeatureResult],
         refs = sum(f.reference is not None for f in rows)
         n_ok += ok
         n_ref += refs
+        wall, cpu = config_seconds.get(config, (float("nan"), float("nan")))
         lines.append(f"| {config} | {config_filters.get(config, '')} | {ok} / {refs} | "
-                     f"{config_seconds.get(config, float('nan')):.1f} |")
+                     f"{wall:.1f} ({cpu:.1f}) |")
+    walls = sum(v[0] for v in config_seconds.values())
+    cpus = sum(v[1] for v in config_seconds.values())
     lines += ["", f"**{n_ok} of {n_ref} reference values pass.** Time for all "
-              f"{len(by_config)} configurations: {sum(config_seconds.values()):.1f} s.", "",
+              f"{len(by_config)} configurations: {walls:.1f} s wall ({cpus:.1f} s CPU).", "",
               "| config | feature | tag | radsig | reference ± tolerance | result |",
               "|---|---|---|---|---|---|"]
     for f in features:

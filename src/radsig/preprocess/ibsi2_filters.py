@@ -24,8 +24,8 @@ import math
 from typing import Callable, Iterable
 
 import numpy as np
-from scipy import ndimage
 from scipy import fft as sfft
+from scipy import ndimage
 
 #: IBSI-2 boundary condition → scipy.ndimage mode (IBSI-2's "mirror" repeats the edge voxel,
 #: which is scipy's ``reflect``, NumPy's ``symmetric``)
@@ -265,9 +265,9 @@ def _angle_weights(thetas: list[float]) -> dict[float, int]:
 
 def _gabor_plane(image: np.ndarray, spacing, plane_axes: tuple[int, int], sigma_mm: float,
                  wavelength_mm: float, gamma: float, thetas: list[float], boundary: str,
-                 truncate: float) -> np.ndarray:
-    """Mean over *thetas* of |Gabor response| with the 2-D kernel in the planes spanned by
-    *plane_axes* = (u axis, v axis). The slice is padded by the kernel radius with the
+                 truncate: float, pooling: str = "mean") -> np.ndarray:
+    """Mean (or max / min) over *thetas* of |Gabor response| with the 2-D kernel in the
+    planes spanned by *plane_axes* = (u axis, v axis). The slice is padded by the kernel radius with the
     boundary condition and transformed once; each angle costs one kernel FFT and one inverse
     FFT (the circular wrap-around only reaches the padding, which is cut off)."""
     u_ax, v_ax = plane_axes
@@ -281,31 +281,37 @@ def _gabor_plane(image: np.ndarray, spacing, plane_axes: tuple[int, int], sigma_
     padded = np.pad(arr, ((0, 0), (rv, rv), (ru, ru)), mode=PAD_MODES[boundary], **kw)
     shape = (sfft.next_fast_len(padded.shape[1]), sfft.next_fast_len(padded.shape[2]))
     spec = sfft.fft2(padded.astype(np.float32), s=shape, axes=(1, 2), workers=-1)
-    acc = np.zeros(arr.shape, dtype=np.float64)
+    acc = np.zeros(arr.shape, dtype=np.float64) if pooling == "mean" else None
     weights = _angle_weights(thetas)
     for theta, weight in weights.items():
         kernel = gabor_kernel(sigma_mm, wavelength_mm, gamma, theta, (su, sv), truncate)
         kspec = sfft.fft2(kernel.astype(np.complex64), s=shape, workers=-1)
         resp = sfft.ifft2(spec * kspec[None], axes=(1, 2), workers=-1)
         valid = resp[:, 2 * rv:2 * rv + arr.shape[1], 2 * ru:2 * ru + arr.shape[2]]
-        acc += weight * np.abs(valid)
-    acc /= len(thetas)
+        if pooling == "mean":
+            acc += weight * np.abs(valid)
+        else:
+            acc = np.abs(valid) if acc is None else _pool(pooling)[0](acc, np.abs(valid))
+    if pooling == "mean":
+        acc /= len(thetas)
     return np.transpose(acc, np.argsort((other, v_ax, u_ax)))
 
 
 def gabor_filter(image: np.ndarray, spacing, sigma_mm: float, wavelength_mm: float,
                  gamma: float, theta: float | list[float], boundary: str, dimensions: str,
-                 truncate: float = 4.0) -> np.ndarray:
-    """Modulus of the Gabor response, averaged over the angles *theta* (radians). 2D: axial
-    planes; 3D: the 2-D kernel in the axial, coronal and sagittal planes, averaged."""
+                 truncate: float = 4.0, pooling: str = "mean") -> np.ndarray:
+    """Modulus of the Gabor response, pooled (mean, max or min) over the angles *theta*
+    (radians). 2D: axial planes; 3D: the 2-D kernel in the axial, coronal and sagittal
+    planes, pooled the same way."""
     thetas = [float(t) for t in np.atleast_1d(theta)]
     planes = [(2, 1)] if dimensions == "2D" else [(2, 1), (2, 0), (1, 0)]
+    combine, finish = _pool(pooling)
     out = None
     for plane in planes:
         resp = _gabor_plane(image, spacing, plane, sigma_mm, wavelength_mm, gamma, thetas,
-                            boundary, truncate)
-        out = resp if out is None else out + resp
-    return out / len(planes)
+                            boundary, truncate, pooling)
+        out = resp if out is None else combine(out, resp, out=out)
+    return finish(out, len(planes))
 
 
 # --- separable wavelets ----------------------------------------------------------------------
@@ -457,6 +463,37 @@ def _monomial_transfer(shape, axes, alpha, grid="centred") -> tuple[np.ndarray, 
     return out, (-1j) ** int(sum(alpha))
 
 
+def _structure_frame(first: list[np.ndarray], sigma, mode: str) -> np.ndarray:
+    """Per-voxel eigenvectors (columns, by decreasing eigenvalue; each signed so that its
+    largest component is positive) of the Gaussian-windowed outer product of *first*."""
+    n = len(first)
+    tensor = np.empty(first[0].shape + (n, n))
+    for i in range(n):
+        for j in range(i, n):
+            tensor[..., i, j] = tensor[..., j, i] = ndimage.gaussian_filter(
+                first[i] * first[j], sigma, mode=mode)
+    _, vecs = np.linalg.eigh(tensor)  # ascending eigenvalues
+    frame = vecs[..., ::-1]
+    idx = np.argmax(np.abs(frame), axis=-2)[..., None, :]
+    sign = np.sign(np.take_along_axis(frame, idx, axis=-2))
+    return frame * np.where(sign == 0, 1.0, sign)
+
+
+def _steered_polynomial(frame: np.ndarray, order) -> dict[tuple[int, ...], np.ndarray]:
+    """Π_k (e_k · ω)^(l_k) expanded into monomials ω^α, with per-voxel coefficients."""
+    n = frame.shape[-1]
+    poly: dict = {(0,) * n: 1.0}
+    for k, lk in enumerate(order):
+        for _ in range(int(lk)):
+            nxt: dict = {}
+            for alpha, coef in poly.items():
+                for d in range(n):
+                    beta = tuple(a + (i == d) for i, a in enumerate(alpha))
+                    nxt[beta] = nxt.get(beta, 0.0) + coef * frame[..., d, k]
+            poly = nxt
+    return poly
+
+
 def riesz_aligned(image: np.ndarray, base: Callable | None, order: tuple[int, ...],
                   axes: tuple[int, ...], spacing, align_sigma_mm: float, boundary: str,
                   pad: int | None = None) -> np.ndarray:
@@ -473,48 +510,37 @@ def riesz_aligned(image: np.ndarray, base: Callable | None, order: tuple[int, ..
     coefficients that vary from voxel to voxel. Written here because no library offers it.
     """
     n = len(axes)
+    cache: dict = {}
 
-    def with_base(t):
-        if base is None:
-            return t
-
-        def combined(shape):
-            h, phase = t(shape)
-            return base(shape) * h, phase
-
-        return combined
+    def monomial(alpha):
+        def transfer(shape):
+            if shape not in cache:  # ω_d / ‖ω‖ and the base filter, once per grid
+                freqs = _frequency_axes(shape, axes, "centred")
+                norm = np.sqrt(sum(f ** 2 for f in freqs))
+                inv = np.divide(1.0, norm, out=np.zeros_like(norm), where=norm > 0)
+                cache.clear()
+                cache[shape] = ([f * inv for f in freqs],
+                                base(shape) if base is not None else None)
+            unit, b = cache[shape]
+            h = np.ones(unit[0].shape) if b is None else b.copy()
+            for u, k in zip(unit, alpha, strict=True):
+                for _ in range(int(k)):
+                    h *= u
+            return h, (-1j) ** int(sum(alpha))
+        return transfer
 
     units = [tuple(int(i == d) for i in range(n)) for d in range(n)]
-    first = _fourier_bank(image, [with_base(lambda s, a=a: _monomial_transfer(s, axes, a))
-                                  for a in units], axes, boundary, pad)
+    first = _fourier_bank(image, [monomial(a) for a in units], axes, boundary, pad)
     sigma = [0.0] * image.ndim
     for ax in axes:
         sigma[ax] = align_sigma_mm / float(spacing[ax])
-    tensor = np.empty(image.shape + (n, n))
-    for i in range(n):
-        for j in range(i, n):
-            tensor[..., i, j] = tensor[..., j, i] = ndimage.gaussian_filter(
-                first[i] * first[j], sigma, mode=MODES[boundary])
-    _, vecs = np.linalg.eigh(tensor)  # ascending eigenvalues
-    frame = vecs[..., ::-1]  # columns e_1 (largest eigenvalue) …
-    idx = np.argmax(np.abs(frame), axis=-2)[..., None, :]
-    sign = np.sign(np.take_along_axis(frame, idx, axis=-2))
-    frame = frame * np.where(sign == 0, 1.0, sign)
-    # expand Π_k (e_k · ω)^(l_k) into monomials ω^α with per-voxel coefficients
-    poly: dict[tuple[int, ...], np.ndarray | float] = {(0,) * n: 1.0}
-    for k, lk in enumerate(order):
-        for _ in range(int(lk)):
-            nxt: dict = {}
-            for alpha, coef in poly.items():
-                for d in range(n):
-                    beta = tuple(a + (i == d) for i, a in enumerate(alpha))
-                    nxt[beta] = nxt.get(beta, 0.0) + coef * frame[..., d, k]
-            poly = nxt
+    frame = _structure_frame(first, sigma, MODES[boundary])
+    poly = _steered_polynomial(frame, order)
     total = int(sum(order))
     scale = math.sqrt(math.factorial(total) / math.prod(math.factorial(int(k)) for k in order))
     alphas = sorted(poly)
-    monomials = _fourier_bank(image, [with_base(lambda s, a=a: _monomial_transfer(s, axes, a))
-                                      for a in alphas], axes, boundary, pad)
+    monomials = _fourier_bank(image, [monomial(a) for a in alphas], axes, boundary, pad)
+    cache.clear()
     out = np.zeros(image.shape)
     for alpha, resp in zip(alphas, monomials, strict=True):
         out += poly[alpha] * resp
@@ -598,7 +624,12 @@ def filter_image(image, settings, name: str | None = None):
     if settings.input.round_intensities:
         arr = np.rint(arr)
     spacing = tuple(float(s) for s in image.GetSpacing()[::-1])
+    flat = arr.ndim == 2  # a 2-D image is one axial slice
+    if flat:
+        arr, spacing = arr[None], (1.0,) + spacing
     response = specs[name].apply(arr, spacing)
+    if flat:
+        response = response[0]
     out = sitk.GetImageFromArray(np.asarray(response, dtype=np.float32))
     out.CopyInformation(image)
     return out, name

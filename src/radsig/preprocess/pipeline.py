@@ -83,10 +83,10 @@ def _crop_and_resample(image: np.ndarray, mask: np.ndarray, spacing: tuple[float
     else:
         new_spacing = _new_spacing(spacing, interp.spacing)
         grid = aligned_grid(image.shape, spacing, new_spacing)
-    if getattr(settings.crop, "whole_image", False):  # no crop: a margin wider than the image
+    margin = _margin_mm(settings, new_spacing)
+    if getattr(settings.crop, "whole_image", False) or not np.isfinite(margin).all():
+        # no crop (asked, or a Fourier-domain filter): a margin wider than the image
         margin = np.full(3, float(np.max(np.asarray(image.shape) * np.asarray(spacing))) + 1.0)
-    else:
-        margin = _margin_mm(settings, new_spacing)
     lo, hi = roi_window(grid, bb_lo, bb_hi, margin, spacing)
     grid = sub_grid(grid, lo, hi)
     if interp.spacing is None:
