@@ -99,7 +99,7 @@ def skip_unavailable_families(study, source: str = "") -> tuple[object, list[str
 
     Emits one :class:`radsig._optional.MissingExtraWarning` per skipped family (the CLI prints it as
     one ``warning:`` line). A study whose every model needs a missing family cannot run: that is a
-    :class:`radsig._optional.MissingExtraError`.
+    :class:`ConfigError` naming the install command.
     """
     import warnings
 
@@ -111,16 +111,15 @@ def skip_unavailable_families(study, source: str = "") -> tuple[object, list[str
         new, gone, narrowed = without_families(study, {fam})
         if new is None:
             raise ConfigError(f"{source or study.name}: every model of the study needs the {fam} family, but {err}")
-        what = "; ".join(x for x in (f"models not fitted: {', '.join(gone)}" if gone else "",
-                                     f"models fitted without {fam} features: {', '.join(narrowed)}"
-                                     if narrowed else "") if x)
+        what = [f"models not fitted: {', '.join(gone)}"] if gone else []
+        what += [f"models fitted without {fam} features: {', '.join(narrowed)}"] if narrowed else []
+        what_text = f" ({'; '.join(what)})" if what else ""
         where = f"{source}: " if source else ""
         warnings.warn(MissingExtraWarning(
             f"{where}features.families asks for '{fam}' but {err.reason}; the {fam} family is skipped"
-            f"{f' ({what})' if what else ''}; to run it: {install_command(extra)}"), stacklevel=2)
-        notes.append(f"The {fam} feature family of the study file was skipped because {err.reason}"
-                     f"{f' ({what})' if what else ''}. Install it with {install_command(extra)} and run "
-                     f"the study again to include it.")
+            f"{what_text}; to run it: {install_command(extra)}"), stacklevel=2)
+        notes.append(f"The {fam} feature family of the study file was skipped because {err.reason}{what_text}. "
+                     f"Install it with {install_command(extra)} and run the study again to include it.")
         study = new
     return study, notes
 
