@@ -159,6 +159,9 @@ class PyRadiomicsSettings:
     voxel_setting: dict[str, Any] = field(default_factory=dict)
     source: str | None = None
     diagnostics: bool = False
+    #: the ROI label was chosen (--label, a manifest column, or 'label' other than 1); if not,
+    #: a mask with several labels is warned about (PyRadiomics mode then uses label 1 only)
+    label_chosen: bool = True
 
     def settings_for(self, image_type: str) -> dict[str, Any]:
         """The settings in force for one image type (global settings + its overrides)."""
