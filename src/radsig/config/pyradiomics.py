@@ -57,7 +57,7 @@ _SCHEMA: dict[str, tuple] = {
     "geometryTolerance": ("float", 0, True, None), "correctMask": ("bool",),
     "additionalInfo": ("bool",), "label": ("int", 0, True, None),
     "label_channel": ("int", 0, False, None), "binWidth": ("float", 0, True, None),
-    "binCount": ("int", 0, True, None), "normalize": ("bool",),
+    "binCount": ("int", 0, True, 65536), "normalize": ("bool",),
     "normalizeScale": ("float", 0, True, None), "removeOutliers": ("float", 0, True, None),
     "resampledPixelSpacing": ("floatseq", 0, False, None), "interpolator": ("interpolator",),
     "padDistance": ("int", 0, False, None), "distances": ("intseq", 0, True, None),
