@@ -144,3 +144,9 @@ def test_float_mask_pyradiomics_mode(cli, tmp_path, case):
     mask = write(like(case[2], m), tmp_path / "phalf.nii.gz")
     assert_error(cli("extract", case[0], mask, "--params", _pyr_params(tmp_path)),
                  "phalf.nii.gz", "non-integer values (0 to 0.5)")
+
+
+def test_label_zero_is_the_background(cli, case, quick):
+    """--label 0 made the whole background the ROI."""
+    assert_error(cli("extract", case[0], case[1], "--params", quick, "--label", "0"),
+                 "msk.nii.gz", "label 0 is the background")
