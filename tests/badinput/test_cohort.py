@@ -189,3 +189,8 @@ def test_empty_settings_file_in_a_cohort(cli, tmp_path, case):
     (tmp_path / "s.yaml").write_text("")
     assert_error(cli("cohort", "extract", manifest, "--params", tmp_path / "s.yaml", "--out",
                      tmp_path / "t.parquet", "--no-progress"), "s.yaml", "empty")
+
+
+def test_jobs_zero_is_a_one_line_error(cli, tmp_path, quick):
+    assert_error(cli("cohort", "extract", tmp_path / "m.csv", "--params", quick, "--out",
+                     tmp_path / "t.parquet", "--jobs", "0"), "--jobs", "greater than or equal to 1")

@@ -208,3 +208,36 @@ def test_suv_values_unchanged_by_the_checks(sts):
     mask = read_dicom_mask(base / "mask" / "1-1.dcm", image, "GTV_Mass")
     values = sitk.GetArrayFromImage(image)[sitk.GetArrayFromImage(mask) > 0]
     assert 7.5 <= values.max() <= 8.5 and np.isfinite(values).all()
+
+
+def test_seg_partly_outside_the_image(tmp_path, sts, ct):
+    """A DICOM SEG made on the whole CT, read onto the CT without its last 20 slices: the voxels
+    beyond the scan are counted in a warning (nearest-neighbour resampling drops them silently)."""
+    import highdicom as hd
+    from pydicom.sr.codedict import codes
+
+    from radsig.io.dicom import read_dicom_mask, read_series
+
+    full = sts / "STS_002" / "CT" / "dicom" / "image"
+    sources = [pydicom.dcmread(p) for p in _by_position(full)]
+    ref = sitk.GetArrayFromImage(sitk.ReadImage(str(sts / "STS_002" / "CT" / "nifti" / "mask" /
+                                                    "mask.nii.gz"))) > 0
+    desc = hd.seg.SegmentDescription(
+        segment_number=1, segment_label="GTV", segmented_property_category=codes.SCT.Tissue,
+        segmented_property_type=codes.SCT.Tissue,
+        algorithm_type=hd.seg.SegmentAlgorithmTypeValues.MANUAL)
+    seg = hd.seg.Segmentation(
+        source_images=sources, pixel_array=ref.astype(np.uint8), segmentation_type="BINARY",
+        segment_descriptions=[desc], series_instance_uid=hd.UID(), series_number=99,
+        sop_instance_uid=hd.UID(), instance_number=1, manufacturer="radsig",
+        manufacturer_model_name="test", software_versions="0", device_serial_number="0")
+    seg.save_as(tmp_path / "seg.dcm")
+    for f in _by_position(ct / "image")[28:]:
+        f.unlink()
+    image = read_series(ct / "image")
+    with pytest.warns(Warning, match="runs partly outside the image") as caught:
+        mask = read_dicom_mask(tmp_path / "seg.dcm", image, "GTV")
+    text = str(caught[0].message)
+    lost, total = (int(v) for v in text.split("image: ")[1].split(" voxels")[0].split(" of its "))
+    kept = int(sitk.GetArrayFromImage(mask).sum())
+    assert total == int(ref.sum()) and lost == int(ref[28:].sum()) and kept == total - lost

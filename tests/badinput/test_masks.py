@@ -119,3 +119,34 @@ def test_label_map_with_negative_and_positive_labels(cli, tmp_path, case, quick)
     mask = write(like(case[2], m), tmp_path / "neg.nii.gz")
     assert_warning(cli("extract", case[0], mask, "--params", quick, "--out", tmp_path / "f.csv"),
                    "neg.nii.gz", "2 labels (-1, 1)")
+
+
+def _pyr_params(tmp_path):
+    params = tmp_path / "pyr.yaml"
+    params.write_text("setting: {binWidth: 25}\nfeatureClass: {firstorder: []}\n")
+    return params
+
+
+def test_several_labels_pyradiomics_mode_names_the_label_used(cli, tmp_path, case):
+    """PyRadiomics mode takes label 1 only: said, with the labels present (fast and full path)."""
+    m = sitk.GetArrayFromImage(case[3]).astype(np.uint8)
+    m[0:2, 0:3, 0:3] = 2
+    for name in ("pl.nii.gz", "pl.nrrd"):  # NIfTI: own reader's fast path; NRRD: SimpleITK path
+        mask = write(like(case[2], m), tmp_path / name)
+        assert_warning(cli("extract", case[0], mask, "--params", _pyr_params(tmp_path)),
+                       name, "2 labels (1, 2)", "uses label 1 only", "--label")
+        res = cli("extract", case[0], mask, "--params", _pyr_params(tmp_path), "--label", "2")
+        assert res.code == 0 and not res.warnings, res.stderr
+
+
+def test_float_mask_pyradiomics_mode(cli, tmp_path, case):
+    m = sitk.GetArrayFromImage(case[3]).astype(np.float32) * 0.5
+    mask = write(like(case[2], m), tmp_path / "phalf.nii.gz")
+    assert_error(cli("extract", case[0], mask, "--params", _pyr_params(tmp_path)),
+                 "phalf.nii.gz", "non-integer values (0 to 0.5)")
+
+
+def test_label_zero_is_the_background(cli, case, quick):
+    """--label 0 made the whole background the ROI."""
+    assert_error(cli("extract", case[0], case[1], "--params", quick, "--label", "0"),
+                 "msk.nii.gz", "label 0 is the background")

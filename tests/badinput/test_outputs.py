@@ -125,3 +125,8 @@ def test_study_out_is_a_file(cli, tmp_path):
     (tmp_path / "study.yaml").write_text("name: x\n")
     assert_error(cli("study", tmp_path / "study.yaml", "--out", tmp_path / "out", "--quiet"),
                  "is a file, not a folder")
+
+
+@pytest.mark.parametrize("command", [["demo"], ["example", "mcrc_petct"]])
+def test_demo_and_example_out_parent_missing(cli, tmp_path, command):
+    assert_error(cli(*command, "--out", tmp_path / "a" / "b", "--quiet"), "does not exist")

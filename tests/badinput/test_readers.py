@@ -186,3 +186,8 @@ def test_zero_spacing_in_the_nifti_header(cli, tmp_path, case, quick):
     img.write_bytes(bytes(raw))
     assert_error(cli("extract", img, case[1], "--params", quick), "pix0.nii", "voxel spacing",
                  "pixdim of 0")
+
+
+def test_missing_argument_is_a_one_line_error(cli, case):
+    """Usage errors too: one ``error:`` line (no boxed panel), exit 2."""
+    assert_error(cli("extract", case[0]), "Missing argument 'mask'", "--help")

@@ -31,6 +31,9 @@ CASES = [
      ["duplicate key 'method'"]),
     ("tiny-interpolation-spacing", "interpolation:\n  spacing: [1.0e-6, 1.0e-6, 1.0e-6]\n",
      ["interpolation.spacing", "0.01"]),
+    ("absurd-bin-number", "discretisation:\n  method: fbn\n  bin_number: 100000000\n",
+     ["discretisation.bin_number", "65536"]),
+    ("pyradiomics-absurd-bin-count", "setting:\n  binCount: 100000000\n", ["binCount", "65536"]),
     ("negative-bin-width", "discretisation:\n  method: fbs\n  bin_width: -5\n",
      ["discretisation.bin_width"]),
     ("unknown-family", "families: [glcm, glcmm]\n", ["families"]),
@@ -138,3 +141,17 @@ def test_feature_settings_of_a_study_empty(tmp_path):
     path.write_text("# to do\n")
     with pytest.raises(ConfigError, match="empty"):
         load_feature_settings(path)
+
+
+@pytest.mark.parametrize("text", [
+    "discretisation: {method: fbs, bin_width: 1.0e-9}\nfamilies: [glcm]\n",
+    "setting: {binWidth: 1.0e-9}\nfeatureClass: {glcm: []}\n",
+], ids=["ibsi", "pyradiomics"])
+def test_bin_width_in_the_wrong_unit(cli, tmp_path, case, text):
+    """A bin width of 1e-9 asked for 1e11 grey levels: a MemoryError traceback or empty features."""
+    path = tmp_path / "s.yaml"
+    path.write_text(text)
+    out = tmp_path / "f.csv"
+    assert_error(cli("extract", case[0], case[1], "--params", path, "--out", out),
+                 "idth", "65536", "larger bin")
+    assert not out.exists()

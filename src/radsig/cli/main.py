@@ -91,6 +91,12 @@ def main() -> None:
 
     from radsig.exceptions import RadsigError
 
+    try:  # typer >= 0.2x carries its own copy of click
+        from typer._click import exceptions as click_errors
+    except ImportError:  # pragma: no cover - older typer on the public click
+        from click import exceptions as click_errors
+    no_args = getattr(click_errors, "NoArgsIsHelpError", ())
+
     warnings.showwarning = _show_warning
     program = _is_program()
     if program:
@@ -100,7 +106,21 @@ def main() -> None:
         # ~0.1 s CPU of a 0.45 s `radsig extract` (medium CT, S1) and ~0.15 s in IBSI mode.
         gc.set_threshold(10_000, 50, 100)
     try:
-        app()
+        code = app(standalone_mode=False)
+    except no_args as err:  # `radsig cohort`: its help, as before
+        typer.echo(err.ctx.get_help() if err.ctx else str(err))
+        sys.exit(2)
+    except click_errors.UsageError as err:  # a missing argument, an option out of range
+        where = f" (see '{err.ctx.command_path} --help')" if err.ctx else ""
+        typer.secho(f"error: {_one_line(err.format_message())}{where}", err=True,
+                    fg=typer.colors.RED)
+        sys.exit(2)
+    except click_errors.ClickException as err:
+        typer.secho(f"error: {_one_line(err.format_message())}", err=True, fg=typer.colors.RED)
+        sys.exit(err.exit_code)
+    except typer.Abort:
+        typer.secho("interrupted", err=True)
+        sys.exit(130)
     except RadsigError as err:
         typer.secho(f"error: {_one_line(err)}", err=True, fg=typer.colors.RED)
         sys.exit(2)
@@ -115,6 +135,7 @@ def main() -> None:
     finally:
         if program:
             gc.freeze()  # objects alive at exit are freed without another GC pass
+    sys.exit(code if isinstance(code, int) else 0)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -130,8 +130,10 @@ def demo(
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bars."),
 ) -> None:
     """Generate a synthetic multi-centre immunotherapy PET/CT cohort and run the demo study on it."""
+    from radsig.io.output import check_output_folder
     from radsig.study.demo import run_demo
 
+    check_output_folder(out, create=False)
     started = time.perf_counter()
     with _missing_extra_lines():
         if quiet:
@@ -152,8 +154,10 @@ def example(
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bars."),
 ) -> None:
     """Generate a published design's synthetic cohort and run its study file (examples/<design>.yaml)."""
+    from radsig.io.output import check_output_folder
     from radsig.study.examples import run_example
 
+    check_output_folder(out, create=False)
     started = time.perf_counter()
     kw = dict(n_scale=n_scale, seed=seed, negative_control=negative_control)
     with _missing_extra_lines():

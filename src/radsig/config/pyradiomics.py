@@ -57,7 +57,7 @@ _SCHEMA: dict[str, tuple] = {
     "geometryTolerance": ("float", 0, True, None), "correctMask": ("bool",),
     "additionalInfo": ("bool",), "label": ("int", 0, True, None),
     "label_channel": ("int", 0, False, None), "binWidth": ("float", 0, True, None),
-    "binCount": ("int", 0, True, None), "normalize": ("bool",),
+    "binCount": ("int", 0, True, 65536), "normalize": ("bool",),
     "normalizeScale": ("float", 0, True, None), "removeOutliers": ("float", 0, True, None),
     "resampledPixelSpacing": ("floatseq", 0, False, None), "interpolator": ("interpolator",),
     "padDistance": ("int", 0, False, None), "distances": ("intseq", 0, True, None),
@@ -159,6 +159,9 @@ class PyRadiomicsSettings:
     voxel_setting: dict[str, Any] = field(default_factory=dict)
     source: str | None = None
     diagnostics: bool = False
+    #: the ROI label was chosen (--label, a manifest column, or 'label' other than 1); if not,
+    #: a mask with several labels is warned about (PyRadiomics mode then uses label 1 only)
+    label_chosen: bool = True
 
     def settings_for(self, image_type: str) -> dict[str, Any]:
         """The settings in force for one image type (global settings + its overrides)."""

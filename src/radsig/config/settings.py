@@ -85,7 +85,7 @@ class ResegmentationSettings(_Stage):
 
 class _Binning(_Stage):
     bin_width: float | None = Field(None, gt=0)
-    bin_number: int | None = Field(None, ge=1)
+    bin_number: int | None = Field(None, ge=1, le=65536)
 
     @model_validator(mode="after")
     def _check_params(self):
@@ -101,7 +101,7 @@ class DiscretisationSettings(_Binning):
     """Grey-level discretisation for the intensity histogram and texture families."""
 
     method: Literal["fbs", "fbn", "none"] = "fbn"
-    bin_number: int | None = Field(32, ge=1)
+    bin_number: int | None = Field(32, ge=1, le=65536)
 
 
 class IvhSettings(_Binning):

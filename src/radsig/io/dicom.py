@@ -259,7 +259,8 @@ def check_slices(series: SeriesInfo, *, allow_gaps: bool = False, where: str = "
                 f"{series.files[i + 1].name}, median spacing {step:.2f} mm): a slice is missing")
         if not allow_gaps:
             raise DicomError(text + "; add the missing slice, or pass --allow-gaps to stack the "
-                             "slices at the median spacing anyway", path=where or None,
+                             "slices at the median spacing anyway (radsig dicom convert)",
+                             path=where or None,
                              stage="read")
         warnings.warn(f"{where}: {text}; slices restacked at the median spacing (--allow-gaps): "
                       "positions beyond the gap are shifted", InputWarning, stacklevel=3)
@@ -344,7 +345,8 @@ def read_series(folder: PathLike, *, series_uid: str | None = None, suv: str = "
             text = (f"{len(bad)} file(s) cannot be read as DICOM (e.g. {bad[0][0]}: {bad[0][1]}); "
                     "a slice of the series (or its RTSTRUCT/SEG) may be missing")
             if not skip_unreadable:
-                raise DicomError(text + "; replace or remove them, or pass --skip-unreadable",
+                raise DicomError(text + "; replace or remove them, or pass --skip-unreadable "
+                                 "(radsig dicom convert)",
                                  path=str(folder), stage="read")
             warnings.warn(f"{folder}: {text}; skipped (--skip-unreadable)", InputWarning,
                           stacklevel=2)

@@ -390,7 +390,10 @@ def read_voxels(lay: NiftiLayout) -> np.ndarray:
         if data.size < total:
             raise NiftiTruncatedError(lay.path, total, int(data.size))
         return data.view(lay.dtype).astype(lay.dtype.newbyteorder("="), copy=False)
-    vol = NiftiVolume(lay.path, (1, 1, 1), lay.dtype, lay.offset, True, None, None, None)
+    d = tuple(lay.dims) + (1, 1)
+    shape = (int(np.prod(d[2:], dtype=np.int64)), d[1], d[0])  # all voxels, as (z, y, x)
+    vol = NiftiVolume(lay.path, shape, lay.dtype, lay.offset, True, np.zeros(3), np.ones(3),
+                      np.eye(3))
     out = np.empty(total, dtype=np.uint8)
     got = 0
     try:

@@ -48,4 +48,28 @@ def rasterise_segment(path: PathLike, reference: sitk.Image, roi: str, *, case: 
     out = sitk.Resample(moving, reference, sitk.Transform(), sitk.sitkNearestNeighbor, 0, sitk.sitkUInt8)
     if not sitk.GetArrayViewFromImage(out).any():
         raise EmptyMaskError(f"segment {name!r} has no voxel inside the image grid", case=case, path=path_s)
+    outside, total = _voxels_outside(moving, reference)
+    if outside:
+        import warnings
+
+        from radsig.exceptions import InputWarning
+
+        warnings.warn(f"{path_s}: segment {name!r} runs partly outside the image: {outside} of its "
+                      f"{total} voxels lie outside the grid and are dropped", InputWarning,
+                      stacklevel=2)
     return out
+
+
+def _voxels_outside(moving: sitk.Image, reference: sitk.Image) -> tuple[int, int]:
+    """(segment voxels whose centre lies outside *reference*'s grid, all segment voxels)."""
+    zyx = np.argwhere(sitk.GetArrayViewFromImage(moving) > 0)
+    if not zyx.size:
+        return 0, 0
+    xyz = zyx[:, ::-1].astype(float)
+    m_dir = np.asarray(moving.GetDirection()).reshape(3, 3) * np.asarray(moving.GetSpacing())
+    points = np.asarray(moving.GetOrigin()) + xyz @ m_dir.T
+    r_dir = np.asarray(reference.GetDirection()).reshape(3, 3) * np.asarray(reference.GetSpacing())
+    idx = np.linalg.solve(r_dir, (points - np.asarray(reference.GetOrigin())).T).T
+    size = np.asarray(reference.GetSize())
+    out = np.any((idx < -0.5 - 1e-6) | (idx > size - 0.5 + 1e-6), axis=1)
+    return int(out.sum()), int(len(xyz))

@@ -58,6 +58,11 @@ def fixed_bin_number(values: np.ndarray, n_bins: int, low: float | None = None,
     return np.clip(levels, 1, n_bins).astype(np.int32)
 
 
+#: Most grey levels a discretisation may give: texture matrices grow with its square, and more
+#: levels than this come from a bin width typed in the wrong unit, not from a design.
+MAX_GREY_LEVELS = 65536
+
+
 def discretise(values: np.ndarray, method: str, *, bin_width: float | None = None,
                bin_number: int | None = None, low: float | None = None) -> tuple[np.ndarray, int]:
     """Grey levels ``1..N_g`` of ROI *values* and ``N_g``.
@@ -70,6 +75,12 @@ def discretise(values: np.ndarray, method: str, *, bin_width: float | None = Non
         return values.astype(np.int32), 0
     if method == "fbs":
         low = float(values.min()) if low is None else low
+        n_levels = np.floor((float(values.max()) - low) / bin_width + 1e-9) + 1
+        if not n_levels <= MAX_GREY_LEVELS:
+            raise ConfigError(
+                f"discretisation bin_width {bin_width:g} gives {n_levels:.3g} grey levels over the "
+                f"ROI's intensities {low:g} to {float(values.max()):g} (at most "
+                f"{MAX_GREY_LEVELS}); use a larger bin width")
         levels = fixed_bin_size(values, bin_width, low)
         return levels, int(levels.max())
     if method == "fbn":

@@ -84,11 +84,32 @@ def _region_for(info: sitk.ImageFileReader, mask: sitk.Image, bb: np.ndarray, ma
     return [int(v) for v in lo], [int(v) for v in hi - lo + 1]
 
 
-def load_case(image, mask, s: dict, margin, case=None, whole: bool = False):
+def warn_other_labels(planes: np.ndarray, label: int, where) -> None:
+    """Warn when the label map holds labels besides *label* (PyRadiomics mode uses one label)."""
+    busy = planes.reshape(planes.shape[0], -1).max(1) > 0 if planes.ndim == 3 else slice(None)
+    present = np.unique(planes[busy])
+    present = present[present != 0]
+    if present.size > 1:
+        import warnings
+
+        from radsig.exceptions import InputWarning
+
+        shown = ", ".join(str(int(v)) for v in present[:20])
+        warnings.warn(f"{where}: mask holds {present.size} labels ({shown}) and no label was "
+                      f"chosen; PyRadiomics mode uses label {label} only (the setting 'label'); "
+                      "pass --label N (or a label column) to choose", InputWarning, stacklevel=3)
+
+
+def load_case(image, mask, s: dict, margin, case=None, whole: bool = False,
+              label_chosen: bool = True):
     """Image (possibly only the needed region), mask and the label's bounding box."""
     mask_img = _read(mask, case=case, what="mask") if isinstance(mask, (str, Path)) else mask
+    P.check_integer_mask(mask_img, mask if isinstance(mask, (str, Path)) else "mask", case=case)
     mask_img, bb = P.select_mask(mask_img, int(s["label"]), int(s.get("label_channel", 0)),
                                  case=case)
+    if not label_chosen and mask_img.GetNumberOfComponentsPerPixel() == 1:
+        warn_other_labels(sitk.GetArrayViewFromImage(mask_img), int(s["label"]),
+                          mask if isinstance(mask, (str, Path)) else "mask")
     if not isinstance(image, (str, Path)):
         return image, mask_img, bb
     if s.get("normalize") or whole or _needs_whole_read(image):  # whole-image statistics
@@ -281,7 +302,8 @@ def case_rows(image, mask, settings, *, label=None, roi=None, case=None) -> list
     settings = PyRadiomicsSettings(setting=s, image_types=settings.image_types,
                                    feature_classes=settings.feature_classes,
                                    voxel_setting=settings.voxel_setting, source=settings.source,
-                                   diagnostics=settings.diagnostics)
+                                   diagnostics=settings.diagnostics,
+                                   label_chosen=label is not None or int(s["label"]) != 1)
     if roi is not None:
         image, mask = _roi_mask(image, mask, roi, case)
         s["label"] = 1
@@ -321,7 +343,8 @@ def extract_rows(image, mask, settings: PyRadiomicsSettings, *, case=None) -> li
         raise CaseError(f"the mask is {len(mask_sp)}-D; PyRadiomics mode needs 2-D or 3-D images",
                         case=case)
     image_img, mask_img, bb = load_case(image, mask, s, P.region_margin(settings, mask_sp), case,
-                                        whole=_needs_peak(settings))
+                                        whole=_needs_peak(settings),
+                                        label_chosen=getattr(settings, "label_chosen", True))
     diag = {}
     if settings.diagnostics:
         from radsig.features.pyradiomics._diagnostics import original_info

@@ -63,6 +63,10 @@ def nifti_arrays(image, mask, settings):
             return None
         label = int(s["label"])
         planes, z0 = read_label_planes(mv)
+        if not getattr(settings, "label_chosen", True) and planes.size:
+            from radsig.features.pyradiomics._extract import warn_other_labels
+
+            warn_other_labels(planes, label, mask)
         bb = P._label_bbox(planes, label) if planes.size and label != 0 else None
         if bb is None:
             return None

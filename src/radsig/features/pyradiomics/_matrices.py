@@ -44,6 +44,11 @@ def bin_edges(values: np.ndarray, bin_width: float = 25, bin_count: int | None =
         return edges
     lo, hi = values.min(), values.max()
     low = lo - (lo % bin_width)
+    if not (hi - low) / bin_width < 65536:  # a bin width typed in the wrong unit: no 1e11 bins
+        from radsig.exceptions import ConfigError
+
+        raise ConfigError(f"binWidth {bin_width:g} gives {(hi - low) / bin_width:.3g} bins over the "
+                          f"intensities {lo:g} to {hi:g} (at most 65536); use a larger binWidth")
     edges = np.arange(low, hi + 2 * bin_width, bin_width)
     if len(edges) == 1:  # flat region: one bin around the single value
         edges = np.array([edges[0] - 0.5, edges[0] + 0.5])

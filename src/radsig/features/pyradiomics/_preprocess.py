@@ -24,6 +24,20 @@ __all__ = ["select_mask", "normalize_image", "resample", "resampled_grid", "regi
            "bounding_box", "crop", "check_mask", "resegment", "correct_mask"]
 
 
+def check_integer_mask(mask: sitk.Image, where, *, case=None) -> None:
+    """PyRadiomics casts a float mask to integers: a 0/0.5 mask would become empty and a
+    probability map lose its shape. Refuse non-integer values (integers stored as float pass)."""
+    if mask.GetNumberOfComponentsPerPixel() != 1 or mask.GetPixelID() not in (
+            sitk.sitkFloat32, sitk.sitkFloat64):
+        return
+    arr = sitk.GetArrayViewFromImage(mask)
+    if not np.array_equal(arr, np.rint(arr)):
+        raise LabelNotFoundError(
+            f"mask holds non-integer values ({float(np.nanmin(arr)):g} to {float(np.nanmax(arr)):g})"
+            "; PyRadiomics mode reads a mask as integer labels (0.5 would become 0): threshold it "
+            "into a label map first", case=case, path=str(where))
+
+
 def select_mask(mask: sitk.Image, label: int, label_channel: int = 0, *, case=None):
     """The mask (a vector segmentation reduced to ``label_channel``; non-integer types cast to
     UInt32 like PyRadiomics) and the label's bounding box (lower x, y, z, size x, y, z)."""
