@@ -190,7 +190,8 @@ def markdown(results: list[dict]) -> str:
         diff = (f"{r['diff']['max_rel']:.1e} ({r['diff']['n_above_1e-4']} > 1e-4)"
                 if "diff" in r else "— (IBSI vs S1)")
         if r["setting"] == "IBSI":
-            path = "IBSI engine (NumPy/SciPy matrices), NIfTI reader"
+            path = ("IBSI engine, NIfTI reader, C kernels (GLCM/GLRLM/zones/NGLDM)"
+                    if r["c_kernels"] else "IBSI engine, NIfTI reader, NumPy/SciPy matrices")
         else:
             path = "fast path + C kernels" if r["c_kernels"] else "fast path, NumPy"
         loads = [x["load1"] for x in p["runs"] + m["runs"]]
