@@ -13,13 +13,13 @@ Each run is one command as a user types it, timed from ``Popen`` to exit:
 
 Cases are ``bench.py``'s synthetic CT volumes (512 × 512 × 120, 0.8 × 0.8 × 2.5 mm, int16;
 tumour of about 20 / 40 / 80 mm), with the image *and* the mask written as gzipped NIfTI.
-Settings: S1 and S2 (``bench.py``'s PyRadiomics parameter files; both tools read the same
-file) and ``IBSI`` (radsig with ``params/ibsi/default_ct.yaml``: 1 mm linear resampling, re-segmentation, FBS 25 HU,
-215 IBSI features), compared with PyRadiomics on S1. The tools alternate within each repeat, the
-order of the two flipping every repeat; medians over ``--repeats`` are reported. Peak memory and
-CPU time come from GNU ``time`` around each command. For S1/S2 every feature PyRadiomics writes
-is compared with radsig's value (largest relative difference). Every run goes into
-``cli_results.json``; the Markdown tables are printed.
+Settings: S1 and S2 (``bench.py``'s PyRadiomics parameter files; both tools read the same file)
+and ``IBSI`` (radsig with ``params/ibsi/default_ct.yaml``: 1 mm linear resampling, re-
+segmentation, FBS 25 HU, 215 IBSI features), compared with PyRadiomics on S1. The tools
+alternate within each repeat, the order of the two flipping every repeat; medians over
+``--repeats`` are reported. Peak memory and CPU time come from GNU ``time`` around each command.
+For S1/S2 every feature PyRadiomics writes is compared with radsig's value (largest relative
+difference). Every run goes into ``cli_results.json``; the Markdown tables are printed.
 """
 
 from __future__ import annotations
