@@ -11,15 +11,15 @@ Each run is one command as a user types it, timed from ``Popen`` to exit:
 - PyRadiomics: ``pyradiomics IMAGE.nii.gz MASK.nii.gz --param P --out F.csv --format csv``
   (its own console script in ``bench/.venv-pyradiomics``).
 
-Cases are ``bench.py``'s synthetic CT volumes (512 × 512 × 120, 0.8 × 0.8 × 2.5 mm, int16; tumour
-of about 20 / 40 / 80 mm), with the image *and* the mask written as gzipped NIfTI. Settings: S1
-and S2 (``bench.py``'s PyRadiomics parameter files; both tools read the same file) and ``IBSI``
-(radsig with ``params/ibsi/default_ct.yaml``: 1 mm linear resampling, re-segmentation, FBS 25 HU,
-215 IBSI features), compared with PyRadiomics on S1. The tools alternate within each repeat, the
-order of the two flipping every repeat; medians over ``--repeats`` are reported. Peak memory is
-the child's maximum resident set (``wait4`` rusage). For S1/S2 every feature PyRadiomics writes
-is compared with radsig's value (largest relative difference). Every run goes into
-``cli_results.json``; the Markdown tables are printed.
+Cases are ``bench.py``'s synthetic CT volumes (512 × 512 × 120, 0.8 × 0.8 × 2.5 mm, int16;
+tumour of about 20 / 40 / 80 mm), with the image *and* the mask written as gzipped NIfTI.
+Settings: S1 and S2 (``bench.py``'s PyRadiomics parameter files; both tools read the same file)
+and ``IBSI`` (radsig with ``params/ibsi/default_ct.yaml``: 1 mm linear resampling, re-
+segmentation, FBS 25 HU, 215 IBSI features), compared with PyRadiomics on S1. The tools
+alternate within each repeat, the order of the two flipping every repeat; medians over
+``--repeats`` are reported. Peak memory and CPU time come from GNU ``time`` around each command.
+For S1/S2 every feature PyRadiomics writes is compared with radsig's value (largest relative
+difference). Every run goes into ``cli_results.json``; the Markdown tables are printed.
 """
 
 from __future__ import annotations
@@ -41,6 +41,7 @@ sys.path.insert(0, str(HERE))
 from bench import SETTINGS, TUMOURS, compare, make_case, write_params  # noqa: E402
 
 IBSI_PARAMS = REPO / "params" / "ibsi" / "default_ct.yaml"
+TIME = "/usr/bin/time"  # GNU time
 
 
 def write_gz_cases(folder: Path, names) -> dict[str, tuple[Path, Path]]:
@@ -66,19 +67,22 @@ def write_gz_cases(folder: Path, names) -> dict[str, tuple[Path, Path]]:
     return cases
 
 
-def run(cmd: list[str], env: dict) -> dict:
-    """Wall time and peak RSS of one command (whole process)."""
+def run(cmd: list[str], env: dict, report: Path) -> dict:
+    """Wall time, CPU time and peak RSS of one command (whole process).
+
+    The command runs under GNU ``time``, which reports its peak RSS and CPU: a child forked (or
+    vforked) from this Python process would carry this process's resident set into its own
+    ``ru_maxrss`` (Linux keeps the pre-exec high-water mark), ~170 MiB that are not the tool's."""
     start = time.perf_counter()
-    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    _, status, usage = os.wait4(proc.pid, 0)
+    proc = subprocess.Popen([TIME, "-f", "%M %U %S", "-o", str(report)] + cmd, env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    _, err = proc.communicate()
     wall = time.perf_counter() - start
-    err = proc.stderr.read().decode()
-    proc.stderr.close()
-    code = os.waitstatus_to_exitcode(status)
-    if code != 0:
-        raise RuntimeError(f"{' '.join(cmd)} failed ({code}):\n{err[-3000:]}")
-    return {"wall_s": wall, "peak_mib": usage.ru_maxrss / 1024.0,
-            "cpu_s": usage.ru_utime + usage.ru_stime}
+    if proc.returncode != 0:
+        raise RuntimeError(f"{' '.join(cmd)} failed ({proc.returncode}):\n{err.decode()[-3000:]}")
+    peak_kib, user, system = report.read_text().split()[-3:]
+    return {"wall_s": wall, "peak_mib": int(peak_kib) / 1024.0,
+            "cpu_s": float(user) + float(system)}
 
 
 def load_avg() -> float:
@@ -153,7 +157,7 @@ def main(argv=None) -> int:
                 for tool in order:
                     for stale in (pyr_csv if tool == "pyradiomics" else rad_csv,):
                         stale.unlink(missing_ok=True)  # pyradiomics appends to an existing file
-                    stats = run(cmds[tool], env)
+                    stats = run(cmds[tool], env, runs_dir / "time.txt")
                     stats["load1"] = load_avg()
                     runs[tool].append(stats)
             row = {"case": case, "setting": setting, "c_kernels": kernels,
@@ -190,7 +194,8 @@ def markdown(results: list[dict]) -> str:
         diff = (f"{r['diff']['max_rel']:.1e} ({r['diff']['n_above_1e-4']} > 1e-4)"
                 if "diff" in r else "— (IBSI vs S1)")
         if r["setting"] == "IBSI":
-            path = "IBSI engine (NumPy/SciPy matrices), NIfTI reader"
+            path = ("IBSI engine, NIfTI reader, C kernels (GLCM/GLRLM/zones/NGLDM)"
+                    if r["c_kernels"] else "IBSI engine, NIfTI reader, NumPy/SciPy matrices")
         else:
             path = "fast path + C kernels" if r["c_kernels"] else "fast path, NumPy"
         loads = [x["load1"] for x in p["runs"] + m["runs"]]

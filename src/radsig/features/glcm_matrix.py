@@ -52,6 +52,11 @@ def glcm_matrices(levels: np.ndarray, n_levels: int, offsets=None, *,
     offs = chebyshev_offsets(1) if offsets is None else np.asarray(offsets, np.int64).reshape(-1, 3)
     ng = int(n_levels)
     nz = lv.shape[0]
+    if not per_slice:
+        counts = _glcm_c(lv, ng, offs)
+        if counts is not None:
+            mats = counts.transpose(2, 0, 1)
+            return mats + mats.swapaxes(-1, -2) if symmetric else np.ascontiguousarray(mats)
     padded, pad = pad_zero(lv, offs)
     zidx = np.arange(nz, dtype=np.int64)[:, None, None] * (ng * ng)
     n_out = (nz if per_slice else 1) * ng * ng
@@ -70,3 +75,23 @@ def glcm_matrices(levels: np.ndarray, n_levels: int, offsets=None, *,
     if per_slice:
         return np.ascontiguousarray(mats.swapaxes(0, 1))
     return mats[:, 0]
+
+
+def _glcm_c(lv: np.ndarray, ng: int, offs: np.ndarray) -> np.ndarray | None:
+    """Pair counts (N_g, N_g, n_dirs), [i-1, j-1, d] = (i at p, j at p + offset_d), by
+    PyRadiomics mode's C kernel (shared by both modes; the same pairs, so the same counts), or
+    None without it."""
+    from radsig.features.glszm_matrix import _ckernels
+
+    kernels = _ckernels()
+    if kernels is None or not lv.any() or not len(offs):
+        return None
+    pad = int(np.abs(offs).max())
+    box = np.pad(lv, pad).astype(np.int32)
+    shape = box.shape
+    strides = np.array([shape[1] * shape[2], shape[2], 1], dtype=np.int64)
+    steps = np.ascontiguousarray(offs @ strides, dtype=np.int64)
+    idx = np.flatnonzero(box).astype(np.int64)
+    out = np.zeros((ng, ng, len(offs)))
+    kernels.glcm(box.reshape(-1), idx, steps, ng, out)
+    return out.astype(np.int64)

@@ -95,6 +95,17 @@ def glrlm_matrices(levels: np.ndarray, n_levels: int, directions=None, *,
     dirs = chebyshev_offsets(1) if directions is None else np.asarray(directions, np.int64).reshape(-1, 3)
     if not dirs.any(axis=1).all():
         raise ValueError("directions must be non-zero offsets")
+    if not per_slice and np.abs(dirs).max() <= 1:
+        counts = _glrlm_c(lv, int(n_levels), dirs)
+        if counts is not None:
+            filled = np.flatnonzero(counts.any(axis=(0, 2)))  # run lengths that occur
+            longest = int(filled[-1]) + 1 if filled.size else 1
+            nr = longest if max_run is None else int(max_run)
+            if longest > nr:
+                raise ValueError(f"max_run={nr} is shorter than the longest run ({longest})")
+            out = np.zeros((len(dirs), int(n_levels), nr), dtype=np.int64)
+            out[:, :, :longest] = counts.transpose(2, 0, 1)[:, :, :longest]
+            return out
     voxels = _roi_voxels(lv)
     runs = [_runs(*voxels, lv.shape, d) for d in dirs]
     longest = max([1] + [int(r[1].max()) for r in runs if r[1].size])
@@ -113,3 +124,23 @@ def glrlm_matrices(levels: np.ndarray, n_levels: int, directions=None, *,
     if per_slice:
         return np.ascontiguousarray(mats.swapaxes(0, 1))
     return mats[:, 0]
+
+
+def _glrlm_c(lv: np.ndarray, n_levels: int, dirs: np.ndarray) -> np.ndarray | None:
+    """Run counts (N_g, longest possible run, n_dirs) by PyRadiomics mode's C kernel (shared by
+    both modes; the same runs, so the same counts as :func:`_runs`), or None without it."""
+    from radsig.features.glszm_matrix import _ckernels
+
+    kernels = _ckernels()
+    if kernels is None or not lv.any():
+        return None
+    box = np.pad(lv, 1).astype(np.int32)
+    shape = box.shape
+    strides = np.array([shape[1] * shape[2], shape[2], 1], dtype=np.int64)
+    steps = np.abs(dirs @ strides)  # the kernel walks lines with positive flat steps (d ~ -d)
+    idx = np.flatnonzero(box).astype(np.int64)
+    nr = max(lv.shape)  # no Chebyshev-1 line in the box is longer
+    out = np.zeros((n_levels, nr, len(dirs)))
+    kernels.glrlm(box.reshape(-1), idx, np.ascontiguousarray(steps, dtype=np.int64),
+                  n_levels, nr, out)
+    return out.astype(np.int64)

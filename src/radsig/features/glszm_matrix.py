@@ -1,6 +1,10 @@
-"""Grey level size zone matrices (GLSZM): zones by ``scipy.ndimage.label`` per grey level.
+"""Grey level size zone matrices (GLSZM): zones by the C flood fill that PyRadiomics mode uses
+(``features.pyradiomics._ckernels``), or ``scipy.ndimage.label`` per grey level without it.
 
-:func:`label_zones` is shared with the distance zone matrix (:mod:`.gldzm_matrix`).
+:func:`label_zones` is shared with the distance zone matrix (:mod:`.gldzm_matrix`). The C
+kernels of PyRadiomics mode also build IBSI mode's volume GLCM, GLRLM and NGLDM counts
+(``glcm_matrix``, ``glrlm_matrix``, ``ngldm_matrix``): the same pairs, runs and neighbours, so
+the same integer counts (tested against the NumPy code, which runs where they were not compiled).
 """
 
 from __future__ import annotations
@@ -63,7 +67,8 @@ class Zones:
 
 def label_zones(levels: np.ndarray, n_levels: int, *, connectivity: int | None = None,
                 per_slice: bool = False) -> Zones:
-    """Label the zones of every grey level (one ``ndimage.label`` call per level present).
+    """Label the zones of every grey level (C flood fill; else one ``ndimage.label`` call per
+    level present).
 
     Parameters
     ----------
@@ -80,6 +85,9 @@ def label_zones(levels: np.ndarray, n_levels: int, *, connectivity: int | None =
     lv = as_levels(levels)
     check_levels(lv, n_levels)
     struct = zone_structure(connectivity, per_slice=per_slice)
+    kernels = _ckernels()
+    if kernels is not None:
+        return _zones_c(kernels, lv, struct)
     labels = np.zeros(lv.shape, dtype=np.int64)
     zone_level = []
     n_total = 0
@@ -95,12 +103,44 @@ def label_zones(levels: np.ndarray, n_levels: int, *, connectivity: int | None =
     level = np.concatenate(zone_level) if zone_level else np.zeros(0, np.int64)
     flat = labels.ravel()
     size = np.bincount(flat, minlength=n_total + 1)[1:].astype(np.int64)
+    return Zones(labels=labels, level=level, size=size, z=_first_slices(labels, n_total))
+
+
+def _first_slices(labels: np.ndarray, n_total: int) -> np.ndarray:
+    """Slice index of each zone's first voxel (C order)."""
+    flat = labels.ravel()
     z = np.zeros(n_total, dtype=np.int64)
     in_roi = np.flatnonzero(flat)
-    zz = in_roi // (lv.shape[1] * lv.shape[2])
+    zz = in_roi // (labels.shape[1] * labels.shape[2])
     # Reversed assignment: the smallest z (first voxel) of each zone is written last.
     z[flat[in_roi][::-1] - 1] = zz[::-1]
-    return Zones(labels=labels, level=level, size=size, z=z)
+    return z
+
+
+def _ckernels():
+    """PyRadiomics mode's C kernels (its flood-fill zones serve both modes), or None."""
+    from radsig.features.pyradiomics import _matrices
+
+    return _matrices._C
+
+
+def _zones_c(kernels, lv: np.ndarray, struct: np.ndarray) -> Zones:
+    """:func:`label_zones` by the C flood fill shared with PyRadiomics mode: the same zones
+    (connected components of one grey level under *struct*), numbered in order of their first
+    voxel instead of by grey level (the matrices count zones, so they are identical)."""
+    box = np.pad(lv, 1).astype(np.int32)
+    shape = np.array(box.shape, dtype=np.int64)
+    strides = np.array([shape[1] * shape[2], shape[2], 1], dtype=np.int64)
+    half = [d for d in np.argwhere(struct) - 1 if tuple(d) > (0, 0, 0)]  # one of each +/- pair
+    steps = np.array([int(np.dot(d, strides)) for d in half], dtype=np.int64)
+    idx = np.flatnonzero(box).astype(np.int64)
+    level = np.empty(idx.size, dtype=np.int32)
+    size = np.empty(idx.size, dtype=np.int64)
+    labels_box = np.zeros(box.size, dtype=np.int64)
+    n = kernels.zones(box.reshape(-1), idx, steps, level, size, labels_box)
+    labels = np.ascontiguousarray(labels_box.reshape(box.shape)[1:-1, 1:-1, 1:-1])
+    return Zones(labels=labels, level=level[:n].astype(np.int64), size=size[:n].copy(),
+                 z=_first_slices(labels, n))
 
 
 def glszm_matrices(levels: np.ndarray, n_levels: int, *, connectivity: int | None = None,

@@ -70,8 +70,19 @@ def ngldm_matrices(levels: np.ndarray, n_levels: int, offsets=None, *, alpha: fl
     lv = as_levels(levels)
     check_levels(lv, n_levels)
     offs = neighbourhood_offsets(1) if offsets is None else np.asarray(offsets, np.int64).reshape(-1, 3)
-    dep = dependence_counts(lv, offs, alpha=alpha)
     nd = len(offs) + 1 if max_dependence is None else int(max_dependence)
+    if not per_slice:
+        counts = _ngldm_c(lv, int(n_levels), offs, alpha)
+        if counts is not None:
+            used = np.flatnonzero(counts.any(axis=0))
+            if used.size and used[-1] + 1 > nd:
+                raise ValueError(f"max_dependence={nd} is smaller than the largest dependence "
+                                 f"({int(used[-1]) + 1})")
+            out = np.zeros((int(n_levels), nd), dtype=np.int64)
+            width = min(nd, counts.shape[1])
+            out[:, :width] = counts[:, :width]
+            return out
+    dep = dependence_counts(lv, offs, alpha=alpha)
     roi = lv > 0
     j = dep[roi]
     if j.size and j.max() + 1 > nd:
@@ -79,3 +90,29 @@ def ngldm_matrices(levels: np.ndarray, n_levels: int, offsets=None, *, alpha: fl
                          f"({int(j.max()) + 1})")
     z = np.nonzero(roi)[0] if per_slice else None
     return count_matrix(lv[roi] - 1, j, int(n_levels), nd, z, lv.shape[0])
+
+
+def _ngldm_c(lv: np.ndarray, ng: int, offs: np.ndarray, alpha: float) -> np.ndarray | None:
+    """Dependence counts (N_g, len(offs) + 1) by PyRadiomics mode's C GLDM kernel (shared by
+    both modes: the same neighbours and test, so the same counts), or None without it or when
+    *offs* is not symmetric (the kernel looks at v +/- each step)."""
+    from radsig.features.glszm_matrix import _ckernels
+
+    kernels = _ckernels()
+    if kernels is None or not lv.any() or not len(offs) or alpha < 0:
+        return None
+    as_set = {tuple(int(v) for v in o) for o in offs}
+    if len(as_set) != len(offs) or as_set != {tuple(-v for v in o) for o in as_set}:
+        return None
+    half = np.array(sorted(o for o in as_set if o > (0, 0, 0)), dtype=np.int64)
+    pad = int(np.abs(half).max())
+    box = np.pad(lv, pad).astype(np.int32)
+    shape = box.shape
+    strides = np.array([shape[1] * shape[2], shape[2], 1], dtype=np.int64)
+    steps = np.ascontiguousarray(half @ strides, dtype=np.int64)
+    idx = np.flatnonzero(box).astype(np.int64)
+    width = 2 * len(half) + 1
+    out = np.zeros((ng, width))
+    # integer levels: |a - b| <= alpha  <=>  |a - b| <= floor(alpha)
+    kernels.gldm(box.reshape(-1), idx, steps, int(np.floor(alpha)), width, out)
+    return out.astype(np.int64)

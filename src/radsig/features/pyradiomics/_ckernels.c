@@ -161,23 +161,30 @@ static PyObject *k_glrlm(PyObject *self, PyObject *args) {
     Py_RETURN_NONE;
 }
 
-/* zones(box, idx, steps, level_out, size_out) -> number of zones. Connected components of equal
- * grey level, neighbours v +/- steps; zone z has grey level level_out[z] (int32) and size_out[z]
- * voxels (int64); both outputs hold n items, zones are numbered in order of their first voxel. */
+/* zones(box, idx, steps, level_out, size_out[, labels_out]) -> number of zones. Connected
+ * components of equal grey level, neighbours v +/- steps; zone z has grey level level_out[z]
+ * (int32) and size_out[z] voxels (int64); both outputs hold n items, zones are numbered in order
+ * of their first voxel. labels_out (int64, one item per box voxel, optional): zone number + 1
+ * written at every voxel of the zone (other voxels untouched): the IBSI zone families need it. */
 static PyObject *k_zones(PyObject *self, PyObject *args) {
     Args a = {0};
-    Py_buffer lev = {0};
-    if (!PyArg_ParseTuple(args, "y*y*y*w*w*", &a.box, &a.idx, &a.steps, &lev, &a.out)) {
+    Py_buffer lev = {0}, lab = {0};
+    if (!PyArg_ParseTuple(args, "y*y*y*w*w*|w*", &a.box, &a.idx, &a.steps, &lev, &a.out, &lab)) {
         release(&a);
         if (lev.obj) PyBuffer_Release(&lev);
+        if (lab.obj) PyBuffer_Release(&lab);
         return NULL;
     }
-    if (check(&a, a.idx.len / 8, 8, 0) < 0 || lev.len != (a.idx.len / 8) * 4) {
-        if (!PyErr_Occurred()) PyErr_SetString(PyExc_ValueError, "level_out has the wrong size");
+    if (check(&a, a.idx.len / 8, 8, 0) < 0 || lev.len != (a.idx.len / 8) * 4
+        || (lab.obj && lab.len != a.box.len * 2)) {
+        if (!PyErr_Occurred())
+            PyErr_SetString(PyExc_ValueError, "level_out or labels_out has the wrong size");
         release(&a);
         PyBuffer_Release(&lev);
+        if (lab.obj) PyBuffer_Release(&lab);
         return NULL;
     }
+    int64_t *labels = lab.obj ? (int64_t *)lab.buf : NULL;
     int32_t *level = (int32_t *)lev.buf;
     int64_t *zsize = (int64_t *)a.out.buf;
     /* a copy of the levels in which visited voxels are set to 0 (no separate "seen" array) */
@@ -203,6 +210,7 @@ static PyObject *k_zones(PyObject *self, PyObject *args) {
         while (top) {
             int64_t v = stack[--top];
             count++;
+            if (labels) labels[v] = nz + 1;
             for (Py_ssize_t d = 0; d < a.nd; d++) {
                 int64_t s = a.st[d];
                 if (work[v + s] == g) { work[v + s] = 0; stack[top++] = v + s; }
@@ -218,6 +226,7 @@ static PyObject *k_zones(PyObject *self, PyObject *args) {
     free(stack);
     release(&a);
     PyBuffer_Release(&lev);
+    if (lab.obj) PyBuffer_Release(&lab);
     return PyLong_FromSsize_t(nz);
 }
 
@@ -442,7 +451,8 @@ static PyMethodDef methods[] = {
     {"glcm", k_glcm, METH_VARARGS, "glcm(box, idx, steps, ng, out): co-occurrence counts."},
     {"glrlm", k_glrlm, METH_VARARGS, "glrlm(box, idx, steps, ng, nr, out): run-length counts."},
     {"zones", k_zones, METH_VARARGS,
-     "zones(box, idx, steps, level_out, size_out) -> n_zones: equal-level connected zones."},
+     "zones(box, idx, steps, level_out, size_out[, labels_out]) -> n_zones: equal-level "
+     "connected zones."},
     {"gldm", k_gldm, METH_VARARGS, "gldm(box, idx, steps, alpha, width, out): dependence counts."},
     {"ngtdm", k_ngtdm, METH_VARARGS, "ngtdm(box, idx, steps, out): neighbourhood differences."},
     {"bspline", k_bspline, METH_VARARGS,
