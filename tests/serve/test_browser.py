@@ -14,7 +14,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-pytestmark = [pytest.mark.browser, pytest.mark.xdist_group(name="demo")]
+# slow: they share the session fixtures that score every external patient (images) and run predict
+pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.xdist_group(name="demo")]
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 CHROMEDRIVER = shutil.which("chromedriver")
 TOL = 1e-9
