@@ -56,7 +56,7 @@ def test_radscore_reloaded_in_fresh_process_gives_identical_predictions(radscore
 
 def test_model_file_records_provenance(radscore_file):
     model, path, _ = radscore_file
-    doc = read_model_file(path)
+    doc, _ = read_model_file(path)
     assert doc["format_version"] == 1 and doc["radsig_version"]
     assert doc["feature_settings_hash"] == "abc123"
     assert doc["selected_features"] == list(model.selected_features_)
@@ -120,7 +120,7 @@ def test_model_inputs_are_checked_against_the_file(radscore_file):
     from radsig.models import check_model_inputs
 
     _, path, X = radscore_file
-    doc = read_model_file(path)
+    doc, _ = read_model_file(path)
     check_model_inputs(doc, X.columns, feature_settings_hash="abc123")
     with pytest.raises(ModelFileError, match="lacks 1 of the 15 features"):
         check_model_inputs(doc, X.columns[1:])

@@ -81,7 +81,7 @@ def test_risk_group_cutoff_is_written_to_the_model_file(tmp_path):
     y = Surv.from_arrays(rng.random(80) < 0.8, rng.exponential(np.exp(-X.f0)))
     rg = RiskGroups(estimator=RadScore(cv=3, n_lambdas=6, random_state=0)).fit(X, y)
     path = save_model(rg, tmp_path / "rg.json")
-    assert read_model_file(path)["cutoffs"] == {"risk_group": rg.cutoff_}
+    assert read_model_file(path)[0]["cutoffs"] == {"risk_group": rg.cutoff_}
     np.testing.assert_array_equal(load_model(path).predict(X), rg.predict(X))
 
 

@@ -98,9 +98,9 @@ def test_predict_errors(demo_dir, tmp_path, external_subset):
     with pytest.raises(ConfigError, match="immune_score"):
         predict(demo_dir / "model.json", manifest=external_subset[0], clinical=tmp_path / "clin.csv")
     bad = json.loads((demo_dir / "model.json").read_text())
-    bad["version"] = 99
+    bad["format_version"] = 99
     (tmp_path / "m.json").write_text(json.dumps(bad))
-    with pytest.raises(ModelFileError, match="version 99"):
+    with pytest.raises(ModelFileError, match="format_version 99"):
         predict(tmp_path / "m.json", manifest=data / "external_manifest.csv")
     man = pd.read_csv(data / "external_manifest.csv")
     man[man["modality"] == "CT"].to_csv(tmp_path / "ct_only.csv", index=False)

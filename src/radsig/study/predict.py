@@ -2,32 +2,25 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pandas as pd
 
 from radsig.exceptions import ConfigError, ModelFileError
+from radsig.models.serialize import read_model_file
 from radsig.study import modelling as mdl
 from radsig.study.extraction import FeatureSettings, extract_manifest
-from radsig.study.runner import MODEL_FORMAT, MODEL_VERSION, predictions_table
+from radsig.study.runner import predictions_table
 
 
 def load_study_model(path: str | Path) -> dict:
-    """Read and check a model file written by ``radsig study``."""
-    path = Path(path)
-    if not path.is_file():
-        raise ModelFileError(f"model file not found: {path}")
-    try:
-        doc = json.loads(path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as err:
-        raise ModelFileError(f"model file {path} is not valid JSON: {err}") from err
-    if doc.get("format") != MODEL_FORMAT:
-        raise ModelFileError(f"{path} is not a radsig study model (format {doc.get('format')!r}, "
-                             f"expected {MODEL_FORMAT!r})")
-    if doc.get("version") != MODEL_VERSION:
-        raise ModelFileError(f"{path}: model file version {doc.get('version')} is not supported "
-                             f"(this radsig reads version {MODEL_VERSION})")
+    """Read and verify a model file written by ``radsig study`` (format, version, checksum,
+    allow-listed kinds and links, finite numbers; see :func:`radsig.models.serialize.read_model_file`)."""
+    doc, _ = read_model_file(path)
+    if doc.get("content") != "study":
+        raise ModelFileError(f"{path}: this model file holds a single estimator (content "
+                             f"{doc.get('content')!r}), not a study model; radsig predict scores "
+                             "the model.json written by radsig study (use radsig.models.load_model)")
     return doc
 
 

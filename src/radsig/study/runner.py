@@ -16,6 +16,7 @@ import pandas as pd
 from radsig import __version__
 from radsig.config.study import StudySpec, load_study
 from radsig.exceptions import ConfigError
+from radsig.models.serialize import write_model_file
 from radsig.study import evaluation as ev
 from radsig.study import lesions
 from radsig.study import modelling as mdl
@@ -28,8 +29,6 @@ from radsig.study.extraction import (
 )
 
 Progress = Callable[[str, int, int], None]
-MODEL_FORMAT = "radsig-study-model"
-MODEL_VERSION = 1
 
 
 @dataclass
@@ -296,9 +295,10 @@ def _clean(obj):
 
 
 def model_document(run: StudyRun) -> dict:
-    """The frozen model file: feature settings, every model in scoring order, required inputs."""
+    """The frozen model file's content: feature settings, every model in scoring order, required
+    inputs; :func:`radsig.models.serialize.write_model_file` adds the header and checksum."""
     return {
-        "format": MODEL_FORMAT, "version": MODEL_VERSION, "radsig_version": __version__,
+        "radsig_version": __version__,
         "study": run.study.name, "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "id_column": run.study.id_column, "feature_settings": run.settings.to_json(),
         "modalities": sorted({f.split("_", 1)[0] for m in run.frozen for f in mdl.model_features(m)}),
@@ -362,7 +362,7 @@ def run_study(study: str | Path | StudySpec, out: str | Path, *, progress: Progr
     run.results.update({"study": spec.name, "radsig_version": __version__, "flow": run.flow,
                         "feature_settings": {"hash": settings.digest, "extractor": settings.extractor},
                         **(extra or {})})
-    (out / "model.json").write_text(json.dumps(_clean(model_document(run)), indent=1))
+    write_model_file(model_document(run), out / "model.json", content="study")
     from radsig.study.render import render_outputs
 
     if progress:
