@@ -21,7 +21,6 @@ model that needs it unscorable (listed in ``warnings``).
 
 from __future__ import annotations
 
-import hashlib
 import json
 import math
 from dataclasses import dataclass, field
@@ -43,14 +42,15 @@ CI_METHOD = ("delta method on the stored parameter covariance (inverse observed 
 def read_model(path: str | Path) -> tuple[dict, str]:
     """The study model document and its checksum: the one place the service reads model.json.
 
-    Nothing in the file is executed: it is JSON; learner estimators are decoded by
-    :mod:`radsig.models.serialize` (allow-listed classes only).
+    Read and verified by :mod:`radsig.models.serialize` through ``radsig predict``'s loader
+    (format, version, SHA-256 checksum, allow-listed kinds; a bad file is a ModelFileError).
+    Nothing in the file is executed: it is JSON; learner estimators are decoded from
+    allow-listed classes only.
     """
     from radsig.study.predict import load_study_model
 
-    path = Path(path)
     doc = load_study_model(path)
-    return doc, doc.get("checksum") or "sha256:" + hashlib.sha256(path.read_bytes()).hexdigest()
+    return doc, doc["checksum"]
 
 
 class InputError(Exception):
