@@ -327,6 +327,8 @@ def _num(v) -> float | None:
 
 
 def _expit(x: float) -> float:
+    if math.isnan(x):  # no CI: stays NaN (reported as null)
+        return x
     return 1.0 / (1.0 + math.exp(-x)) if x > -700 else 0.0
 
 
