@@ -14,7 +14,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-pytestmark = [pytest.mark.browser, pytest.mark.xdist_group(name="demo")]
+# slow: they share the session fixtures that score every external patient (images) and run predict
+pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.xdist_group(name="demo")]
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 CHROMEDRIVER = shutil.which("chromedriver")
 TOL = 1e-9
@@ -153,4 +154,29 @@ def test_static_nomogram_offline_and_free_of_patient_values(browser, model_path,
     assert browser.execute_script("return performance.getEntriesByType('resource').length") == 0
     pid = sorted(service_images)[1]
     _fill(browser, service_images[pid]["features"], http.clinical_json(external["clinical"].loc[pid], doc["clinical_columns"]))
+    _check(_read(browser, doc), predict_external.loc[pid], [m["name"] for m in doc["models"]])
+
+
+def test_served_page_scores_uploaded_images(browser, server, service_images, predict_external, model_path, external,
+                                           http):
+    """The page's image upload (file inputs, the bearer token typed in): the service extracts the
+    features, the page fills them in and scores them == ``radsig predict``."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    doc = json.loads(model_path.read_text())
+    browser.get(server.url + "/")
+    # a patient every feature family gives values for (the page does not impute)
+    pid = next(p for p in sorted(service_images) if None not in service_images[p]["features"].values())
+    rows = external["manifest"][external["manifest"]["patient_id"] == pid]
+    clinical = http.clinical_json(external["clinical"].loc[pid], doc["clinical_columns"])
+    _fill(browser, {}, clinical)
+    for rec in rows.to_dict("records"):
+        for part in ("image", "mask"):
+            browser.find_element(By.ID, f"up-{rec['modality']}_{part}").send_keys(str(external["data"] / rec[part]))
+    browser.find_element(By.ID, "token").send_keys(http.TOKEN)
+    browser.find_element(By.ID, "upload").click()
+    WebDriverWait(browser, 120).until(
+        lambda d: d.find_element(By.ID, "upload-status").text not in ("", "extracting…"))
+    assert browser.find_element(By.ID, "upload-status").text == "features filled from the images"
     _check(_read(browser, doc), predict_external.loc[pid], [m["name"] for m in doc["models"]])

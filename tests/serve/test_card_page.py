@@ -53,9 +53,26 @@ def test_page_data_has_no_imputation_values(model_path):
     sm = ServedModel.load(model_path)
     text = json.dumps(page_data(sm, served=False))
     assert '"impute"' not in text and '"estimator"' not in text
-    imputes = [t["impute"] for m in mdl.evaluated_models(sm.doc["models"]) for t in _terms(m) if t["source"] == "feature"]
-    assert imputes and not any(json.dumps(v) in text for v in imputes)  # (training medians of the features)
+    # the training medians of the features (those precise enough to be one patient's value; a
+    # median of 0.0 — a ReLU deep feature — is not), compared as numbers with the page's numbers
+    imputes = [t["impute"] for m in mdl.evaluated_models(sm.doc["models"]) for t in _terms(m)
+               if t["source"] == "feature" and len(repr(abs(t["impute"])).replace(".", "").lstrip("0")) >= 5]
+    numbers = {float(x) for x in re.findall(r"-?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?", text)}
+    assert imputes and not any(v in numbers for v in imputes)
 
 
 def _terms(m):
     return [t for x in m["members"] for t in _terms(x)] if m["kind"] == "ensemble" else m.get("terms", [])
+
+
+def test_cli_errors_are_one_line(http, tmp_path):
+    bad = tmp_path / "model.json"
+    bad.write_text('{"format": "something else"}')
+    for args in (("serve", tmp_path / "missing.json", "--port", "1"), ("serve", bad, "--port", "1"),
+                 ("nomogram", bad, "--out", tmp_path / "n.html"), ("card", bad, "--out", tmp_path / "c.md")):
+        res = http.radsig(*args, timeout=120)
+        assert res.returncode == 2, (args, res.stderr)
+        lines = res.stderr.strip().splitlines()
+        assert len(lines) == 1 and lines[0].startswith("error: ") and str(args[1].name) in lines[0]
+    res = http.radsig("serve", tmp_path / "missing.json", "--token-file", tmp_path / "none.txt", timeout=120)
+    assert res.returncode == 2 and "token file not found" in res.stderr

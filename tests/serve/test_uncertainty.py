@@ -110,3 +110,55 @@ def test_training_summary_rounds_away_patient_values():
                if k not in ("n", "missing"))
     assert unc._round(-12.345678, "floor") == -12.35 and unc._round(-12.345678, "ceil") == -12.34
     assert unc._round(0.000123456, "ceil") == 0.0001235
+
+
+def _binary_frame(n=160, seed=2):
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(n, 4))
+    y = (rng.random(n) < 1 / (1 + np.exp(-(X[:, 0] + X[:, 1])))).astype(int)
+    return pd.DataFrame(X, columns=["CT_a", "CT_b", "CT_c", "CT_d"]), y
+
+
+def test_pca_score_covariance_maps_the_slope_variance_onto_the_terms():
+    """A PCA composite (intercept + slope × PC1): the stored covariance over the terms gives, for any
+    patient, exactly the variance of intercept + slope × PC1 from the 2 × 2 fit covariance."""
+    feats, y = _binary_frame()
+    ep = EndpointSpec(name="r", type="binary", column="r")
+    spec = ModelSpec(name="pc", kind="radiomics", endpoint="r", score="pca", max_features=4)
+    frozen = mdl.fit_radiomics(spec, ep, feats, y, modalities=["CT"], seed=0)
+    cov = unc.covariance(frozen, feats, None, {}, y, "logistic")
+    load = np.array([frozen["pc1_loadings"][t["name"]] for t in frozen["terms"]])
+    Z = np.column_stack([(feats[t["name"]] - t["center"]) / t["scale"] for t in frozen["terms"]])
+    pc1 = Z @ load
+    p = 1 / (1 + np.exp(-(frozen["intercept"] + frozen["pc1_slope"] * pc1)))
+    X2 = np.column_stack([np.ones(len(pc1)), pc1])
+    info = (X2 * (p * (1 - p))[:, None]).T @ X2 + np.diag([0.0, unc.REFIT_PENALTY])
+    cov2 = np.linalg.inv(info)
+    g = np.column_stack([np.ones(len(Z)), Z])
+    np.testing.assert_allclose(np.einsum("ij,jk,ik->i", g, cov, g), np.einsum("ij,jk,ik->i", X2, cov2, X2), rtol=1e-9)
+
+
+def test_learner_ensemble_is_scored_without_ci_and_says_so(tmp_path):
+    """A soft vote of learners (SVM, forest) has no covariance: the service scores it exactly as
+    predict's scoring code and says, in the warnings, that it has no CI."""
+    from radsig.serve.scoring import ServedModel
+    from radsig.study.predict import score_frame
+
+    feats, y = _binary_frame(seed=4)
+    ep = EndpointSpec(name="r", type="binary", column="r")
+    spec = ModelSpec(name="vote", kind="ensemble", endpoint="r", learners=["logistic", "rf"], max_features=3)
+    frozen = mdl.fit_ensemble(spec, ep, feats, y, modalities=["CT"], seed=0)
+    frozen["cutoff"] = {"value": 0.0, "method": "fixed"}
+    unc.add_uncertainty(frozen, feats, None, {}, y)
+    assert all("covariance" not in m for m in frozen["members"])
+    doc = {"study": "t", "id_column": "id", "modalities": ["CT"], "clinical_columns": [], "models": [frozen],
+           "feature_settings": {"raw": {}, "hash": "x", "extractor": "basic"}}
+    sm = ServedModel(tmp_path / "model.json", doc, "sha256:test")
+    sm.features = mdl.model_features(frozen)
+    rows = feats.iloc[:5]
+    res = sm.score([({f: float(rows.iloc[i][f]) for f in sm.features}, {}) for i in range(5)])
+    ref = score_frame([frozen], rows.reset_index(drop=True), None)["vote"]
+    for i, r in enumerate(res):
+        assert abs(r["predictions"]["vote"]["score"] - ref[i]) <= 1e-12
+        assert r["predictions"]["vote"]["ci_low"] is None
+        assert any(w["code"] == "no_ci" and w["model"] == "vote" for w in r["warnings"])

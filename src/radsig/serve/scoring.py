@@ -29,7 +29,6 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from radsig.exceptions import ModelFileError
 from radsig.study import modelling as mdl
 
 Z95 = 1.959963984540054
@@ -329,6 +328,8 @@ def _num(v) -> float | None:
 
 
 def _expit(x: float) -> float:
+    if math.isnan(x):  # no CI: stays NaN (reported as null)
+        return x
     return 1.0 / (1.0 + math.exp(-x)) if x > -700 else 0.0
 
 
@@ -365,10 +366,3 @@ def _variance(m: dict, feats, clin, scores: dict, done: dict):
             var = var + (t["coef"] / t["scale"]) ** 2 * dep
     return np.maximum(var, 0.0)
 
-
-def check_model_file(path: str | Path) -> ServedModel:
-    """Load *path* for serving; a bad file is a :class:`ModelFileError` naming it."""
-    try:
-        return ServedModel.load(path)
-    except KeyError as err:
-        raise ModelFileError(f"{path}: model file lacks {err}; re-run the study with this radsig") from None
