@@ -160,7 +160,7 @@ def load_study_data(study: StudySpec) -> dict[str, CohortData]:
         from radsig.study.inputs import duplicate_id_problems
 
         dup = duplicate_id_problems(clin, study.id_column, f"cohort {c.name!r} clinical table "
-                                    f"{study.path(c.clinical)}")
+                                    f"{study.path(c.clinical_path)}")
         if dup:
             problems += dup
             continue
@@ -198,7 +198,7 @@ def _model_needs(study: StudySpec, train: CohortData) -> list[str]:
     least ``MIN_PER_CLASS`` events, and every covariate with two or more distinct values."""
     problems = []
     clin = train.clinical
-    where = f"training cohort {train.name!r} ({study.path(study.training.clinical)})"
+    where = f"training cohort {train.name!r} ({study.path(study.training.clinical_path)})"
     derived = {study.biology.phenotype_column} if study.biology is not None else set()
     for ep_name in dict.fromkeys(m.endpoint for m in study.models):
         ep = study.endpoint(ep_name)
