@@ -70,6 +70,10 @@ def mask_roi(values: np.ndarray, *, label: int | None = None, case: str | None =
     *values* may be part of the mask (a reader that keeps only the planes holding labels) when all
     other voxels are 0: *background_elsewhere* then says that such voxels exist."""
     where = path or "mask"
+    if label is not None and label == 0:
+        raise LabelNotFoundError("label 0 is the background of a label map, not an ROI; pass the "
+                                 "ROI's label (or leave --label out for every non-zero voxel)",
+                                 case=case, path=path, stage="read")
     if values.dtype.kind == "f":
         finite = np.isfinite(values)
         if not finite.all():

@@ -256,10 +256,6 @@ def binarise_mask(mask: sitk.Image, reference: sitk.Image, *, label: int | None 
 
     The value checks are :func:`radsig.io.checks.mask_roi` (the NIfTI fast paths run them too).
     """
-    if label is not None and label == 0:
-        raise LabelNotFoundError("label 0 is the background of a label map, not an ROI; pass the "
-                                 "ROI's label (or leave --label out for every non-zero voxel)",
-                                 case=case, path=path, stage="read")
     if mask.GetNumberOfComponentsPerPixel() != 1:
         raise ImageReadError(f"mask has {mask.GetNumberOfComponentsPerPixel()} components per "
                              "voxel; a label map (one value per voxel) is needed", case=case,

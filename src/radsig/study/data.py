@@ -217,17 +217,13 @@ def _model_needs(study: StudySpec, train: CohortData) -> list[str]:
                 problems.append(f"{where}: endpoint {ep.name!r} has {n_ev} events; "
                                 f"fitting needs at least {MIN_PER_CLASS}")
     have = set(train.manifest["modality"]) if "modality" in train.manifest.columns else set()
-    for m in study.models:
+    for m in study.models if study.training.manifest is not None else ():  # image cohorts only
         gone = sorted({x.upper() for x in m.modalities} - have)
         if gone:
             problems.append(f"model {m.name!r}: modalities {gone} are not in the training manifest "
                             f"{study.path(study.training.manifest)} (has {sorted(have)})")
-    if "deep" in study.features.families:
-        import importlib.util
-
-        if importlib.util.find_spec("torch") is None:
-            problems.append("features.families: 'deep' needs PyTorch, which is not installed "
-                            "(pip install 'radsig[deep]')")
+    # 'deep' without PyTorch is not a problem here: the study skips the family with a warning
+    # naming the extra (radsig.study.extra_features.skip_unavailable_families).
     users: dict[str, list[str]] = {}
     for m in study.models:
         for col in m.covariates:

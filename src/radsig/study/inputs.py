@@ -11,8 +11,14 @@ import pandas as pd
 
 #: ROI intensity summaries kept per modality in the model file: (feature, transform)
 INTENSITY_FEATURES = (("stat_median", "location"), ("stat_iqr", "spread"))
-#: a new patient's summary further than this many robust SDs from training is refused
+#: a new patient's summary further than this many robust SDs from training is refused ...
 INTENSITY_Z_MAX = 5.0
+#: ... and only when it also lies beyond the training 1st-99th percentile range widened by this
+#: many times its own width on each side (in the transformed scale): training ROIs of one
+#: scanner can cluster so tightly that another site's ordinary shift is many robust SDs away
+#: (a synthetic CRLM validation site: 7 SDs), while a swapped modality or wrong units lies
+#: far outside any such range.
+INTENSITY_RANGE_WIDTHS = 2.0
 
 
 def _rows(index) -> str:
@@ -148,7 +154,8 @@ def intensity_summary(feats: pd.DataFrame, modalities: list[str]) -> dict:
 
 def intensity_outliers(summary: dict, feats: pd.DataFrame) -> tuple[list[str], list[str]]:
     """(problems, unchecked modalities): patients whose ROI intensities lie more than
-    ``INTENSITY_Z_MAX`` robust SDs from the training distribution of that modality."""
+    ``INTENSITY_Z_MAX`` robust SDs from the training distribution of that modality and beyond
+    its 1st-99th percentile range widened by ``INTENSITY_RANGE_WIDTHS`` widths on each side."""
     problems, unchecked = [], []
     for mod, entry in summary.items():
         if not entry:
@@ -160,9 +167,13 @@ def intensity_outliers(summary: dict, feats: pd.DataFrame) -> tuple[list[str], l
                 unchecked.append(mod)
                 continue
             v = pd.to_numeric(feats[col], errors="coerce").to_numpy(float)
-            z = (_transform(kind, v, s["delta"]) - s["center"]) / s["scale"]
-            for pid, val, zz in zip(feats.index, v, z, strict=True):
-                if np.isfinite(zz) and abs(zz) > INTENSITY_Z_MAX:
+            t = _transform(kind, v, s["delta"])
+            z = (t - s["center"]) / s["scale"]
+            lo, hi = _transform(kind, [s["q01"], s["q99"]], s["delta"])
+            reach = INTENSITY_RANGE_WIDTHS * (hi - lo)
+            beyond = (t < lo - reach) | (t > hi + reach)
+            for pid, val, zz, far in zip(feats.index, v, z, beyond, strict=True):
+                if np.isfinite(zz) and abs(zz) > INTENSITY_Z_MAX and far:
                     what = "median" if kind == "location" else "interquartile range"
                     problems.append(
                         f"patient {pid}, modality {mod}: ROI intensity {what} {val:.4g} is far outside "
