@@ -111,6 +111,16 @@ def _check_endpoint(name: str, role: str, clin: pd.DataFrame, ep: EndpointSpec,
                             f"{list(bad_t.index[:5])} have {bad_t.iloc[:5].tolist()}")
         if ev.dropna().sum() == 0:
             problems.append(f"cohort {name!r}: endpoint {ep.name!r} has no events in {ep.event!r}")
+        zero = tm[tm == 0]
+        if len(zero):  # the survival statistics need t > 0: say so instead of dropping them quietly
+            import warnings
+
+            from radsig.exceptions import InputWarning
+
+            warnings.warn(f"{label}: endpoint {ep.name!r} time column {ep.time!r} is 0 for "
+                          f"{len(zero)} patient(s) (e.g. {list(zero.index[:5])}); they are left out "
+                          "of the survival statistics (C-index, Kaplan-Meier, log-rank need a time > 0)",
+                          InputWarning, stacklevel=2)
 
 
 def binary_target(clin: pd.DataFrame, ep: EndpointSpec) -> pd.Series:
@@ -175,6 +185,9 @@ def load_study_data(study: StudySpec) -> dict[str, CohortData]:
                 continue  # added by the biology section (radsig.study.biology) before modelling
             _check_endpoint(c.name, c.role, clin, ep, problems, study.path(c.clinical_path))
         out[c.name] = CohortData(c.name, c.role, man, clin, *tables.get(c.name, (None, None)))
+        for col in sorted({x for m in study.models for x in m.covariates} & set(clin.columns)):
+            problems += _mixed_column(clin[col], col, f"cohort {c.name!r} clinical table "
+                                                      f"{study.path(c.clinical_path)}")
     if len(tables) > 1:  # feature tables agree on feature names (image cohorts: after extraction)
         from radsig.study.tables import feature_differences
 
@@ -233,3 +246,17 @@ def _model_needs(study: StudySpec, train: CohortData) -> list[str]:
             problems.append(f"{where}: covariate {col!r} has {clin[col].dropna().nunique()} distinct "
                             f"value(s); it cannot enter model(s) {', '.join(names)}")
     return problems
+
+
+def _mixed_column(values: pd.Series, col: str, where: str) -> list[str]:
+    """A covariate that the models would read as numeric (``modelling.clinical_terms``: ≥ 90 % of
+    its values numbers, > 2 distinct) but that also holds text: the text rows would silently
+    become missing and be imputed. Refused, naming the patients and values."""
+    given = values.dropna()
+    num = pd.to_numeric(given, errors="coerce")
+    text = given[num.isna()]
+    if text.empty or num.notna().sum() < 0.9 * len(given) or values.nunique() <= 2:
+        return []
+    return [f"{where}: covariate {col!r} holds numbers and text: patient(s) {list(text.index[:5])} "
+            f"have {[str(v) for v in text.iloc[:5]]}; they would be treated as missing and imputed "
+            "(write numbers, or make every value a category)"]
