@@ -69,6 +69,50 @@ def _run_cli(*args: str, cwd: str | Path | None = None, timeout: float = 600,
     )
 
 
+class CliResult:
+    """What ``radsig ARGS…`` returned and printed; unpacks as ``(code, stdout, stderr)``."""
+
+    def __init__(self, code: int, stdout: str, stderr: str) -> None:
+        self.code, self.stdout, self.stderr = code, stdout, stderr
+
+    @property
+    def returncode(self) -> int:
+        return self.code
+
+    def __iter__(self):
+        return iter((self.code, self.stdout, self.stderr))
+
+
+@pytest.fixture
+def cli(capsys, monkeypatch):
+    """Run ``radsig ARGS…`` in this process through :func:`radsig.cli.main.main` (the console
+    script's code path without ~1 s of interpreter start per call); returns a :class:`CliResult`.
+    Every warning is shown (none is deduplicated away by an earlier test)."""
+    import warnings
+
+    from radsig.cli import main as cli_main
+
+    def run(*args) -> CliResult:
+        monkeypatch.setattr(sys, "argv", ["radsig", *map(str, args)])
+        cli_main._shown.clear()
+        capsys.readouterr()
+        code = 0
+        saved = warnings.showwarning
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("always")
+                try:
+                    cli_main.main()
+                except SystemExit as exit_:
+                    code = exit_.code if isinstance(exit_.code, int) else (0 if exit_.code is None else 1)
+        finally:
+            warnings.showwarning = saved
+        out = capsys.readouterr()
+        return CliResult(code, out.out, out.err)
+
+    return run
+
+
 @pytest.fixture
 def run_cli():
     """Run ``radsig ARGS…`` in a subprocess with this checkout's ``src`` first on the path."""

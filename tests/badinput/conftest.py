@@ -12,12 +12,9 @@ from __future__ import annotations
 
 import shutil
 import sys
-import warnings
 from pathlib import Path
 
-import numpy as np
 import pytest
-import SimpleITK as sitk
 
 sys.path.insert(0, str(Path(__file__).parent))  # the tests import _badinput
 
@@ -25,27 +22,11 @@ from _badinput import Result, write  # noqa: E402
 
 
 @pytest.fixture
-def cli(capsys, monkeypatch):
-    """Run ``radsig ARGS…`` in this process; returns a :class:`Result`."""
-    from radsig.cli import main as cli_main
+def cli(cli):
+    """The root ``cli`` runner, its result as a :class:`Result` (with the catalogue's helpers)."""
 
     def run(*args) -> Result:
-        monkeypatch.setattr(sys, "argv", ["radsig", *map(str, args)])
-        cli_main._shown.clear()
-        capsys.readouterr()
-        code = 0
-        saved = warnings.showwarning
-        try:
-            with warnings.catch_warnings():
-                warnings.simplefilter("always")
-                try:
-                    cli_main.main()
-                except SystemExit as exit_:
-                    code = exit_.code if isinstance(exit_.code, int) else (0 if exit_.code is None else 1)
-        finally:
-            warnings.showwarning = saved
-        out = capsys.readouterr()
-        return Result(code, out.out, out.err)
+        return Result(*cli(*args))
 
     return run
 

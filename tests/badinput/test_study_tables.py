@@ -59,8 +59,8 @@ def test_survival_time_zero_is_a_named_warning():
 
 def test_study_with_text_in_a_covariate_fails_before_any_work(tmp_path):
     """End to end through the study loader: a ConfigError naming column, patient and value."""
-    from radsig.study.data import load_study_data
     from radsig.config.study import load_study
+    from radsig.study.data import load_study_data
 
     rng = np.random.default_rng(0)
     n = 40

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -12,30 +11,6 @@ import SimpleITK as sitk
 
 REPO = Path(__file__).resolve().parents[2]
 PARAMS = str(REPO / "params" / "ibsi")
-
-
-class _Result:
-    def __init__(self, returncode: int, stdout: str, stderr: str) -> None:
-        self.returncode, self.stdout, self.stderr = returncode, stdout, stderr
-
-
-@pytest.fixture
-def cli(capsys, monkeypatch):
-    """Run ``radsig ARGS…`` in this process (the subprocess runner costs seconds per call)."""
-    from radsig.cli.main import main
-
-    def run(*args) -> _Result:
-        monkeypatch.setattr(sys, "argv", ["radsig", *map(str, args)])
-        capsys.readouterr()
-        code = 0
-        try:
-            main()
-        except SystemExit as exit_:
-            code = exit_.code if isinstance(exit_.code, int) else 1
-        out = capsys.readouterr()
-        return _Result(code, out.out, out.err)
-
-    return run
 
 
 @pytest.fixture

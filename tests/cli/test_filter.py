@@ -2,34 +2,12 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
-from types import SimpleNamespace
 
 import numpy as np
-import pytest
 import SimpleITK as sitk
 
 REPO = Path(__file__).resolve().parents[2]
-
-
-@pytest.fixture
-def cli(capsys, monkeypatch):
-    """Run ``radsig ARGS…`` in this process (a subprocess costs seconds per call)."""
-    from radsig.cli.main import main
-
-    def run(*args):
-        monkeypatch.setattr(sys, "argv", ["radsig", *map(str, args)])
-        capsys.readouterr()
-        code = 0
-        try:
-            main()
-        except SystemExit as exit_:
-            code = exit_.code if isinstance(exit_.code, int) else 1
-        out = capsys.readouterr()
-        return SimpleNamespace(returncode=code, stdout=out.out, stderr=out.err)
-
-    return run
 
 
 def test_filter_writes_the_consensus_map(cli, shared, tmp_path):

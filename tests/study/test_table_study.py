@@ -5,7 +5,6 @@ tables. Data: radMLBench's Head-Neck-Radiomics-HN1 table and Hosny et al.'s tabl
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -18,25 +17,6 @@ from radsig.study.runner import run_study, validate
 
 REPO = Path(__file__).resolve().parents[2]
 HN1 = "realdata/radmlbench/Head-Neck-Radiomics-HN1.csv.gz"
-
-
-@pytest.fixture
-def cli(capsys, monkeypatch):
-    """Run ``radsig ARGS…`` in this process; (exit code, stdout, stderr)."""
-    from radsig.cli.main import main
-
-    def run(*args):
-        monkeypatch.setattr(sys, "argv", ["radsig", *map(str, args)])
-        capsys.readouterr()
-        code = 0
-        try:
-            main()
-        except SystemExit as exit_:
-            code = exit_.code if isinstance(exit_.code, int) else 1
-        out = capsys.readouterr()
-        return code, out.out, out.err
-
-    return run
 
 
 @pytest.fixture(scope="module")
