@@ -217,7 +217,7 @@ def _model_needs(study: StudySpec, train: CohortData) -> list[str]:
                 problems.append(f"{where}: endpoint {ep.name!r} has {n_ev} events; "
                                 f"fitting needs at least {MIN_PER_CLASS}")
     have = set(train.manifest["modality"]) if "modality" in train.manifest.columns else set()
-    for m in study.models:
+    for m in study.models if train.features is None else ():  # a feature table has no manifest
         gone = sorted({x.upper() for x in m.modalities} - have)
         if gone:
             problems.append(f"model {m.name!r}: modalities {gone} are not in the training manifest "
