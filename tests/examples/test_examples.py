@@ -216,8 +216,11 @@ def test_predict_reproduces_the_study(design, tmp_path_factory, tmp_path):
     if "lesion" in man:
         assert man.groupby(["patient_id", "modality"]).size().max() > 1
     man.to_csv(pos / "data" / "predict_manifest.csv", index=False)
+    # predict refuses ROI intensities > 5 robust SDs from training (i19b); CRLM's validation cohort
+    # is scanner B (+12 HU) and VAL0004's median (71 HU vs training 28-50) is refused, which the
+    # study scores: allowed here, this test is about reproducing the study's numbers
     got = predict(pos / "model.json", manifest=pos / "data" / "predict_manifest.csv",
-                  clinical=pos / "data" / f"{cohort}_clinical.csv")
+                  clinical=pos / "data" / f"{cohort}_clinical.csv", allow_intensity_shift=True)
     study = pd.read_csv(pos / "predictions.csv")
     study = study[study["cohort"] == cohort].drop(columns="cohort")
     study = study.set_index(study["patient_id"].astype(str)).loc[[str(i) for i in ids]].reset_index(drop=True)
