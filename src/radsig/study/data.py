@@ -222,12 +222,9 @@ def _model_needs(study: StudySpec, train: CohortData) -> list[str]:
         if gone:
             problems.append(f"model {m.name!r}: modalities {gone} are not in the training manifest "
                             f"{study.path(study.training.manifest)} (has {sorted(have)})")
-    if "deep" in study.features.families:
-        import importlib.util
-
-        if importlib.util.find_spec("torch") is None:
-            problems.append("features.families: 'deep' needs PyTorch, which is not installed "
-                            "(pip install 'radsig[deep]')")
+    # 'deep' without PyTorch: radsig.study.extra_features.skip_unavailable_families (run by the
+    # study and validate-study after this) skips the family with one warning, or refuses the study
+    # when every model needs it
     users: dict[str, list[str]] = {}
     for m in study.models:
         for col in m.covariates:
