@@ -6,6 +6,7 @@ radsig's core install (``pip install radsig``) runs everything but the parts tha
 extra     packages               used by
 ========  =====================  =====================================
 ``deep``  PyTorch (``torch``)    :mod:`radsig.deep`, the ``deep`` feature family of a study
+``serve`` FastAPI, uvicorn       ``radsig serve`` (:mod:`radsig.serve`)
 ========  =====================  =====================================
 
 Every import of an optional package goes through :func:`require` (or :func:`available` to ask
@@ -21,8 +22,8 @@ from types import ModuleType
 from radsig.exceptions import RadsigError, RadsigWarning
 
 #: extra of radsig → the top-level packages it adds (the source of truth for the messages below)
-EXTRAS: dict[str, tuple[str, ...]] = {"deep": ("torch",)}
-_NAMES = {"torch": "PyTorch"}
+EXTRAS: dict[str, tuple[str, ...]] = {"deep": ("torch",), "serve": ("fastapi", "uvicorn")}
+_NAMES = {"torch": "PyTorch", "fastapi": "FastAPI"}
 
 
 class MissingExtraError(RadsigError, ImportError):

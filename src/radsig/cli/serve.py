@@ -19,13 +19,11 @@ def serve(
     workers: int = typer.Option(1, "--workers", help="Worker processes."),
 ) -> None:
     """Serve a frozen model over HTTP: POST /v1/score, /v1/score/batch, GET /v1/model, /healthz, / (nomogram)."""
+    from radsig._optional import require
     from radsig.exceptions import ConfigError
 
-    try:
-        import uvicorn  # noqa: F401
-        from fastapi import FastAPI  # noqa: F401
-    except ImportError:
-        raise ConfigError("radsig serve needs FastAPI and uvicorn: pip install 'radsig[serve]'") from None
+    for module in ("fastapi", "uvicorn"):  # missing: one 'error:' line naming the serve extra
+        require(module, "serve")
     token = None
     if token_file is not None:
         if not token_file.is_file():
