@@ -6,7 +6,7 @@ radsig's core install (``pip install radsig``) runs everything but the parts tha
 extra     packages               used by
 ========  =====================  =====================================
 ``deep``  PyTorch (``torch``)    :mod:`radsig.deep`, the ``deep`` feature family of a study
-``serve`` FastAPI, uvicorn       ``radsig serve`` (:mod:`radsig.serve.app`)
+``serve`` FastAPI, uvicorn       ``radsig serve`` (:mod:`radsig.serve`)
 ========  =====================  =====================================
 
 Every import of an optional package goes through :func:`require` (or :func:`available` to ask

@@ -216,6 +216,8 @@ def test_predict_reproduces_the_study(design, tmp_path_factory, tmp_path):
     if "lesion" in man:
         assert man.groupby(["patient_id", "modality"]).size().max() > 1
     man.to_csv(pos / "data" / "predict_manifest.csv", index=False)
+    # without --allow-intensity-shift: an ordinary site shift (CRLM's scanner B, +12 HU, VAL0004 at
+    # 7 robust SDs from tightly clustered training ROIs) must not be refused where the study scored it
     got = predict(pos / "model.json", manifest=pos / "data" / "predict_manifest.csv",
                   clinical=pos / "data" / f"{cohort}_clinical.csv")
     study = pd.read_csv(pos / "predictions.csv")

@@ -22,8 +22,8 @@ def serve(
     from radsig._optional import require
     from radsig.exceptions import ConfigError
 
-    require("fastapi", "serve")  # a missing package: one error line naming pip install "radsig[serve]"
-    require("uvicorn", "serve")
+    for module in ("fastapi", "uvicorn"):  # missing: one 'error:' line naming the serve extra
+        require(module, "serve")
     token = None
     if token_file is not None:
         if not token_file.is_file():

@@ -230,13 +230,14 @@ def _model_needs(study: StudySpec, train: CohortData) -> list[str]:
                 problems.append(f"{where}: endpoint {ep.name!r} has {n_ev} events; "
                                 f"fitting needs at least {MIN_PER_CLASS}")
     have = set(train.manifest["modality"]) if "modality" in train.manifest.columns else set()
-    for m in study.models if study.training.manifest is not None else ():  # image cohorts only
+    for m in study.models if train.features is None else ():  # a feature table has no manifest
         gone = sorted({x.upper() for x in m.modalities} - have)
         if gone:
             problems.append(f"model {m.name!r}: modalities {gone} are not in the training manifest "
                             f"{study.path(study.training.manifest)} (has {sorted(have)})")
-    # 'deep' without PyTorch is not a problem here: the study skips the family with a warning
-    # naming the extra (radsig.study.extra_features.skip_unavailable_families).
+    # 'deep' without PyTorch: radsig.study.extra_features.skip_unavailable_families (run by the
+    # study and validate-study after this) skips the family with one warning, or refuses the study
+    # when every model needs it
     users: dict[str, list[str]] = {}
     for m in study.models:
         for col in m.covariates:
