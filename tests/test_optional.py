@@ -16,12 +16,12 @@ import os
 import re
 import subprocess
 import sys
-import tomllib
 import warnings
 from importlib import metadata
 from pathlib import Path
 
 import pytest
+import tomllib
 import yaml
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name

@@ -105,9 +105,8 @@ def study(
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bars."),
 ) -> None:
     """Run a whole study: features, models on training, validation, report.html, model.json."""
-    from radsig.study.runner import run_study, validate
-
     from radsig.io.output import check_output_folder
+    from radsig.study.runner import run_study, validate
 
     started = time.perf_counter()
     check_output_folder(out, create=False)  # a bad --out fails now, not after the extraction

@@ -93,7 +93,6 @@ def aggregate_file(features: PathLike, out: PathLike, *, method: str = "largest"
                    volume_feature: str | None = None) -> pd.DataFrame:
     """Read a cohort feature table, aggregate it and write the result atomically."""
     from radsig.cohort import _atomic
-
     from radsig.io.output import check_output_file
 
     features, out = Path(features), Path(out)

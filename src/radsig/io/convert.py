@@ -47,8 +47,6 @@ def convert_case(folder: PathLike, out: PathLike, *, roi: str | None = None, mas
 
     *out* is checked before anything is read; a ``mask.nii.gz`` left in *out* by an earlier
     conversion is removed when this one writes no mask (it belongs to another series or ROI)."""
-    from radsig.io.output import check_output_folder
-    from radsig.io.suv import check_overrides
     from radsig.io.dicom import (
         FOR_KEY,
         read_dicom_mask,
@@ -57,6 +55,8 @@ def convert_case(folder: PathLike, out: PathLike, *, roi: str | None = None, mas
         select_series,
         series_metadata,
     )
+    from radsig.io.output import check_output_folder
+    from radsig.io.suv import check_overrides
 
     out = check_output_folder(out, create=False)
     check_overrides(suv_overrides)

@@ -7,8 +7,8 @@ from pathlib import Path
 
 from jinja2 import Environment, PackageLoader, select_autoescape
 
-from radsig.report.tables import format_p
 from radsig.cohort import _atomic
+from radsig.report.tables import format_p
 
 
 def _fmt(value, digits: int = 2) -> str:

@@ -17,8 +17,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from radsig.exceptions import ConfigError, ModelFileError, RadsigError
 from radsig.cohort import _atomic
+from radsig.exceptions import ConfigError, ModelFileError, RadsigError
 
 Progress = Callable[[str, int, int], None]
 
@@ -80,12 +80,10 @@ def load_feature_settings(path: str | Path, *, extractor: str | None = None) -> 
 def extract_one(image: str | Path, mask: str | Path, settings: FeatureSettings, *,
                 label: int | None = None, case: str | None = None) -> dict[str, float]:
     """Features of one image/mask pair as ``{feature: value}``."""
-    import SimpleITK as sitk
 
     if settings.extractor == "basic":
-        from radsig.study.basic_features import extract_basic
-
         from radsig.io import read_image, read_mask
+        from radsig.study.basic_features import extract_basic
 
         img = read_image(image, case=case)  # the checked reader and mask checks of every command
         msk = read_mask(mask, img, label=None if label is None else int(label), case=case)

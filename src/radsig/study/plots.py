@@ -12,6 +12,7 @@ import matplotlib.ticker
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
+
 from radsig.cohort import _atomic
 
 COLORS = plt.rcParams["axes.prop_cycle"].by_key()["color"]

@@ -8,12 +8,12 @@ import numpy as np
 import yaml
 
 from radsig import __version__
+from radsig.cohort import _atomic
 from radsig.report.checklist import checklist_rows
 from radsig.report.html import _ci, render_report
 from radsig.report.tables import table1
 from radsig.study import plots
 from radsig.study.modelling import evaluated_models
-from radsig.cohort import _atomic
 
 SECTIONS = (
     ("study", "Study design"), ("endpoints", "Endpoints"), ("flow", "Cohort flow"),

@@ -14,13 +14,13 @@ import numpy as np
 import pandas as pd
 
 from radsig import __version__
+from radsig.cohort import _atomic
 from radsig.config.study import StudySpec, load_study
 from radsig.exceptions import ConfigError
 from radsig.models.serialize import write_model_file
 from radsig.study import evaluation as ev
 from radsig.study import lesions
 from radsig.study import modelling as mdl
-from radsig.cohort import _atomic
 from radsig.study.data import CohortData, load_study_data
 from radsig.study.extraction import (
     FeatureSettings,
