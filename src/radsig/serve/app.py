@@ -24,10 +24,13 @@ import threading
 from datetime import datetime, timezone
 from pathlib import Path
 
-from fastapi import Request  # module level: the routes' annotations are resolved here
-
+from radsig._optional import require
 from radsig.exceptions import RadsigError
 from radsig.serve.scoring import CI_METHOD, InputError, ServedModel
+
+# module level: the routes' annotations are resolved here; a core install without the serve
+# extra gets the one-line error naming pip install "radsig[serve]"
+Request = require("fastapi", "serve").Request
 
 MAX_REQUEST_MB = 64.0
 NIFTI_SUFFIXES = (".nii.gz", ".nii")
