@@ -3,7 +3,7 @@ simple filters by their defining properties, and crop-with-margin equivalence.
 
 About ``baseline/wavelet.npy``: upstream's ``tests/test_wavelet.py`` compares the masked voxels of
 the *input* image (not of the decompositions) of two synthetic cases (``test_wavelet_64x64x64``,
-``test_wavelet_37x37x37``) that are downloaded at test time and not shipped in ../shared; its
+``test_wavelet_37x37x37``) that are downloaded at test time and not shipped in tests/data; its
 values are uint8 intensities, so it cannot check a wavelet decomposition and is not used here.
 """
 

@@ -81,17 +81,12 @@ def _glcm_c(lv: np.ndarray, ng: int, offs: np.ndarray) -> np.ndarray | None:
     """Pair counts (N_g, N_g, n_dirs), [i-1, j-1, d] = (i at p, j at p + offset_d), by
     PyRadiomics mode's C kernel (shared by both modes; the same pairs, so the same counts), or
     None without it."""
-    from radsig.features.glszm_matrix import _ckernels
+    from radsig.features.glszm_matrix import _ckernels, _kernel_box
 
     kernels = _ckernels()
     if kernels is None or not lv.any() or not len(offs):
         return None
-    pad = int(np.abs(offs).max())
-    box = np.pad(lv, pad).astype(np.int32)
-    shape = box.shape
-    strides = np.array([shape[1] * shape[2], shape[2], 1], dtype=np.int64)
-    steps = np.ascontiguousarray(offs @ strides, dtype=np.int64)
-    idx = np.flatnonzero(box).astype(np.int64)
+    box, steps, idx = _kernel_box(lv, int(np.abs(offs).max()), offs)
     out = np.zeros((ng, ng, len(offs)))
     kernels.glcm(box.reshape(-1), idx, steps, ng, out)
     return out.astype(np.int64)

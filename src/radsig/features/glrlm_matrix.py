@@ -129,18 +129,14 @@ def glrlm_matrices(levels: np.ndarray, n_levels: int, directions=None, *,
 def _glrlm_c(lv: np.ndarray, n_levels: int, dirs: np.ndarray) -> np.ndarray | None:
     """Run counts (N_g, longest possible run, n_dirs) by PyRadiomics mode's C kernel (shared by
     both modes; the same runs, so the same counts as :func:`_runs`), or None without it."""
-    from radsig.features.glszm_matrix import _ckernels
+    from radsig.features.glszm_matrix import _ckernels, _kernel_box
 
     kernels = _ckernels()
     if kernels is None or not lv.any():
         return None
-    box = np.pad(lv, 1).astype(np.int32)
-    shape = box.shape
-    strides = np.array([shape[1] * shape[2], shape[2], 1], dtype=np.int64)
-    steps = np.abs(dirs @ strides)  # the kernel walks lines with positive flat steps (d ~ -d)
-    idx = np.flatnonzero(box).astype(np.int64)
+    box, steps, idx = _kernel_box(lv, 1, dirs)
+    steps = np.abs(steps)  # the kernel walks lines with positive flat steps (d ~ -d)
     nr = max(lv.shape)  # no Chebyshev-1 line in the box is longer
     out = np.zeros((n_levels, nr, len(dirs)))
-    kernels.glrlm(box.reshape(-1), idx, np.ascontiguousarray(steps, dtype=np.int64),
-                  n_levels, nr, out)
+    kernels.glrlm(box.reshape(-1), idx, steps, n_levels, nr, out)
     return out.astype(np.int64)

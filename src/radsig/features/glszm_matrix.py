@@ -124,16 +124,21 @@ def _ckernels():
     return _matrices._C
 
 
+def _kernel_box(lv: np.ndarray, pad: int, offsets) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The C kernels' input for the levels *lv*: the box padded with *pad* zero voxels (int32),
+    the flat-index step of each (z, y, x) offset in it, and the flat indices of its ROI voxels."""
+    box = np.pad(lv, pad).astype(np.int32)
+    strides = np.array([box.shape[1] * box.shape[2], box.shape[2], 1], dtype=np.int64)
+    steps = np.ascontiguousarray(np.asarray(offsets, dtype=np.int64).reshape(-1, 3) @ strides)
+    return box, steps, np.flatnonzero(box).astype(np.int64)
+
+
 def _zones_c(kernels, lv: np.ndarray, struct: np.ndarray) -> Zones:
     """:func:`label_zones` by the C flood fill shared with PyRadiomics mode: the same zones
     (connected components of one grey level under *struct*), numbered in order of their first
     voxel instead of by grey level (the matrices count zones, so they are identical)."""
-    box = np.pad(lv, 1).astype(np.int32)
-    shape = np.array(box.shape, dtype=np.int64)
-    strides = np.array([shape[1] * shape[2], shape[2], 1], dtype=np.int64)
     half = [d for d in np.argwhere(struct) - 1 if tuple(d) > (0, 0, 0)]  # one of each +/- pair
-    steps = np.array([int(np.dot(d, strides)) for d in half], dtype=np.int64)
-    idx = np.flatnonzero(box).astype(np.int64)
+    box, steps, idx = _kernel_box(lv, 1, half)
     level = np.empty(idx.size, dtype=np.int32)
     size = np.empty(idx.size, dtype=np.int64)
     labels_box = np.zeros(box.size, dtype=np.int64)

@@ -96,7 +96,7 @@ def _ngldm_c(lv: np.ndarray, ng: int, offs: np.ndarray, alpha: float) -> np.ndar
     """Dependence counts (N_g, len(offs) + 1) by PyRadiomics mode's C GLDM kernel (shared by
     both modes: the same neighbours and test, so the same counts), or None without it or when
     *offs* is not symmetric (the kernel looks at v +/- each step)."""
-    from radsig.features.glszm_matrix import _ckernels
+    from radsig.features.glszm_matrix import _ckernels, _kernel_box
 
     kernels = _ckernels()
     if kernels is None or not lv.any() or not len(offs) or alpha < 0:
@@ -105,12 +105,7 @@ def _ngldm_c(lv: np.ndarray, ng: int, offs: np.ndarray, alpha: float) -> np.ndar
     if len(as_set) != len(offs) or as_set != {tuple(-v for v in o) for o in as_set}:
         return None
     half = np.array(sorted(o for o in as_set if o > (0, 0, 0)), dtype=np.int64)
-    pad = int(np.abs(half).max())
-    box = np.pad(lv, pad).astype(np.int32)
-    shape = box.shape
-    strides = np.array([shape[1] * shape[2], shape[2], 1], dtype=np.int64)
-    steps = np.ascontiguousarray(half @ strides, dtype=np.int64)
-    idx = np.flatnonzero(box).astype(np.int64)
+    box, steps, idx = _kernel_box(lv, int(np.abs(half).max()), half)
     width = 2 * len(half) + 1
     out = np.zeros((ng, width))
     # integer levels: |a - b| <= alpha  <=>  |a - b| <= floor(alpha)
