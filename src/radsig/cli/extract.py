@@ -77,10 +77,9 @@ def extract_command(
                             help="long: one row per feature; wide: one row, one column each."),
 ) -> None:
     """Extract IBSI features of one image and mask."""
-    import warnings
 
     from radsig.config import load_settings
-    from radsig.exceptions import ConfigError, RadsigWarning
+    from radsig.exceptions import ConfigError
     from radsig.features.extractor import COLUMNS, extract_case_rows
     from radsig.io.output import check_output_file
 
@@ -89,16 +88,7 @@ def extract_command(
     if out is not None:
         check_output_file(out)  # before any work: a bad --out is an error in the first second
     settings = load_settings(params)
-    try:
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always", RadsigWarning)
-            rows, _ = extract_case_rows(image, mask, settings, label=label, roi=roi)
-    finally:  # the warnings before an error too (NaN voxels in the image, then in the ROI)
-        for item in caught:
-            if issubclass(item.category, RadsigWarning):
-                typer.secho(f"warning: {item.message}", err=True, fg=typer.colors.YELLOW)
-            else:
-                warnings.showwarning(item.message, item.category, item.filename, item.lineno)
+    rows, _ = extract_case_rows(image, mask, settings, label=label, roi=roi)
     columns = COLUMNS
     if fmt == "wide":  # one row, one column per feature (as ``to_wide``)
         wide = {str(r[0]): float(r[4]) for r in rows}

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import contextlib
 import time
-import warnings
 from pathlib import Path
 from typing import Optional
 
@@ -42,48 +40,6 @@ class _Progress:
         self.bar.update(self.tasks[stage], completed=done if total > 1 or done else 1, total=max(total, 1))
 
 
-@contextlib.contextmanager
-def _missing_extra_lines():
-    """Print a skipped optional family (MissingExtraWarning) as one ``warning: ...`` line on stderr."""
-    from radsig._optional import MissingExtraWarning
-
-    shown = warnings.showwarning
-
-    def show(message, category, filename, lineno, file=None, line=None):
-        if issubclass(category, MissingExtraWarning):
-            typer.secho(f"warning: {message}", err=True, fg=typer.colors.YELLOW)
-        else:
-            shown(message, category, filename, lineno, file, line)
-
-    with warnings.catch_warnings():
-        warnings.simplefilter("always", MissingExtraWarning)
-        warnings.showwarning = show
-        yield
-
-
-@contextlib.contextmanager
-def _one_line_warnings():
-    """radsig's own warnings as one ``warning: ...`` line each (once), others as Python shows them."""
-    from radsig.exceptions import RadsigWarning
-
-    seen: set[str] = set()
-    shown = warnings.showwarning
-
-    def show(message, category, filename, lineno, file=None, line=None):
-        if not issubclass(category, RadsigWarning):
-            return shown(message, category, filename, lineno, file, line)
-        if str(message) not in seen:
-            seen.add(str(message))
-            typer.echo(f"warning: {message}", err=True)
-        return None
-
-    warnings.showwarning = show
-    try:
-        yield
-    finally:
-        warnings.showwarning = shown
-
-
 def _summary(run, started: float) -> None:
     res = run.results["models"]
     lines = []
@@ -110,13 +66,12 @@ def study(
 
     started = time.perf_counter()
     check_output_folder(out, create=False)  # a bad --out fails now, not after the extraction
-    with _one_line_warnings(), _missing_extra_lines():
-        validate(study_file)  # fail on a bad study file before any progress display or work
-        if quiet:
-            run = run_study(study_file, out)
-        else:
-            with _Progress() as progress:
-                run = run_study(study_file, out, progress=progress)
+    validate(study_file)  # fail on a bad study file before any progress display or work
+    if quiet:
+        run = run_study(study_file, out)
+    else:
+        with _Progress() as progress:
+            run = run_study(study_file, out, progress=progress)
     _summary(run, started)
 
 
@@ -134,12 +89,11 @@ def demo(
 
     check_output_folder(out, create=False)
     started = time.perf_counter()
-    with _missing_extra_lines():
-        if quiet:
-            run = run_demo(out, n=n, seed=seed, negative_control=negative_control)
-        else:
-            with _Progress() as progress:
-                run = run_demo(out, n=n, seed=seed, negative_control=negative_control, progress=progress)
+    if quiet:
+        run = run_demo(out, n=n, seed=seed, negative_control=negative_control)
+    else:
+        with _Progress() as progress:
+            run = run_demo(out, n=n, seed=seed, negative_control=negative_control, progress=progress)
     _summary(run, started)
 
 
@@ -159,12 +113,11 @@ def example(
     check_output_folder(out, create=False)
     started = time.perf_counter()
     kw = dict(n_scale=n_scale, seed=seed, negative_control=negative_control)
-    with _missing_extra_lines():
-        if quiet:
-            run = run_example(design, out, **kw)
-        else:
-            with _Progress() as progress:
-                run = run_example(design, out, progress=progress, **kw)
+    if quiet:
+        run = run_example(design, out, **kw)
+    else:
+        with _Progress() as progress:
+            run = run_example(design, out, progress=progress, **kw)
     _summary(run, started)
 
 
@@ -212,10 +165,9 @@ def validate_study(study_file: Path = typer.Argument(..., help="Study file (YAML
     from radsig.study.extra_features import skip_unavailable_families
     from radsig.study.runner import validate
 
-    with _one_line_warnings():
-        spec, data, settings = validate(study_file)
-    with _missing_extra_lines():  # a family whose package is missing: one warning line (the study skips it)
-        spec, _notes = skip_unavailable_families(spec, source=str(study_file))
+    spec, data, settings = validate(study_file)
+    # a family whose package is missing: one warning line (the study skips it)
+    spec, _notes = skip_unavailable_families(spec, source=str(study_file))
     for name, cd in data.items():
         what = f"{cd.features.shape[1]:>4} table features" if cd.features is not None else f"{len(cd.manifest):>4} images"
         typer.echo(f"  {name:<14} {cd.role:<13} {len(cd.clinical):>4} patients, {what}")
