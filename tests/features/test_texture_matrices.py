@@ -266,3 +266,56 @@ def test_zone_cache_shared_by_glszm_and_gldzm():
     glszm.compute(shared_roi)
     assert "_texture_cache" in shared_roi.extra
     assert gldzm.compute(shared_roi) == gldzm.compute(make())
+
+
+@pytest.mark.parametrize("per_slice", [False, True])
+def test_border_distance_equals_scipy_taxicab_transform(per_slice):
+    """The NumPy sweeps give scipy.ndimage.distance_transform_cdt's values (what they replace)."""
+    from scipy import ndimage
+
+    rng = np.random.default_rng(7)
+    for _ in range(5):
+        mask = ndimage.binary_opening(rng.random((9, 23, 19)) < 0.8)
+        metric = ndimage.generate_binary_structure(3, 1)
+        if per_slice:
+            metric[0] = metric[2] = False
+        ref = ndimage.distance_transform_cdt(np.pad(mask, 1), metric=metric)[1:-1, 1:-1, 1:-1]
+        np.testing.assert_array_equal(border_distance(mask, per_slice=per_slice), ref)
+
+
+@pytest.mark.parametrize("per_slice", [False, True])
+@pytest.mark.parametrize("connectivity", [None, 4, 6, 8, 18])
+def test_zone_structure_equals_scipy_structure(per_slice, connectivity):
+    from scipy import ndimage
+
+    from radsig.features.glszm_matrix import zone_structure
+
+    if (connectivity in (4, 8)) != per_slice and connectivity is not None:
+        return
+    conn = (8 if per_slice else 26) if connectivity is None else connectivity
+    rank = {4: 1, 8: 2, 6: 1, 18: 2, 26: 3}[conn]
+    if per_slice:
+        ref = np.zeros((3, 3, 3), dtype=bool)
+        ref[1] = ndimage.generate_binary_structure(2, rank)
+    else:
+        ref = ndimage.generate_binary_structure(3, rank)
+    np.testing.assert_array_equal(zone_structure(connectivity, per_slice=per_slice), ref)
+
+
+def test_ngtdm_neighbour_sums_equal_scipy_correlation():
+    from scipy import ndimage
+
+    from radsig.features.ngtdm_matrix import _neighbour_sums
+
+    lv = _random_levels(5, shape=(6, 11, 9), ng=5, fill=0.7)
+    for offsets in (neighbourhood_offsets(1), neighbourhood_offsets(2, in_slice=True)):
+        offs = np.asarray(offsets).reshape(-1, 3)
+        r = int(np.abs(offs).max())
+        kernel = np.zeros((2 * r + 1,) * 3)
+        kernel[tuple((offs + r).T)] = 1.0
+        kernel[r, r, r] = 0.0
+        total, count = _neighbour_sums(lv, lv > 0, offsets)
+        np.testing.assert_array_equal(total, ndimage.correlate(lv.astype(float), kernel,
+                                                               mode="constant"))
+        np.testing.assert_array_equal(count, ndimage.correlate((lv > 0).astype(float), kernel,
+                                                               mode="constant"))

@@ -20,16 +20,17 @@ With ``m`` the mask and ``y = (X - mu) m``:
 from __future__ import annotations
 
 import numpy as np
-from scipy import fft
+
+from radsig.features._fft import dct1n, next_fast_len, rfftn
 
 _BLOCK = 1 << 17  # spectrum bins per block of the pair sums
 
 
 def _even_fast_len(n: int) -> int:
     """Smallest fast FFT length, even and at least ``2n - 1``."""
-    size = fft.next_fast_len(2 * n - 1, real=True)
+    size = next_fast_len(2 * n - 1)
     while size % 2:
-        size = fft.next_fast_len(size + 1, real=True)
+        size = next_fast_len(size + 1)
     return size
 
 
@@ -45,7 +46,7 @@ def _kernel_spectrum(shape: tuple[int, ...], spacing: tuple[float, ...],
     with np.errstate(divide="ignore"):
         kernel = 1.0 / np.sqrt(dz**2 + dy**2 + dx**2)
     kernel[0, 0, 0] = 0.0
-    spectrum = fft.dctn(kernel, type=1)
+    spectrum = dct1n(kernel)
     # Frequencies f and L - f share the value: gather the full range of the first two axes.
     fold = [np.minimum(np.arange(s), s - np.arange(s)) for s in sizes[:2]]
     return spectrum[np.ix_(fold[0], fold[1], np.arange(sizes[2] // 2 + 1))]
@@ -105,11 +106,11 @@ def moran_geary(values: np.ndarray, mask: np.ndarray,
         return total / n_total
 
     # One spectrum pair at a time keeps the peak memory at about three half-spectra.
-    m_hat = fft.rfftn(m, sizes)
+    m_hat = rfftn(m, sizes)
     w_sum = pair_sum(m_hat, m_hat)
-    cross = pair_sum(fft.rfftn(y**2, sizes), m_hat)
+    cross = pair_sum(rfftn(y**2, sizes), m_hat)
     del m_hat
-    y_hat = fft.rfftn(y, sizes)
+    y_hat = rfftn(y, sizes)
     s_i = pair_sum(y_hat, y_hat)
     s_c = 2.0 * cross - 2.0 * s_i
     moran = n_vox / w_sum * s_i / denom

@@ -1,11 +1,10 @@
 """Grey level distance zone matrices (GLDZM): zones as in the GLSZM, each zone's distance to the
-ROI border from a taxicab distance transform (``scipy.ndimage.distance_transform_cdt``).
+ROI border from a taxicab distance transform.
 """
 
 from __future__ import annotations
 
 import numpy as np
-from scipy import ndimage
 
 from radsig.features._texture import as_levels, count_matrix
 from radsig.features.glszm_matrix import Zones, label_zones
@@ -25,14 +24,19 @@ def border_distance(mask: np.ndarray, *, per_slice: bool = False) -> np.ndarray:
     m = np.asarray(mask, dtype=bool)
     if m.ndim == 2:
         m = m[None]
-    if per_slice:
-        metric = np.zeros((3, 3, 3), dtype=bool)
-        metric[1] = ndimage.generate_binary_structure(2, 1)
-    else:
-        metric = ndimage.generate_binary_structure(3, 1)
+    # The taxicab (L1) distance to the nearest background voxel is separable: one forward and
+    # one backward sweep of d[i] = min(d[i], d[i -/+ 1] + 1) per axis gives it exactly (the
+    # value scipy.ndimage.distance_transform_cdt gives with the cross-shaped metric), in
+    # NumPy without importing SciPy (≈ 0.2 s of a one-case extract).
     padded = np.pad(m, 1, mode="constant", constant_values=False)
-    dist = ndimage.distance_transform_cdt(padded, metric=metric)
-    return dist[1:-1, 1:-1, 1:-1].astype(np.int64)
+    dist = np.where(padded, np.int64(sum(padded.shape)), np.int64(0))
+    for ax in ((1, 2) if per_slice else (0, 1, 2)):
+        d = np.moveaxis(dist, ax, 0)  # a view: the sweeps write into dist
+        for i in range(1, d.shape[0]):
+            np.minimum(d[i], d[i - 1] + 1, out=d[i])
+        for i in range(d.shape[0] - 2, -1, -1):
+            np.minimum(d[i], d[i + 1] + 1, out=d[i])
+    return dist[1:-1, 1:-1, 1:-1]
 
 
 def zone_distances(zones: Zones, distance_map: np.ndarray) -> np.ndarray:

@@ -1,27 +1,34 @@
 """Neighbourhood grey tone difference matrices (NGTDM) from neighbourhood sums by convolution.
 
-The neighbourhood sum and the count of ROI neighbours of every voxel are two
-``scipy.ndimage.correlate`` calls with a kernel of ones at the neighbour offsets.
+The neighbourhood sum and the count of ROI neighbours of every voxel are sums of the shifted
+level and ROI arrays, one shift per neighbour offset (what ``scipy.ndimage.correlate`` with a
+kernel of ones computes; in integers, so exact, and without importing SciPy (≈ 0.2 s)).
 """
 
 from __future__ import annotations
 
 import numpy as np
-from scipy import ndimage
 
 from radsig.features._texture import as_levels, check_levels, neighbourhood_offsets
 
-__all__ = ["neighbour_kernel", "ngtdm_matrices", "neighbourhood_offsets"]
+__all__ = ["ngtdm_matrices", "neighbourhood_offsets"]
 
 
-def neighbour_kernel(offsets) -> np.ndarray:
-    """Odd-sized 3D float kernel with 1 at every offset ``(dz, dy, dx)`` (centre excluded)."""
-    offs = np.asarray(offsets, dtype=np.int64).reshape(-1, 3)
-    r = int(np.abs(offs).max()) if len(offs) else 0
-    k = np.zeros((2 * r + 1,) * 3)
-    k[tuple((offs + r).T)] = 1.0
-    k[r, r, r] = 0.0
-    return k
+def _neighbour_sums(lv: np.ndarray, roi: np.ndarray, offsets) -> tuple[np.ndarray, np.ndarray]:
+    """Sum of the levels and count of ROI voxels at the *offsets* of every voxel (0 beyond the
+    array edge)."""
+    offs = {tuple(int(v) for v in o) for o in np.asarray(offsets, dtype=np.int64).reshape(-1, 3)}
+    offs.discard((0, 0, 0))
+    r = max((max(abs(v) for v in o) for o in offs), default=0)
+    lv_p = np.pad(lv.astype(np.int64), r)
+    roi_p = np.pad(roi.astype(np.int64), r)
+    total = np.zeros(lv.shape, dtype=np.int64)
+    count = np.zeros(lv.shape, dtype=np.int64)
+    for o in sorted(offs):
+        window = tuple(slice(r + d, r + d + n) for d, n in zip(o, lv.shape, strict=True))
+        total += lv_p[window]
+        count += roi_p[window]
+    return total, count
 
 
 def ngtdm_matrices(levels: np.ndarray, n_levels: int, offsets=None, *,
@@ -54,11 +61,9 @@ def ngtdm_matrices(levels: np.ndarray, n_levels: int, offsets=None, *,
     lv = as_levels(levels)
     check_levels(lv, n_levels)
     offs = neighbourhood_offsets(1) if offsets is None else offsets
-    kernel = neighbour_kernel(offs)
     roi = lv > 0
-    total = ndimage.correlate(lv.astype(np.float64), kernel, mode="constant", cval=0.0)
-    count = ndimage.correlate(roi.astype(np.float64), kernel, mode="constant", cval=0.0)
-    valid = roi & (count > 0.5)
+    total, count = _neighbour_sums(lv, roi, offs)
+    valid = roi & (count > 0)
     g = lv[valid]
     diff = np.abs(g - total[valid] / count[valid])
     ng, nz = int(n_levels), lv.shape[0]

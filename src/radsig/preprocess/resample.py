@@ -3,7 +3,12 @@
 IBSI rules: the new grid size is the fractional size rounded up, the grid centres coincide,
 intensities beyond the image edge take the nearest edge value, and the image is cropped
 around the ROI *before* interpolation so the whole scan is never resampled.
-Interpolation itself is :func:`scipy.ndimage.map_coordinates` (linear or cubic B-spline).
+
+The new grid is a regular grid, so nearest-neighbour and linear interpolation are separable:
+one 1-D pass per axis (NumPy) gives what :func:`scipy.ndimage.map_coordinates` gives with
+``mode="nearest"`` (up to rounding in the last bits), without importing SciPy (≈ 0.2 s of a
+one-case extract) and with far fewer operations than interpolating every output voxel from
+its 8 neighbours. The cubic B-spline (its prefilter) uses ``map_coordinates`` itself.
 """
 
 from __future__ import annotations
@@ -11,7 +16,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import ndimage
 
 #: spline order of each interpolation method
 ORDERS = {"nearest": 0, "linear": 1, "bspline": 3}
@@ -90,6 +94,35 @@ def resample(array: np.ndarray, grid: Grid, method: str) -> np.ndarray:
         block.append(slice(a, b))
         coords_1d.append(idx - a)
     sub = np.ascontiguousarray(array[tuple(block)], dtype=np.float64)
+    if order <= 1:
+        # axes that shrink first, so the later passes run on fewer voxels
+        out = sub
+        for ax in sorted(range(3), key=lambda a: len(coords_1d[a]) / sub.shape[a]):
+            out = _interp_axis(out, coords_1d[ax], ax, order)
+        return out
+    from scipy import ndimage  # cubic B-spline only
+
     mesh = np.meshgrid(*coords_1d, indexing="ij")
     return ndimage.map_coordinates(sub, mesh, order=order, mode="nearest",
                                    prefilter=order > 1)
+
+
+def _interp_axis(a: np.ndarray, x: np.ndarray, axis: int, order: int) -> np.ndarray:
+    """*a* interpolated at the continuous indices *x* along *axis* (edge values beyond the ends).
+
+    Order 0 takes the voxel ``floor(x + 0.5)`` (ties upward, as ``map_coordinates``); order 1
+    weighs the two neighbours ``floor(x)`` and ``floor(x) + 1``.
+    """
+    n = a.shape[axis]
+    shape = [1] * a.ndim
+    shape[axis] = len(x)
+    if order == 0:
+        idx = np.clip(np.floor(x + 0.5).astype(np.int64), 0, n - 1)
+        return np.take(a, idx, axis=axis)
+    x = np.clip(x, 0.0, n - 1.0)
+    i0 = np.minimum(np.floor(x).astype(np.int64), max(n - 2, 0))
+    w = (x - i0).reshape(shape)
+    i1 = np.minimum(i0 + 1, n - 1)
+    lo = np.take(a, i0, axis=axis)
+    hi = np.take(a, i1, axis=axis)
+    return lo + w * (hi - lo)
