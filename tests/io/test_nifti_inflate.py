@@ -67,6 +67,9 @@ def test_first_planes_do_not_read_the_whole_file(volume, monkeypatch):
         def __exit__(self, *exc):
             self.fh.close()
 
+        def close(self):
+            self.fh.close()
+
         def read(self, n=-1):
             chunk = self.fh.read(n)
             reads.append(len(chunk))
@@ -78,3 +81,74 @@ def test_first_planes_do_not_read_the_whole_file(volume, monkeypatch):
     region = nifti.read_region(vol, (0, 0, 0), (70, 64, 2))
     assert np.array_equal(region, arr[:2])
     assert sum(reads) < path.stat().st_size / 4
+
+
+def _mask_file(tmp_path, shape, planes):
+    lab = np.zeros(shape, dtype=np.uint8)
+    lab[planes, 30:40, 30:40] = 1
+    img = sitk.GetImageFromArray(lab)
+    img.SetSpacing((0.7, 0.7, 2.0))
+    path = tmp_path / "roi.nii.gz"
+    sitk.WriteImage(img, str(path), useCompression=True)
+    return path
+
+
+@pytest.mark.parametrize("planes", [slice(2, 5), slice(30, 37)])
+def test_prefetched_image_reads_the_same_voxels(volume, tmp_path, monkeypatch, planes):
+    """A prefetch stopping after the ROI's planes (+ 20 mm) hands over its pieces and the reader
+    inflates the rest: the same bytes and regions as without it, used once."""
+    path, arr = volume
+    monkeypatch.setattr(nifti, "_CHUNK", 1 << 15)
+    mask = _mask_file(tmp_path, arr.shape, planes)
+    nifti.prefetch(path, mask)
+    assert len(nifti._Inflater._ahead) == 1
+    vol = nifti.read_header(path)
+    region = nifti.read_region(vol, (5, 9, 0), (40, 30, 37))
+    assert np.array_equal(region, arr[:, 9:39, 5:45])
+    assert not nifti._Inflater._ahead  # taken by the reader
+    assert np.array_equal(nifti.read_region(vol, (0, 0, 1), (70, 64, 4)), arr[1:5])
+
+
+def test_prefetch_of_a_changed_file_is_not_used(volume, tmp_path):
+    path, arr = volume
+    nifti.prefetch(path)
+    ahead = next(iter(nifti._Inflater._ahead.values()))
+    ahead.close()
+    changed = arr.copy()
+    changed[0, 0, 0] += 1
+    img = sitk.GetImageFromArray(changed)
+    img.SetSpacing((0.7, 0.7, 2.0))
+    sitk.WriteImage(img, str(path), useCompression=True)
+    vol = nifti.read_header(path)
+    assert nifti.read_region(vol, (0, 0, 0), (1, 1, 1))[0, 0, 0] == changed[0, 0, 0]
+    nifti._Inflater._ahead.clear()
+
+
+def test_prefetched_corrupt_or_cut_file_is_reported_by_the_reader(volume, tmp_path):
+    path, arr = volume
+    raw = bytearray(path.read_bytes())
+    bad = tmp_path / "bad.nii.gz"
+    raw[len(raw) // 2:len(raw) // 2 + 64] = b"\xff" * 64  # corrupt deflate data mid-file
+    bad.write_bytes(bytes(raw))
+    vol = nifti.read_header(bad)
+    nifti.prefetch(bad)
+    with pytest.raises(nifti.NiftiCorruptError, match="bad.nii.gz"):
+        nifti.read_region(vol, (0, 0, 0), (70, 64, 37))
+    cut = tmp_path / "cut.nii.gz"
+    cut.write_bytes(path.read_bytes()[: len(raw) // 2])
+    vol = nifti.read_header(cut)
+    nifti.prefetch(cut)
+    with pytest.raises(OSError, match="ends before its voxel data"):
+        nifti.read_region(vol, (0, 0, 0), (70, 64, 37))
+
+
+def test_extract_command_line_prefetches_its_image(monkeypatch):
+    from radsig.cli import main as cli_main
+
+    calls = []
+    monkeypatch.setattr(nifti, "prefetch", lambda *a: calls.append(a))
+    cli_main._prefetch_extract_image(["extract", "--params", "p.yaml", "CT.NII.GZ", "roi.nii.gz",
+                                      "--out", "f.csv"])
+    cli_main._prefetch_extract_image(["cohort", "extract", "m.csv"])
+    cli_main._prefetch_extract_image(["extract", "ct.nrrd", "roi.nrrd"])
+    assert calls == [("CT.NII.GZ", "roi.nii.gz")]

@@ -77,10 +77,10 @@ def _margin_mm(settings, spacing: tuple[float, ...]) -> np.ndarray:
 
 
 def _crop_and_resample(image: np.ndarray, mask: np.ndarray, spacing: tuple[float, ...],
-                       settings) -> tuple[np.ndarray, np.ndarray, Grid]:
-    """Crop around the ROI and, if asked, interpolate image and mask there."""
+                       settings, bbox) -> tuple[np.ndarray, np.ndarray, Grid]:
+    """Crop around the ROI (bounding box *bbox*) and, if asked, interpolate image and mask there."""
     interp = settings.interpolation
-    bb_lo, bb_hi = _bbox(mask)
+    bb_lo, bb_hi = bbox
     if interp.spacing is None:
         new_spacing = spacing
         grid = Grid(image.shape, spacing, (0.0, 0.0, 0.0), (1.0, 1.0, 1.0), image.shape)
@@ -129,9 +129,11 @@ def prepare_arrays(image: np.ndarray, mask: np.ndarray, spacing: tuple[float, ..
     """
     diagnostics = {f"img_dim_{n}_init_img": float(s)
                    for n, s in zip("zyx", image.shape, strict=True)}
-    diagnostics.update(_mask_stats("int", "init_roi", image, mask))
-    diagnostics.update(_mask_stats("morph", "init_roi", image, mask))
-    img, morph, grid = _crop_and_resample(image, mask, spacing, settings)
+    bbox = _bbox(mask)  # the initial statistics need only the ROI's box (not the whole scan)
+    box = tuple(slice(int(a), int(b) + 1) for a, b in zip(*bbox, strict=True))
+    diagnostics.update(_mask_stats("int", "init_roi", image[box], mask[box]))
+    diagnostics.update(_mask_stats("morph", "init_roi", image[box], mask[box]))
+    img, morph, grid = _crop_and_resample(image, mask, spacing, settings, bbox)
     for n, s in zip("zyx", grid.full_shape, strict=False):
         diagnostics[f"img_dim_{n}_interp_img"] = float(s)
     if not morph.any():
