@@ -86,9 +86,7 @@ def _region_for(info: sitk.ImageFileReader, mask: sitk.Image, bb: np.ndarray, ma
 
 def warn_other_labels(planes: np.ndarray, label: int, where) -> None:
     """Warn when the label map holds labels besides *label* (PyRadiomics mode uses one label)."""
-    busy = planes.reshape(planes.shape[0], -1).max(1) > 0 if planes.ndim == 3 else slice(None)
-    present = np.unique(planes[busy])
-    present = present[present != 0]
+    present = np.unique(planes[planes != 0])  # the labelled voxels only: a fast unique
     if present.size > 1:
         import warnings
 
