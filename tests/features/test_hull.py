@@ -152,6 +152,10 @@ def test_off_lattice_points_use_qhull(monkeypatch):
     lattice = rng.integers(0, 10, (50, 3)) * 0.5
     lattice[7, 1] += 0.25
     _assert_same_hull(convex_hull(lattice, step=0.5), ConvexHull(lattice), oriented=False)
+    # far from the origin a small relative error is still a large part of a step
+    far = rng.integers(0, 10, (50, 3)) + 10.0**5
+    far[3, 2] += 0.01
+    _assert_same_hull(convex_hull(far, step=1.0), ConvexHull(far), oriented=False)
     assert convex_hull(np.c_[rng.normal(size=(20, 2)), np.zeros(20)]) is None  # flat
 
 

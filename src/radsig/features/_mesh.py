@@ -111,8 +111,8 @@ def _lattice_coordinates(points: np.ndarray, step) -> np.ndarray | None:
     """Integer coordinates ``points / step`` when every point is on that lattice, else None.
 
     Marching cubes returns float32 vertices, so a point may miss its lattice position by a few
-    float32 roundings: the tolerance is ``LATTICE_TOLERANCE`` relative to the coordinate (at
-    least one step). A point off the lattice misses by up to half a step.
+    float32 roundings: the tolerance is ``LATTICE_TOLERANCE`` relative to the coordinate (in
+    steps, at least 1, at most 1e-3 steps). A point off the lattice misses by up to half a step.
     """
     if step is None or points.ndim != 2 or points.shape[1] != 3 or len(points) == 0:
         return None
@@ -121,7 +121,8 @@ def _lattice_coordinates(points: np.ndarray, step) -> np.ndarray | None:
         return None
     scaled = points / step
     lattice = np.rint(scaled)
-    if np.any(np.abs(scaled - lattice) > LATTICE_TOLERANCE * np.maximum(1.0, np.abs(scaled))):
+    tolerance = np.minimum(LATTICE_TOLERANCE * np.maximum(1.0, np.abs(scaled)), 1e-3)
+    if np.any(np.abs(scaled - lattice) > tolerance):
         return None
     if np.ptp(lattice, axis=0).max() > MAX_LATTICE_SPAN or np.abs(lattice).max() >= 2.0**62:
         return None
