@@ -330,8 +330,8 @@ def _face_flush_frames(hull: Hull, points: np.ndarray, max_normals: int) -> np.n
     weight = np.bincount(groups, weights=facet_area)
     normals = np.zeros((len(weight), 3))
     np.add.at(normals, groups, hull.normals)
+    normals /= np.linalg.norm(normals, axis=1, keepdims=True)
     chosen = normals[np.argsort(weight)[::-1][:max_normals]]
-    chosen /= np.linalg.norm(chosen, axis=1, keepdims=True)
     # a basis (e1, e2) of each plane: e1 = n x (the unit axis least aligned with n)
     least = np.eye(3)[np.argmin(np.abs(chosen), axis=1)]
     e1 = np.cross(chosen, least)
@@ -340,8 +340,12 @@ def _face_flush_frames(hull: Hull, points: np.ndarray, max_normals: int) -> np.n
     edges = _surface_edges(hull.simplices)
     if edges is not None:
         ends, pairs = edges
-        facing = chosen @ hull.normals.T                     # (normals, triangles)
-        s1, s2 = facing[:, pairs[:, 0]], facing[:, pairs[:, 1]]
+        # the polytope's edges: those inside a (triangulated) face are never on a silhouette
+        # unless the face is parallel to the normal, and then its boundary edges are
+        g1, g2 = groups[pairs[:, 0]], groups[pairs[:, 1]]
+        ends, g1, g2 = ends[g1 != g2], g1[g1 != g2], g2[g1 != g2]
+        facing = chosen @ normals.T                          # (chosen normals, faces)
+        s1, s2 = facing[:, g1], facing[:, g2]
         silhouette = (s1 * s2 <= 0) | (np.minimum(np.abs(s1), np.abs(s2)) <= 1e-9)
     frames = np.empty((len(chosen), 3, 3))
     for i in range(len(chosen)):
