@@ -241,7 +241,9 @@ def _hull_2d(points2d: np.ndarray) -> np.ndarray:
     """Counter-clockwise convex hull vertices of 2D points (Andrew's monotone chain).
 
     Points on hull edges are dropped. Written here because SciPy's Qhull is the only library
-    hull at hand and importing it costs more than this family; the inputs are tens of points.
+    hull at hand and importing it costs more than this family. The box search passes silhouette
+    edges to :func:`_min_rectangle` instead; this serves other callers (a pure-Python loop,
+    fine for a few hundred points).
     """
     pts = np.unique(np.asarray(points2d, dtype=np.float64), axis=0).tolist()  # sorted by x, y
     if len(pts) < 3:
