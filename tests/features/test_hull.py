@@ -167,6 +167,27 @@ def test_without_the_extension_lattice_points_use_qhull(monkeypatch):
 
 
 @needs_c
+def test_morphology_is_the_same_with_and_without_the_extension(monkeypatch):
+    """Without the C hull, Qhull gets the exact lattice positions of the mesh vertices (not their
+    float32 roundings), so every feature is the same, the MVEE densities included (Khachiyan's
+    loose stopping rule would otherwise follow the extra near-coplanar vertices)."""
+    from radsig.features import morphology
+    from radsig.preprocess.roi import PreparedRoi
+
+    rng = np.random.default_rng(5)
+    for spacing in ((1.25, 0.7, 1.25), (0.7, 3.0, 0.976562), (1.0, 1.0, 1.0)):
+        mask = _random_mask(rng)
+        roi = PreparedRoi(image=np.ones(mask.shape), morph_mask=mask, int_mask=mask,
+                          spacing=spacing)
+        with_c = morphology.compute(roi)
+        with monkeypatch.context() as m:
+            m.setattr(_mesh, "_chull", None)
+            without = morphology.compute(roi)
+        for key, value in with_c.items():
+            assert value == pytest.approx(without[key], rel=1e-9, nan_ok=True), key
+
+
+@needs_c
 def test_c_hull_refuses_spans_beyond_exact_range():
     pts = np.array([[0, 0, 0], [2**21, 0, 0], [0, 1, 0], [0, 0, 1]], dtype=np.int64)
     with pytest.raises(ValueError, match="2\\^20"):

@@ -9,7 +9,7 @@ in the form IBSI needs:
   the half-voxel lattice, so the optional C extension ``_chull`` builds the hull with integer
   orientation tests (no tolerances, coplanar points handled exactly). Points off a lattice, or an
   install without the extension, use Qhull through SciPy (imported only then), which gives the
-  same hull in floating point;
+  same hull in floating point (on the exact lattice positions where there is a lattice);
 - the ellipsoid surface area as the Legendre series the IBSI manual prescribes (20 terms),
 - the minimum-volume enclosing ellipsoid by Khachiyan's barycentric coordinate descent
   (IBSI stopping tolerance 0.001),
@@ -19,7 +19,7 @@ in the form IBSI needs:
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 from skimage.measure import marching_cubes
@@ -90,12 +90,18 @@ def convex_hull(points: np.ndarray, step=None) -> Hull | None:
     """Convex hull of 3D points, or ``None`` when the points are flat (or fewer than four).
 
     With ``step`` (the lattice step per axis: half the voxel spacing for a marching-cubes mesh
-    at iso-level 0.5) and every point on the lattice ``step * Z^3``, the hull is computed exactly
-    on the integer lattice coordinates by the C extension; otherwise by Qhull (SciPy).
+    at iso-level 0.5) and every point on the lattice ``step * Z^3``, the hull is that of the
+    exact lattice positions: computed on the integer coordinates by the C extension, or by Qhull
+    where it was not built (the same hull either way). Marching cubes rounds its vertices to
+    float32, which Qhull alone would see as tiny facets. Other points go to Qhull (SciPy) as
+    they are. ``points`` stays the input; ``vertices`` and ``simplices`` index it.
     """
     points = np.asarray(points, dtype=np.float64)
-    lattice = _lattice_coordinates(points, step) if _chull is not None else None
-    if lattice is not None:
+    lattice = _lattice_coordinates(points, step)
+    if lattice is None:
+        return _qhull(points)
+    step = np.broadcast_to(np.asarray(step, dtype=np.float64), (3,))
+    if _chull is not None:
         try:
             found = _chull.hull3d(lattice)
         except (ValueError, RuntimeError):  # never expected after the checks: use Qhull
@@ -103,8 +109,9 @@ def convex_hull(points: np.ndarray, step=None) -> Hull | None:
         if found is None:
             return None
         if found is not False:
-            return _lattice_hull(points, lattice, np.asarray(step, dtype=np.float64), *found)
-    return _qhull(points)
+            return _lattice_hull(points, lattice, step, *found)
+    hull = _qhull(lattice * step)
+    return None if hull is None else replace(hull, points=points)
 
 
 def _lattice_coordinates(points: np.ndarray, step) -> np.ndarray | None:
