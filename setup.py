@@ -2,9 +2,10 @@
 
 - ``radsig.features.pyradiomics._ckernels``: the PyRadiomics-mode texture matrices;
 - ``radsig.preprocess._cfilters``: the LoG (ITK's recursive Gaussian) and wavelet (PyWavelets'
-  stationary transform) images.
+  stationary transform) images;
+- ``radsig.features._chull``: the exact convex hull of IBSI morphology's mesh (lattice points).
 
-Both are optional: where no C compiler is available the build skips them (with a warning) and
+All are optional: where no C compiler is available the build skips them (with a warning) and
 radsig uses the NumPy / SimpleITK code they are tested against. Floating-point contraction is off
 so that results do not depend on the CPU's fused multiply-add.
 """
@@ -22,6 +23,8 @@ setup(
                   extra_compile_args=ARGS, optional=True),
         Extension("radsig.preprocess._cfilters",
                   ["src/radsig/preprocess/_cfilters.c"],
+                  extra_compile_args=ARGS, optional=True),
+        Extension("radsig.features._chull", ["src/radsig/features/_chull.c"],
                   extra_compile_args=ARGS, optional=True),
     ]
 )

@@ -90,15 +90,20 @@ def _pca_features(points: np.ndarray, volume: float, area: float) -> dict[str, f
         }
 
 
-def _hull_features(vertices: np.ndarray, volume: float, area: float) -> dict[str, float]:
-    """Diameter and the bounding-volume densities (AABB, OMBB, MVEE, convex hull)."""
+def _hull_features(vertices: np.ndarray, spacing: np.ndarray, volume: float,
+                   area: float) -> dict[str, float]:
+    """Diameter and the bounding-volume densities (AABB, OMBB, MVEE, convex hull).
+
+    The mesh vertices lie on the half-voxel lattice (iso-level 0.5 on a binary mask), which
+    lets :func:`convex_hull` compute the hull exactly.
+    """
     span = np.ptp(vertices, axis=0)
     out = {
         "morph_vol_dens_aabb": volume / float(np.prod(span)),
         "morph_area_dens_aabb": area / (2.0 * float(span[0] * span[1] + span[1] * span[2]
                                                      + span[0] * span[2])),
     }
-    hull = convex_hull(vertices)
+    hull = convex_hull(vertices, step=spacing / 2.0)
     if hull is None:
         out["morph_diam"] = max_diameter(vertices)
         for key in ("ombb", "mvee", "conv_hull"):
@@ -171,6 +176,6 @@ def compute(roi: PreparedRoi, **options) -> dict[str, float]:
     }
     out.update(_shape_features(volume, area))
     out.update(_pca_features(morph_points, volume, area))
-    out.update(_hull_features(mesh.vertices, volume, area))
+    out.update(_hull_features(mesh.vertices, spacing, volume, area))
     out.update(_intensity_features(roi, spacing, volume, morph_points))
     return {key: float(out[key]) for key in FEATURES}
