@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 import SimpleITK as sitk
 
-from radsig.io import nifti
+from radsig.io import gzstream, nifti
 
 
 def _backends():
@@ -40,6 +40,7 @@ def volume(tmp_path):
 def test_pieces_equal_gzip(volume, backend, monkeypatch):
     path, arr = volume
     monkeypatch.setattr(nifti, "_zlib", lambda ratio=1.0: backend)
+    monkeypatch.setattr(gzstream, "_zlib", lambda ratio=1.0: backend)
     monkeypatch.setattr(nifti, "_CHUNK", 1 << 16)  # many pieces, many input reads
     vol = nifti.read_header(path)
     data = b"".join(piece for _, piece in nifti._pieces(vol))
@@ -75,8 +76,8 @@ def test_first_planes_do_not_read_the_whole_file(volume, monkeypatch):
             reads.append(len(chunk))
             return chunk
 
-    # a module global named open shadows the builtin inside radsig.io.nifti only
-    monkeypatch.setattr(nifti, "open", lambda p, *a, **k: Counting(real_open(p, *a, **k)),
+    # a module global named open shadows the builtin inside the gzip reader only
+    monkeypatch.setattr(gzstream, "open", lambda p, *a, **k: Counting(real_open(p, *a, **k)),
                         raising=False)
     region = nifti.read_region(vol, (0, 0, 0), (70, 64, 2))
     assert np.array_equal(region, arr[:2])
@@ -99,20 +100,28 @@ def test_prefetched_image_reads_the_same_voxels(volume, tmp_path, monkeypatch, p
     inflates the rest: the same bytes and regions as without it, used once."""
     path, arr = volume
     monkeypatch.setattr(nifti, "_CHUNK", 1 << 15)
+    monkeypatch.setattr(gzstream, "_AHEAD_PIECE", 1 << 15)
+    monkeypatch.setattr(gzstream, "_AHEAD_FIRST", 1 << 16)  # then the mask sets the limit
     mask = _mask_file(tmp_path, arr.shape, planes)
-    nifti.prefetch(path, mask)
-    assert len(nifti._Inflater._ahead) == 1
+    gzstream.prefetch(path, mask)
+    assert len(gzstream._Inflater._ahead) == 1
+    ahead = next(iter(gzstream._Inflater._ahead.values()))
+    ahead._thread.join()
     vol = nifti.read_header(path)
+    plane = 64 * 70 * 2
+    stop_plane = (planes.stop + 10 + 2)  # the ROI's end + 20 mm (2 mm planes) + 2
+    assert ahead._end < vol.offset + stop_plane * plane + (1 << 15)  # stopped there...
+    assert ahead._end >= min(vol.offset + stop_plane * plane, vol.offset + 37 * plane)
     region = nifti.read_region(vol, (5, 9, 0), (40, 30, 37))
     assert np.array_equal(region, arr[:, 9:39, 5:45])
-    assert not nifti._Inflater._ahead  # taken by the reader
+    assert not gzstream._Inflater._ahead  # taken by the reader
     assert np.array_equal(nifti.read_region(vol, (0, 0, 1), (70, 64, 4)), arr[1:5])
 
 
 def test_prefetch_of_a_changed_file_is_not_used(volume, tmp_path):
     path, arr = volume
-    nifti.prefetch(path)
-    ahead = next(iter(nifti._Inflater._ahead.values()))
+    gzstream.prefetch(path)
+    ahead = next(iter(gzstream._Inflater._ahead.values()))
     ahead.close()
     changed = arr.copy()
     changed[0, 0, 0] += 1
@@ -121,7 +130,7 @@ def test_prefetch_of_a_changed_file_is_not_used(volume, tmp_path):
     sitk.WriteImage(img, str(path), useCompression=True)
     vol = nifti.read_header(path)
     assert nifti.read_region(vol, (0, 0, 0), (1, 1, 1))[0, 0, 0] == changed[0, 0, 0]
-    nifti._Inflater._ahead.clear()
+    gzstream._Inflater._ahead.clear()
 
 
 def test_prefetched_corrupt_or_cut_file_is_reported_by_the_reader(volume, tmp_path):
@@ -131,13 +140,13 @@ def test_prefetched_corrupt_or_cut_file_is_reported_by_the_reader(volume, tmp_pa
     raw[len(raw) // 2:len(raw) // 2 + 64] = b"\xff" * 64  # corrupt deflate data mid-file
     bad.write_bytes(bytes(raw))
     vol = nifti.read_header(bad)
-    nifti.prefetch(bad)
+    gzstream.prefetch(bad)
     with pytest.raises(nifti.NiftiCorruptError, match="bad.nii.gz"):
         nifti.read_region(vol, (0, 0, 0), (70, 64, 37))
     cut = tmp_path / "cut.nii.gz"
     cut.write_bytes(path.read_bytes()[: len(raw) // 2])
     vol = nifti.read_header(cut)
-    nifti.prefetch(cut)
+    gzstream.prefetch(cut)
     with pytest.raises(OSError, match="ends before its voxel data"):
         nifti.read_region(vol, (0, 0, 0), (70, 64, 37))
 
@@ -146,7 +155,7 @@ def test_extract_command_line_prefetches_its_image(monkeypatch):
     from radsig.cli import main as cli_main
 
     calls = []
-    monkeypatch.setattr(nifti, "prefetch", lambda *a: calls.append(a))
+    monkeypatch.setattr(gzstream, "prefetch", lambda *a: calls.append(a))
     cli_main._prefetch_extract_image(["extract", "--params", "p.yaml", "CT.NII.GZ", "roi.nii.gz",
                                       "--out", "f.csv"])
     cli_main._prefetch_extract_image(["cohort", "extract", "m.csv"])

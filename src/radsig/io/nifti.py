@@ -20,14 +20,20 @@ over the planes a region needs (:func:`read_region`; a gzipped one up to its las
 
 from __future__ import annotations
 
-import bisect
 import struct
 import sys
-import threading
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+
+from radsig.io.gzstream import (  # noqa: F401 - prefetch and the error are used from here
+    NiftiCorruptError,
+    _inflate_errors,
+    _Inflater,
+    _zlib,
+    prefetch,
+)
 
 __all__ = ["NiftiVolume", "read_header", "read_region", "read_label_planes", "index_to_point",
            "point_to_index"]
@@ -59,54 +65,6 @@ class NiftiVolume:
     def matrix(self) -> np.ndarray:
         """Index-to-point matrix (direction × diag(spacing)), as ITK forms it."""
         return self.direction * self.spacing[None, :]
-
-
-def _zlib(ratio: float = 1.0):
-    """The fastest inflate installed for data compressed *ratio* : 1. Measured on CT volumes
-    (512 x 512 x 120 int16, 2:1): ISA-L (``isal``) 0.15 s CPU, zlib-ng 0.17 s, zlib 0.25 s; on
-    their label maps (~1000:1, long runs of zeros) zlib-ng 2-10 ms, ISA-L ~20 ms, zlib ~170 ms.
-    Both accelerators are optional; the standard library is the fallback."""
-    order = ("isal", "zlib_ng") if ratio < 16 else ("zlib_ng", "isal")
-    for name in order:
-        try:
-            if name == "isal":
-                from isal import isal_zlib as z
-            else:
-                from zlib_ng import zlib_ng as z
-            return z
-        except ImportError:
-            continue
-    import zlib
-
-    return zlib
-
-
-def _inflate_errors() -> tuple[type[BaseException], ...]:
-    """The errors a corrupt gzip stream raises in any inflate :func:`_zlib` may pick (ISA-L's
-    ``IsalError`` and zlib-ng's ``error`` are not ``zlib.error``)."""
-    import zlib
-
-    errors: list[type[BaseException]] = [zlib.error, EOFError, ValueError]
-    for name in ("isal", "zlib_ng"):
-        try:
-            if name == "isal":
-                from isal import isal_zlib as z
-            else:
-                from zlib_ng import zlib_ng as z
-        except ImportError:
-            continue
-        errors.append(z.error)
-    return tuple(errors)
-
-
-class NiftiCorruptError(OSError):
-    """The gzip stream of a ``.nii.gz`` file is corrupt (the message names the file; ``detail``
-    is the inflate library's own words)."""
-
-    def __init__(self, path, detail) -> None:
-        self.detail = str(detail)
-        super().__init__(f"{path}: corrupt gzip stream ({self.detail}); download or copy the "
-                         "file again")
 
 
 def _head(path: Path, gz: bool) -> bytes:
@@ -215,7 +173,7 @@ def _pieces(vol: NiftiVolume):
         return
     ratio = (vol.offset + int(np.prod(vol.shape)) * vol.dtype.itemsize) / max(
         vol.path.stat().st_size, 1)
-    stream = _Inflater.take(vol.path) or _Inflater(vol.path, ratio)
+    stream = _Inflater.take(vol.path) or _Inflater(vol.path, ratio, piece=_CHUNK)
     start = 0
     try:
         while True:
@@ -231,146 +189,22 @@ def _pieces(vol: NiftiVolume):
         stream.close()
 
 
-class _Inflater:
-    """A gzipped file inflated in ~1 MB pieces, on demand or ahead in a background thread.
+def _roi_limit(image: Path, mask) -> int:
+    """Bytes of *image*'s stream up to the last plane of the ROI in *mask* (a NIfTI label map on
+    the same grid) plus 20 mm; the first 256 MB when that cannot be told."""
+    from radsig.io.gzstream import _AHEAD_CAP as cap
 
-    Compressed input is read in 256 KB blocks and inflated into ≤ 1 MB pieces: only the file's
-    start is read and inflated when only the first planes are needed, and the unconsumed input
-    handed back each time stays small (re-feeding a whole file's tail copied it per piece).
-
-    :func:`prefetch` starts one in a thread before a command has parsed its arguments and
-    imported its modules (≈ 0.1–0.15 s), so inflating the image (≈ 0.1 s for a 512 × 512 × 120
-    CT) overlaps that work on a second core; ISA-L and zlib-ng release the GIL while inflating.
-    The reader then takes the pieces inflated so far and inflates the rest itself.
-    """
-
-    _ahead: dict = {}  # _file_key -> _Inflater started by prefetch
-    _lock = threading.Lock()
-
-    def __init__(self, path: Path, ratio: float, limit: int | None = None) -> None:
-        self.path = Path(path)
-        self.key = _file_key(self.path)
-        self._fh = open(self.path, "rb")  # noqa: SIM115 - closed by close()
-        self._d = _zlib(ratio).decompressobj(31)
-        self._data = b""
-        self._pieces: list[bytes] = []
-        self._offsets: list[int] = []
-        self._end = 0
-        self._error: BaseException | None = None
-        self._done = False
-        self._limit = limit  # the thread stops once this many bytes are inflated
-        self._cond = threading.Condition()
-        self._thread: threading.Thread | None = None
-        self._stop = False
-
-    @classmethod
-    def take(cls, path: Path) -> _Inflater | None:
-        """The prefetched inflater of *path* (if one was started and the file is unchanged)."""
-        try:
-            key = _file_key(Path(path))
-        except OSError:
-            return None
-        with cls._lock:
-            return cls._ahead.pop(key, None)
-
-    def _step(self) -> bool:
-        """Inflate one piece (False at the end of the stream or the file)."""
-        if self._done:
-            return False
-        try:
-            while True:
-                if not self._data:
-                    self._data = self._fh.read(_CHUNK >> 2)
-                    if not self._data:
-                        break
-                piece = self._d.decompress(self._data, _CHUNK)
-                self._data = self._d.unconsumed_tail
-                if piece:
-                    with self._cond:
-                        self._offsets.append(self._end)
-                        self._pieces.append(piece)
-                        self._end += len(piece)
-                        self._cond.notify_all()
-                    if not self._d.eof:
-                        return True
-                if self._d.eof:
-                    break
-        except _inflate_errors() as err:
-            self._error = NiftiCorruptError(self.path, err)
-        with self._cond:
-            self._done = True
-            self._cond.notify_all()
-        return False
-
-    def _run(self) -> None:
-        while not self._stop and (self._limit is None or self._end < self._limit):
-            if not self._step():
-                break
-
-    def start(self) -> None:
-        self._thread = threading.Thread(target=self._run, name=f"inflate {self.path.name}",
-                                        daemon=True)
-        self._thread.start()
-
-    def piece_at(self, start: int) -> bytes | None:
-        """The inflated piece that begins at byte *start* (None after the last one)."""
-        while True:
-            with self._cond:
-                k = bisect.bisect_left(self._offsets, start)
-                if k < len(self._offsets) and self._offsets[k] == start:
-                    piece = self._pieces[k]
-                    self._pieces[k] = b""  # handed over: the reader keeps what it needs
-                    return piece
-                if self._thread is not None and self._thread.is_alive():
-                    self._cond.wait(0.05)
-                    continue
-            if self._error is not None:
-                raise self._error
-            if self._done:
-                if start >= self._end:
-                    return None
-                raise RuntimeError(f"{self.path}: no inflated piece starts at byte {start}")
-            self._step()
-
-    def close(self) -> None:
-        self._stop = True
-        if self._thread is not None:
-            self._thread.join()
-        self._fh.close()
-
-
-def _file_key(path: Path) -> tuple:
-    """Which file, in which state: a prefetch is used only for the same, unchanged file."""
-    st = path.stat()
-    return (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns)
-
-
-def prefetch(image, mask=None) -> None:
-    """Start inflating the gzipped NIfTI *image* in a background thread, up to the last plane of
-    the ROI in *mask* (a NIfTI label map on the same grid) plus 20 mm, or the whole image
-    when no mask is given. Best effort: any problem (missing file, other format) starts nothing,
-    and the reader works as without it. Only one prefetch runs per process."""
     try:
-        iv = read_header(image)
-        if iv is None or not iv.gzipped or _Inflater._ahead:
-            return
+        iv, mv = read_header(image), read_header(mask)
+        if iv is None or mv is None or mv.shape != iv.shape:
+            return cap
         plane = iv.shape[1] * iv.shape[2] * iv.dtype.itemsize
-        limit = iv.offset + iv.shape[0] * plane
-        if mask is not None:
-            mv = read_header(mask)
-            if mv is None or mv.shape != iv.shape:
-                return
-            planes, z0 = read_label_planes(mv)
-            if planes.size:
-                extra = int(np.ceil(20.0 / max(float(iv.spacing[2]), 1e-3))) + 2
-                limit = min(limit, iv.offset + (z0 + planes.shape[0] + extra) * plane)
-        size = iv.offset + int(np.prod(iv.shape)) * iv.dtype.itemsize
-        ahead = _Inflater(iv.path, size / max(iv.path.stat().st_size, 1), limit=limit)
+        planes, z0 = read_label_planes(mv)
+        z1 = z0 + planes.shape[0] if planes.size else iv.shape[0]
+        extra = int(np.ceil(20.0 / max(float(iv.spacing[2]), 1e-3))) + 2
+        return iv.offset + min(iv.shape[0], z1 + extra) * plane
     except Exception:  # noqa: BLE001 - only a speed-up: the reader reports any problem itself
-        return
-    with _Inflater._lock:
-        _Inflater._ahead[ahead.key] = ahead
-    ahead.start()
+        return cap
 
 
 def _planes_raw(vol: NiftiVolume, z0: int, z1: int) -> bytes:
