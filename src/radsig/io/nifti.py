@@ -189,24 +189,6 @@ def _pieces(vol: NiftiVolume):
         stream.close()
 
 
-def _roi_limit(image: Path, mask) -> int:
-    """Bytes of *image*'s stream up to the last plane of the ROI in *mask* (a NIfTI label map on
-    the same grid) plus 20 mm; the first 256 MB when that cannot be told."""
-    from radsig.io.gzstream import _AHEAD_CAP as cap
-
-    try:
-        iv, mv = read_header(image), read_header(mask)
-        if iv is None or mv is None or mv.shape != iv.shape:
-            return cap
-        plane = iv.shape[1] * iv.shape[2] * iv.dtype.itemsize
-        planes, z0 = read_label_planes(mv)
-        z1 = z0 + planes.shape[0] if planes.size else iv.shape[0]
-        extra = int(np.ceil(20.0 / max(float(iv.spacing[2]), 1e-3))) + 2
-        return iv.offset + min(iv.shape[0], z1 + extra) * plane
-    except Exception:  # noqa: BLE001 - only a speed-up: the reader reports any problem itself
-        return cap
-
-
 def _planes_raw(vol: NiftiVolume, z0: int, z1: int) -> bytes:
     """The bytes of planes z0..z1-1."""
     plane = vol.shape[1] * vol.shape[2] * vol.dtype.itemsize
