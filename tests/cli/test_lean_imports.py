@@ -137,3 +137,33 @@ def test_gc_tuned_only_when_radsig_is_the_program():
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.split()[-2:] == ["True", "10000"]
     assert gc.get_threshold()[0] != 10000
+
+
+def test_command_table_names_every_command_of_each_module():
+    """``radsig <command>`` registers only COMMANDS[command]'s module: the table must say which
+    module registers each command, and name them all."""
+    import importlib
+
+    import typer
+    from typer.main import get_command
+
+    from radsig.cli.main import COMMANDS, app
+
+    for module in set(COMMANDS.values()):
+        one = typer.Typer()
+        one.callback()(lambda: None)
+        importlib.import_module(f"radsig.cli.{module}").register(one)
+        names = set(get_command(one).commands)
+        assert names == {c for c, m in COMMANDS.items() if m == module}, module
+    assert set(get_command(app).commands) == set(COMMANDS)
+
+
+def test_one_command_registers_only_its_module(nifti_case, tmp_path):
+    image, mask = nifti_case
+    code = ("import sys; sys.argv = ['radsig', 'extract', 'x']; import radsig.cli.main as m; "
+            "m._is_program = lambda: True; print(sorted(m._modules_to_register()))")
+    env = dict(os.environ, PYTHONPATH=str(REPO / "src"))
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
+    assert out.stdout.strip() == "['extract']", out.stderr
+    result = _run("extract", image, mask, "--out", tmp_path / "f.csv")  # still works in full
+    assert result["code"] == 0

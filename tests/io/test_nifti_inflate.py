@@ -96,7 +96,7 @@ def _mask_file(tmp_path, shape, planes):
 
 @pytest.mark.parametrize("planes", [slice(2, 5), slice(30, 37)])
 def test_prefetched_image_reads_the_same_voxels(volume, tmp_path, monkeypatch, planes):
-    """A prefetch stopping after the ROI's planes (+ 20 mm) hands over its pieces and the reader
+    """A prefetch stopping after the ROI's planes (+ 10 mm) hands over its pieces and the reader
     inflates the rest: the same bytes and regions as without it, used once."""
     path, arr = volume
     monkeypatch.setattr(nifti, "_CHUNK", 1 << 15)
@@ -108,7 +108,7 @@ def test_prefetched_image_reads_the_same_voxels(volume, tmp_path, monkeypatch, p
     ahead._thread.join()
     vol = nifti.read_header(path)
     plane = 64 * 70 * 2
-    stop_plane = (planes.stop + 10 + 2)  # the ROI's end + 20 mm (2 mm planes) + 2
+    stop_plane = (planes.stop + 5 + 2)  # the ROI's end + 10 mm (2 mm planes) + 2
     assert ahead._end < vol.offset + stop_plane * plane + (1 << 15)  # stopped there...
     assert ahead._end >= min(vol.offset + stop_plane * plane, vol.offset + 37 * plane)
     region = nifti.read_region(vol, (5, 9, 0), (40, 30, 37))
