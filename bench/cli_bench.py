@@ -194,10 +194,12 @@ def markdown(results: list[dict]) -> str:
         diff = (f"{r['diff']['max_rel']:.1e} ({r['diff']['n_above_1e-4']} > 1e-4)"
                 if "diff" in r else "— (IBSI vs S1)")
         if r["setting"] == "IBSI":
-            path = ("IBSI engine, NIfTI reader, C kernels (GLCM/GLRLM/zones/NGLDM)"
-                    if r["c_kernels"] else "IBSI engine, NIfTI reader, NumPy/SciPy matrices")
+            path = ("IBSI engine, prefetched NIfTI, C kernels (GLCM/GLRLM/zones/NGLDM, hull), "
+                    "no SciPy" if r["c_kernels"]
+                    else "IBSI engine, prefetched NIfTI, NumPy matrices, Qhull")
         else:
-            path = "fast path + C kernels" if r["c_kernels"] else "fast path, NumPy"
+            path = ("fast path (prefetched NIfTI) + C kernels" if r["c_kernels"]
+                    else "fast path, NumPy")
         loads = [x["load1"] for x in p["runs"] + m["runs"]]
         lines.append(
             f"| {r['case']} | {r['setting']} | {r['n_radsig']} | {p['wall_s']:.2f} / "

@@ -11,9 +11,40 @@ import importlib
 import os
 import sys
 
-import typer
 
-from radsig import __version__
+def _is_program() -> bool:
+    """True when this process is the radsig command (console script or ``python -m radsig``),
+    not a program (a test, a notebook) that calls :func:`main`."""
+    entry = sys.modules.get("__main__")
+    spec = getattr(entry, "__spec__", None)
+    if spec is not None and spec.name == "radsig.__main__":
+        return True
+    return os.path.basename(getattr(entry, "__file__", "") or "") == "radsig"
+
+
+def _prefetch_extract_image(args: list[str]) -> None:
+    """``radsig extract IMAGE.nii.gz MASK.nii.gz ...``: start inflating the image on another core
+    while typer parses the arguments and the command imports its modules (see
+    its :func:`radsig.io.gzstream.prefetch`); the files are the first two ``.nii.gz`` arguments."""
+    if not args or args[0] != "extract":
+        return
+    # One case needs no BLAS thread pool (its only matrix products are 3 x 3 to 4 x 4), and
+    # OpenBLAS's threads spin ~0.05 s CPU when NumPy loads, on the core the inflate runs on.
+    # Set before NumPy is imported; a user's own setting wins.
+    os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+    files = [a for a in args[1:] if a.lower().endswith(".nii.gz") and not a.startswith("-")]
+    if files:
+        from radsig.io.gzstream import prefetch  # imports no NumPy: starts at once
+
+        prefetch(files[0], files[1] if len(files) > 1 else None)
+
+
+if _is_program():  # before typer and NumPy are imported: the image inflates meanwhile
+    _prefetch_extract_image(sys.argv[1:])
+
+import typer  # noqa: E402
+
+from radsig import __version__  # noqa: E402
 
 app = typer.Typer(
     name="radsig",
@@ -78,33 +109,6 @@ def _one_line(err: BaseException) -> str:
     return " ".join(str(err).split()) or type(err).__name__
 
 
-def _is_program() -> bool:
-    """True when this process is the radsig command (console script or ``python -m radsig``),
-    not a program (a test, a notebook) that calls :func:`main`."""
-    entry = sys.modules.get("__main__")
-    spec = getattr(entry, "__spec__", None)
-    if spec is not None and spec.name == "radsig.__main__":
-        return True
-    return os.path.basename(getattr(entry, "__file__", "") or "") == "radsig"
-
-
-def _prefetch_extract_image(args: list[str]) -> None:
-    """``radsig extract IMAGE.nii.gz MASK.nii.gz ...``: start inflating the image on another core
-    while typer parses the arguments and the command imports its modules (see
-    its :func:`radsig.io.gzstream.prefetch`); the files are the first two ``.nii.gz`` arguments."""
-    if not args or args[0] != "extract":
-        return
-    # One case needs no BLAS thread pool (its only matrix products are 3 x 3 to 4 x 4), and
-    # OpenBLAS's threads spin ~0.05 s CPU when NumPy loads, on the core the inflate runs on.
-    # Set before NumPy is imported; a user's own setting wins.
-    os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
-    files = [a for a in args[1:] if a.lower().endswith(".nii.gz") and not a.startswith("-")]
-    if files:
-        from radsig.io.gzstream import prefetch  # imports no NumPy: starts at once
-
-        prefetch(files[0], files[1] if len(files) > 1 else None)
-
-
 def main() -> None:
     """Entry point of the ``radsig`` console script.
 
@@ -133,7 +137,6 @@ def main() -> None:
         # points for plugins at the first model (~0.02 s); radsig uses none. An explicit setting
         # of the user's still wins.
         os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")
-        _prefetch_extract_image(sys.argv[1:])
     try:
         code = app(standalone_mode=False)
     except no_args as err:  # `radsig cohort`: its help, as before
