@@ -326,6 +326,12 @@ def extract_rows(image, mask, settings: PyRadiomicsSettings, *, case=None) -> li
     if not os.environ.get("RADSIG_NO_FASTPATH") and not _needs_peak(settings):
         from radsig.features.pyradiomics._fastpath import nifti_arrays
 
+        if settings.feature_classes.get("shape"):
+            # the mesh module and its marching-cubes table (~15 ms) now, while a prefetched
+            # image may still be inflating on the other core, not after it has arrived
+            from radsig.features.pyradiomics._mesh import _table
+
+            _table()
         arrays = nifti_arrays(image, mask, settings)
         if arrays is not None:
             return features_from_arrays(*arrays, settings, case=case)
