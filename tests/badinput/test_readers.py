@@ -52,6 +52,34 @@ def test_corrupt_gzip_stream(cli, tmp_path, case, quick):
     assert_error(cli("extract", img, case[1], "--params", quick), "bad.nii.gz")
 
 
+@pytest.mark.parametrize("mode", ["ibsi", "pyradiomics"])
+def test_corrupt_gzip_beyond_the_planes_read(cli, tmp_path, mode):
+    """The fast readers inflate a .nii.gz only up to the ROI's planes; the rest of the stream is
+    checked (CRC, length) in the background, so a corrupt file is an error even when the
+    damage lies beyond those planes (a damaged deflate stream often decodes without an error:
+    only the CRC tells)."""
+    rng = np.random.default_rng(5)
+    # 4 MB of voxels, 3 MB gzipped: more than the readers' first input block and output piece
+    arr = rng.normal(40, 20, size=(120, 128, 128)).round().astype(np.int16)
+    image = sitk.GetImageFromArray(arr)
+    image.SetSpacing((0.8, 0.8, 2.0))
+    lab = np.zeros(arr.shape, dtype=np.uint8)
+    lab[3:9, 40:60, 40:60] = 1  # the ROI in the first planes
+    img = write(image, tmp_path / "ct.nii.gz")
+    msk = write(like(image, lab), tmp_path / "roi.nii.gz")
+    raw = bytearray(img.read_bytes())
+    for i in range(int(len(raw) * 0.9), int(len(raw) * 0.9) + 64):  # near the last planes
+        raw[i] ^= 0xA5
+    img.write_bytes(bytes(raw))
+    params = tmp_path / "p.yaml"
+    params.write_text("families: [intensity_statistics, morphology]\n" if mode == "ibsi" else
+                      "setting: {binWidth: 25}\nfeatureClass: {firstorder: []}\n")
+    out = tmp_path / "f.csv"
+    assert_error(cli("extract", img, msk, "--params", params, "--out", out), "ct.nii.gz",
+                 "corrupt gzip stream")
+    assert not out.exists()
+
+
 def test_zero_byte_image(cli, tmp_path, case, quick):
     img = tmp_path / "empty.nii.gz"
     img.write_bytes(b"")

@@ -119,7 +119,7 @@ def test_prefetched_image_reads_the_same_voxels(volume, tmp_path, monkeypatch, p
 
 def test_prefetch_of_a_changed_file_is_not_used(volume, tmp_path):
     path, arr = volume
-    gzstream.prefetch(path)
+    gzstream.prefetch(path, _mask_file(tmp_path, arr.shape, slice(30, 37)))
     ahead = next(iter(gzstream._Inflater._ahead.values()))
     ahead.close()
     changed = arr.copy()
@@ -139,13 +139,14 @@ def test_prefetched_corrupt_or_cut_file_is_reported_by_the_reader(volume, tmp_pa
     raw[len(raw) // 2:len(raw) // 2 + 64] = b"\xff" * 64  # corrupt deflate data mid-file
     bad.write_bytes(bytes(raw))
     vol = nifti.read_header(bad)
-    gzstream.prefetch(bad)
+    mask = _mask_file(tmp_path, arr.shape, slice(30, 37))  # the thread inflates to the end
+    gzstream.prefetch(bad, mask)
     with pytest.raises(nifti.NiftiCorruptError, match="bad.nii.gz"):
         nifti.read_region(vol, (0, 0, 0), (70, 64, 37))
     cut = tmp_path / "cut.nii.gz"
     cut.write_bytes(path.read_bytes()[: len(raw) // 2])
     vol = nifti.read_header(cut)
-    gzstream.prefetch(cut)
+    gzstream.prefetch(cut, mask)
     with pytest.raises(OSError, match="ends before its voxel data"):
         nifti.read_region(vol, (0, 0, 0), (70, 64, 37))
 
@@ -159,4 +160,58 @@ def test_extract_command_line_prefetches_its_image(monkeypatch):
                                       "--out", "f.csv"])
     cli_main._prefetch_extract_image(["cohort", "extract", "m.csv"])
     cli_main._prefetch_extract_image(["extract", "ct.nrrd", "roi.nrrd"])
+    cli_main._prefetch_extract_image(["extract", "ct.nii.gz", "roi.nrrd"])  # mask not NIfTI
     assert calls == [("CT.NII.GZ", "roi.nii.gz")]
+
+
+def test_prefetch_thread_error_is_raised_by_the_reader(volume, tmp_path, monkeypatch, capfd):
+    """An error in the background thread (here: reading the file fails) is not printed by the
+    thread; the reader raises it, as it would have raised it itself."""
+    path, _ = volume
+
+    def failing_step(self):
+        raise OSError(f"{self.path}: input/output error")
+
+    monkeypatch.setattr(gzstream._Inflater, "_step", failing_step)
+    gzstream.prefetch(path, _mask_file(tmp_path, volume[1].shape, slice(2, 5)))
+    vol = nifti.read_header(path)
+    with pytest.raises(OSError, match="input/output error"):
+        nifti.read_region(vol, (0, 0, 0), (70, 64, 2))
+    assert "Traceback" not in capfd.readouterr().err
+
+
+def test_prefetch_with_a_mask_on_another_grid_inflates_nothing(volume, tmp_path):
+    path, arr = volume
+    other = _mask_file(tmp_path, (37, 64, 69), slice(2, 5))
+    gzstream.prefetch(path, other)
+    ahead = next(iter(gzstream._Inflater._ahead.values()))
+    ahead._thread.join()
+    assert ahead._end == 0
+    vol = nifti.read_header(path)
+    assert np.array_equal(nifti.read_region(vol, (0, 0, 0), (70, 64, 37)), arr)
+
+
+def test_checked_streams_checks_the_rest_of_a_partly_read_stream(tmp_path, monkeypatch):
+    monkeypatch.setattr(nifti, "_CHUNK", 1 << 14)
+    arr = np.random.default_rng(2).normal(0, 300, size=(40, 64, 70)).round().astype(np.int16)
+    img = sitk.GetImageFromArray(arr)
+    path = tmp_path / "ct.nii.gz"
+    sitk.WriteImage(img, str(path), useCompression=True)
+    raw = bytearray(path.read_bytes())
+    for i in range(int(len(raw) * 0.9), int(len(raw) * 0.9) + 64):
+        raw[i] ^= 0xA5
+    path.write_bytes(bytes(raw))
+    vol = nifti.read_header(path)
+    first = nifti.read_region(vol, (0, 0, 0), (70, 64, 2))  # outside a block: not checked
+    assert np.array_equal(first, arr[:2])
+    with pytest.raises(nifti.NiftiCorruptError, match="ct.nii.gz"):
+        with gzstream.checked_streams():
+            assert np.array_equal(nifti.read_region(vol, (0, 0, 0), (70, 64, 2)), arr[:2])
+    with pytest.raises(nifti.NiftiCorruptError):  # the block failed: the corrupt file is the error
+        with gzstream.checked_streams():
+            nifti.read_region(vol, (0, 0, 0), (70, 64, 2))
+            raise ValueError("a later step failed")
+    good = tmp_path / "good.nii.gz"
+    sitk.WriteImage(img, str(good), useCompression=True)
+    with gzstream.checked_streams():  # an intact file: no error
+        nifti.read_region(nifti.read_header(good), (0, 0, 0), (70, 64, 2))

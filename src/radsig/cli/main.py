@@ -33,10 +33,10 @@ def _prefetch_extract_image(args: list[str]) -> None:
     # Set before NumPy is imported; a user's own setting wins.
     os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
     files = [a for a in args[1:] if a.lower().endswith(".nii.gz") and not a.startswith("-")]
-    if files:
+    if len(files) >= 2:  # image and mask: the NIfTI readers that take the pieces need both
         from radsig.io.gzstream import prefetch  # imports no NumPy: starts at once
 
-        prefetch(files[0], files[1] if len(files) > 1 else None)
+        prefetch(files[0], files[1])
 
 
 if _is_program():  # before typer and NumPy are imported: the image inflates meanwhile

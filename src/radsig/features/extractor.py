@@ -171,6 +171,15 @@ def extract_case_rows(image, mask, settings=None, *, label: int | None = None,
     """The rows (``COLUMNS``) of :func:`extract_case` and its ``attrs``, without pandas (one
     case on the command line need not import it)."""
     settings = load_settings(settings)
+    from radsig.io.gzstream import checked_streams
+
+    # gzipped NIfTI read only up to the ROI's planes: the rest of each stream is checked (CRC,
+    # length) in the background meanwhile; a corrupt file is an error, never its numbers
+    with checked_streams():
+        return _case_rows(image, mask, settings, label=label, roi=roi, case=case)
+
+
+def _case_rows(image, mask, settings, *, label, roi, case) -> tuple[list[tuple], dict]:
     from radsig.config.pyradiomics import PyRadiomicsSettings
 
     # (PyRadiomics settings first: the IBSI model, a pydantic class, is imported only for IBSI)

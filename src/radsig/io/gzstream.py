@@ -8,16 +8,16 @@ the feature modules are imported, so it imports nothing heavy itself.
 from __future__ import annotations
 
 import bisect
+import contextlib
 import struct
 import sys
 import threading
 from pathlib import Path
 
-__all__ = ["NiftiCorruptError", "prefetch"]
+__all__ = ["NiftiCorruptError", "prefetch", "checked_streams"]
 
 _CHUNK = 1 << 20
 _AHEAD_PIECE = 8 << 20  # prefetch: the piece size of the background thread
-_AHEAD_CAP = 256 << 20  # ... and how far without a usable mask
 
 
 def _zlib(ratio: float = 1.0):
@@ -66,12 +66,14 @@ class NiftiCorruptError(OSError):
         self.detail = str(detail)
         super().__init__(f"{path}: corrupt gzip stream ({self.detail}); download or copy the "
                          "file again")
+        self.path = str(path)
 
 
 class _Inflater:
-    """A gzipped file inflated in ~1 MB pieces, on demand or ahead in a background thread.
+    """A gzipped file inflated in pieces, on demand or ahead in a background thread.
 
-    Compressed input is read in 256 KB blocks and inflated into ≤ 1 MB pieces: only the file's
+    Compressed input is read in blocks (*read*, by default a quarter of *piece*; 256 KB for the
+    1 MB pieces of the reader) and inflated into pieces of at most *piece* bytes: only the file's
     start is read and inflated when only the first planes are needed, and the unconsumed input
     handed back each time stays small (re-feeding a whole file's tail copied it per piece).
 
@@ -103,6 +105,7 @@ class _Inflater:
         self._thread: threading.Thread | None = None
         self._stop = False
         self._mask: Path | None = None  # prefetch: the thread limits itself to this ROI
+        self._discard = False  # checking the rest of the stream: pieces are not kept
 
     @classmethod
     def take(cls, path: Path) -> _Inflater | None:
@@ -124,12 +127,13 @@ class _Inflater:
                     self._data = self._fh.read(self._read)
                     if not self._data:
                         break
-                want = self._piece
-                if self._limit is not None and self._thread is threading.current_thread():
-                    want = max(min(want, self._limit - self._end), 1 << 16)  # stop at the limit
-                piece = self._d.decompress(self._data, want)
+                # whole pieces past a limit too: a read that reaches the stream's end checks its
+                # CRC, as without a prefetch
+                piece = self._d.decompress(self._data, self._piece)
                 self._data = self._d.unconsumed_tail
-                if piece:
+                if piece and self._discard:
+                    self._end += len(piece)
+                elif piece:
                     with self._cond:
                         self._offsets.append(self._end)
                         self._pieces.append(piece)
@@ -155,10 +159,14 @@ class _Inflater:
         sys.setswitchinterval(min(interval, 1e-4))
         try:
             if self._mask is not None:
-                self._limit = _roi_limit(self.path, self._mask)
+                self._limit = _roi_limit(self.path, self._mask)  # 0: inflate nothing
             while not self._stop and (self._limit is None or self._end < self._limit):
                 if not self._step():
                     break
+        except Exception as err:  # noqa: BLE001 - e.g. the file vanished: the reader raises it
+            with self._cond:
+                self._error, self._done = err, True
+                self._cond.notify_all()
         finally:
             sys.setswitchinterval(interval)
 
@@ -188,10 +196,71 @@ class _Inflater:
             self._step()
 
     def close(self) -> None:
+        """Stop; a stream read only in part is then inflated to its end in a background thread,
+        the output thrown away, so that its CRC and length are checked (a corrupt deflate
+        stream often decodes without an error, and only the CRC at its end tells): see
+        :func:`checked_streams` (outside one, nothing is checked)."""
         self._stop = True
         if self._thread is not None:
             self._thread.join()
-        self._fh.close()
+        scope = getattr(_scope, "streams", None)
+        if self._done or scope is None:
+            self._fh.close()
+            return
+        self._pieces, self._offsets, self._discard, self._stop = [], [], True, False
+        self._piece, self._read = _CHUNK, _CHUNK >> 2  # cache-sized pieces, thrown away
+        self._thread = threading.Thread(target=self._run_rest, name=f"check {self.path.name}",
+                                        daemon=True)
+        self._thread.start()
+        scope.append(self)
+
+    def _run_rest(self) -> None:
+        try:
+            while self._step():
+                pass
+            if self._error is None and not self._d.eof:
+                self._error = NiftiCorruptError(self.path, "the gzip stream ends before its end "
+                                                "marker: the file is cut short")
+        except Exception as err:  # noqa: BLE001 - raised by check_streams
+            self._error = err
+        finally:
+            self._fh.close()
+
+
+_scope = threading.local()  # .streams: the streams of this thread's checked_streams block
+
+
+def _wait(streams: list[_Inflater]) -> BaseException | None:
+    first = None
+    for stream in streams:
+        stream._thread.join()
+        if stream._error is not None and first is None:
+            first = stream._error
+    return first
+
+
+@contextlib.contextmanager
+def checked_streams():
+    """A block whose gzip streams read in part are checked to their end (CRC, length) in the
+    background while it goes on; at its end the checks are awaited and the first error is
+    raised: :class:`NiftiCorruptError` naming the file. A case's extraction runs in one, so a
+    corrupt file gives an error, never its numbers (also when the block itself failed: the
+    corrupt file is then the error reported)."""
+    outer = getattr(_scope, "streams", None)
+    streams = _scope.streams = []
+    try:
+        yield
+    except BaseException:
+        error = _wait(streams)
+        if error is not None:
+            raise error  # noqa: B904 - the corrupt file is the cause; the original is its context
+        raise
+    else:
+        error = _wait(streams)
+        if error is not None:
+            raise error
+    finally:
+        _scope.streams = outer
 
 
 def _file_key(path: Path) -> tuple:
@@ -200,13 +269,13 @@ def _file_key(path: Path) -> tuple:
     return (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns)
 
 
-def prefetch(image, mask=None) -> None:
+def prefetch(image, mask) -> None:
     """Start inflating the gzipped NIfTI-1 *image* in a background thread at once (this module
-    imports no NumPy): having found the last plane holding a label in *mask* (a label map on the
-    same grid; ~10 ms), up to that plane plus 10 mm, or 256 MB without a usable mask. It
-    inflates in 8 MB pieces so that the thread needs the GIL (held by the importing main
-    thread) rarely. Best effort: any problem starts nothing, and the reader works as without
-    it. One prefetch per process."""
+    imports no NumPy): having found the last plane holding a label in *mask* (a NIfTI label map
+    on the same grid, as the readers that take the pieces need; ~10 ms), up to that plane plus
+    10 mm; nothing when the mask cannot tell. It inflates in 8 MB pieces so that the thread
+    needs the GIL (held by the importing main thread) rarely. Best effort: any problem starts
+    nothing, and the reader works as without it. One prefetch per process."""
     path = Path(image)
     if not path.name.lower().endswith(".gz") or _Inflater._ahead:
         return
@@ -215,11 +284,11 @@ def prefetch(image, mask=None) -> None:
         ahead = _Inflater(path, 1.0, piece=_AHEAD_PIECE, read=_AHEAD_PIECE)
     except Exception:  # noqa: BLE001 - only a speed-up: the reader reports any problem itself
         return
-    ahead._mask = Path(mask) if mask is not None else None
-    ahead._limit = _AHEAD_CAP
+    ahead._mask = Path(mask)
+    ahead._limit = 0
+    ahead.start()  # before anyone can take it: only the thread inflates until it has ended
     with _Inflater._lock:
         _Inflater._ahead[ahead.key] = ahead
-    ahead.start()
 
 
 def _layout(path: Path) -> tuple[int, int, tuple[int, int, int], float] | None:
@@ -247,11 +316,11 @@ def _layout(path: Path) -> tuple[int, int, tuple[int, int, int], float] | None:
 def _roi_limit(image: Path, mask: Path) -> int:
     """Bytes of *image*'s stream up to the last plane holding a non-zero voxel in *mask* plus
     10 mm (the crop margin and interpolation support of the usual settings; the reader inflates
-    any further planes it needs itself); :data:`_AHEAD_CAP` when that cannot be told."""
+    any further planes it needs itself); 0 when that cannot be told."""
     try:
         iv, mv = _layout(image), _layout(mask)
         if iv is None or mv is None or iv[2] != mv[2]:
-            return _AHEAD_CAP
+            return 0
         offset, plane, _, dz = mv
         last = -1  # last non-zero byte of the mask's voxel data
         stream = _Inflater(mask, 1000.0, piece=_CHUNK)  # label maps: zlib-ng; 1 MB: cache-sized
@@ -267,8 +336,8 @@ def _roi_limit(image: Path, mask: Path) -> int:
         finally:
             stream.close()
         if last < 0:
-            return _AHEAD_CAP
+            return 0
         extra = int(-(-10.0 // max(dz, 1e-3))) + 2
         return iv[0] + min(iv[2][2], last // plane + 1 + extra) * iv[1]
     except Exception:  # noqa: BLE001 - only a speed-up: the reader reports any problem itself
-        return _AHEAD_CAP
+        return 0

@@ -26,6 +26,7 @@ import numpy as np
 
 from radsig.features.pyradiomics import _preprocess as P
 from radsig.io.nifti import (
+    NiftiCorruptError,
     NiftiVolume,
     index_to_point,
     looks_complete,
@@ -76,6 +77,12 @@ def nifti_arrays(image, mask, settings):
             out = _resampled(iv, mv, planes, z0, bb, s, margin)
         else:
             out = _cropped(iv, mv, planes, z0, bb, s, settings, margin)
+    except NiftiCorruptError as err:  # the SimpleITK path's region read would not notice
+        from radsig.exceptions import ImageReadError
+
+        what = "mask" if Path(err.path) == Path(mask) else "image"
+        raise ImageReadError(f"cannot read {what}: {str(err).split(': ', 1)[-1]}",
+                             path=err.path, stage="read") from None
     except (OSError, ValueError, MemoryError):
         return None  # the SimpleITK path reads the files again and reports what is wrong
     if out is None:
