@@ -52,14 +52,10 @@ def test_corrupt_gzip_stream(cli, tmp_path, case, quick):
     assert_error(cli("extract", img, case[1], "--params", quick), "bad.nii.gz")
 
 
-@pytest.mark.parametrize("mode", ["ibsi", "pyradiomics"])
-def test_corrupt_gzip_beyond_the_planes_read(cli, tmp_path, mode):
-    """The fast readers inflate a .nii.gz only up to the ROI's planes; the rest of the stream is
-    checked (CRC, length) in the background, so a corrupt file is an error even when the
-    damage lies beyond those planes (a damaged deflate stream often decodes without an error:
-    only the CRC tells)."""
+def _corrupt_beyond_roi(tmp_path, mode):
+    """(image, mask, params): a gzipped CT whose stream is damaged near its end, far beyond the
+    ROI's planes (4 MB of voxels, 3 MB gzipped: more than the readers' first blocks)."""
     rng = np.random.default_rng(5)
-    # 4 MB of voxels, 3 MB gzipped: more than the readers' first input block and output piece
     arr = rng.normal(40, 20, size=(120, 128, 128)).round().astype(np.int16)
     image = sitk.GetImageFromArray(arr)
     image.SetSpacing((0.8, 0.8, 2.0))
@@ -74,10 +70,41 @@ def test_corrupt_gzip_beyond_the_planes_read(cli, tmp_path, mode):
     params = tmp_path / "p.yaml"
     params.write_text("families: [intensity_statistics, morphology]\n" if mode == "ibsi" else
                       "setting: {binWidth: 25}\nfeatureClass: {firstorder: []}\n")
+    return img, msk, params
+
+
+@pytest.mark.parametrize("mode", ["ibsi", "pyradiomics"])
+def test_corrupt_gzip_beyond_the_planes_read(cli, tmp_path, mode):
+    """The fast readers inflate a .nii.gz only up to the ROI's planes; the rest of the stream is
+    checked (CRC, length) in the background, so a corrupt file is an error even when the
+    damage lies beyond those planes (a damaged deflate stream often decodes without an error:
+    only the CRC tells)."""
+    img, msk, params = _corrupt_beyond_roi(tmp_path, mode)
     out = tmp_path / "f.csv"
     assert_error(cli("extract", img, msk, "--params", params, "--out", out), "ct.nii.gz",
                  "corrupt gzip stream")
     assert not out.exists()
+
+
+@pytest.mark.parametrize("mode", ["ibsi", "pyradiomics"])
+def test_corrupt_gzip_beyond_the_planes_read_by_the_program(tmp_path, mode):
+    """The same through the program itself, whose image is inflated ahead by a thread that then
+    goes on as the check."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    img, msk, params = _corrupt_beyond_roi(tmp_path, mode)
+    out = tmp_path / "f.csv"
+    env = dict(os.environ, PYTHONPATH=str(Path(__file__).resolve().parents[2] / "src"))
+    proc = subprocess.run([sys.executable, "-m", "radsig", "extract", str(img), str(msk),
+                           "--params", str(params), "--out", str(out)], env=env,
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 2, proc.stderr
+    errors = [ln for ln in proc.stderr.splitlines() if ln.startswith("error: ")]
+    assert len(errors) == 1 and "ct.nii.gz" in errors[0] and "corrupt gzip stream" in errors[0]
+    assert "Traceback" not in proc.stderr and not out.exists()
 
 
 def test_zero_byte_image(cli, tmp_path, case, quick):

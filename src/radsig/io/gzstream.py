@@ -18,6 +18,7 @@ __all__ = ["NiftiCorruptError", "prefetch", "checked_streams"]
 
 _CHUNK = 1 << 20
 _AHEAD_PIECE = 8 << 20  # prefetch: the piece size of the background thread
+_AHEAD_BEYOND = 64 << 20  # ... and how far it goes on past the ROI before the reader comes
 
 
 def _zlib(ratio: float = 1.0):
@@ -160,15 +161,32 @@ class _Inflater:
         try:
             if self._mask is not None:
                 self._limit = _roi_limit(self.path, self._mask)  # 0: inflate nothing
-            while not self._stop and (self._limit is None or self._end < self._limit):
+                if self._limit:
+                    # then on (kept for the reader) while the main thread is busy: what the
+                    # reader does not need is inflated anyway to check the CRC (see close)
+                    self._limit += _AHEAD_BEYOND
+            while not self._stop:
+                with self._cond:
+                    limit = self._limit
+                if limit is not None and self._end >= limit:
+                    break
                 if not self._step():
                     break
+            with self._cond:
+                discard = self._discard
+            if discard:  # switched by close(): this thread is the stream's check
+                self._check_end()
         except Exception as err:  # noqa: BLE001 - e.g. the file vanished: the reader raises it
             with self._cond:
                 self._error, self._done = err, True
                 self._cond.notify_all()
         finally:
             sys.setswitchinterval(interval)
+
+    def _check_end(self) -> None:
+        if self._error is None and not self._d.eof:
+            self._error = NiftiCorruptError(self.path, "the gzip stream ends before its end "
+                                            "marker: the file is cut short")
 
     def start(self) -> None:
         self._thread = threading.Thread(target=self._run, name=f"inflate {self.path.name}",
@@ -199,15 +217,29 @@ class _Inflater:
         """Stop; a stream read only in part is then inflated to its end in a background thread,
         the output thrown away, so that its CRC and length are checked (a corrupt deflate
         stream often decodes without an error, and only the CRC at its end tells): see
-        :func:`checked_streams` (outside one, nothing is checked)."""
-        self._stop = True
-        if self._thread is not None:
-            self._thread.join()
+        :func:`checked_streams` (outside one, nothing is checked). A prefetch thread still
+        inflating goes on as that check."""
         scope = getattr(_scope, "streams", None)
-        if self._done or scope is None:
+        if scope is None:
+            self._stop = True
+            if self._thread is not None:
+                self._thread.join()
             self._fh.close()
             return
-        self._pieces, self._offsets, self._discard, self._stop = [], [], True, False
+        with self._cond:
+            running = self._thread is not None and self._thread.is_alive()
+            self._discard = True
+            self._pieces, self._offsets = [], []  # the reader has what it needs
+            self._limit = None  # a running thread goes on to the stream's end
+        if running:
+            scope.append(self)
+            return
+        if self._done:  # the reader saw the stream's end (and a short file: it says so itself)
+            self._fh.close()
+            if self._error is not None:
+                scope.append(self)
+            return
+        self._stop = False
         self._piece, self._read = _CHUNK, _CHUNK >> 2  # cache-sized pieces, thrown away
         self._thread = threading.Thread(target=self._run_rest, name=f"check {self.path.name}",
                                         daemon=True)
@@ -218,9 +250,7 @@ class _Inflater:
         try:
             while self._step():
                 pass
-            if self._error is None and not self._d.eof:
-                self._error = NiftiCorruptError(self.path, "the gzip stream ends before its end "
-                                                "marker: the file is cut short")
+            self._check_end()
         except Exception as err:  # noqa: BLE001 - raised by check_streams
             self._error = err
         finally:
@@ -233,7 +263,13 @@ _scope = threading.local()  # .streams: the streams of this thread's checked_str
 def _wait(streams: list[_Inflater]) -> BaseException | None:
     first = None
     for stream in streams:
-        stream._thread.join()
+        if stream._thread is not None:
+            stream._thread.join()
+        if not stream._done and stream._error is None:
+            # a prefetch thread that stopped at its limit just before close() switched it
+            stream._discard = True
+            stream._run_rest()
+        stream._fh.close()
         if stream._error is not None and first is None:
             first = stream._error
     return first
