@@ -231,6 +231,7 @@ class _Inflater:
             self._discard = True
             self._pieces, self._offsets = [], []  # the reader has what it needs
             self._limit = None  # a running thread goes on to the stream's end
+            self._piece, self._read = _CHUNK, _CHUNK >> 2  # cache-sized pieces, thrown away
         if running:
             scope.append(self)
             return
@@ -240,7 +241,6 @@ class _Inflater:
                 scope.append(self)
             return
         self._stop = False
-        self._piece, self._read = _CHUNK, _CHUNK >> 2  # cache-sized pieces, thrown away
         self._thread = threading.Thread(target=self._run_rest, name=f"check {self.path.name}",
                                         daemon=True)
         self._thread.start()
