@@ -18,7 +18,7 @@ __all__ = ["NiftiCorruptError", "prefetch", "checked_streams"]
 
 _CHUNK = 1 << 20
 _AHEAD_PIECE = 8 << 20  # prefetch: the piece size of the background thread
-_AHEAD_BEYOND = 64 << 20  # ... and how far it goes on past the ROI before the reader comes
+_AHEAD_BEYOND = 16 << 20  # ... and how far it goes on past the ROI before the reader comes
 
 
 def _zlib(ratio: float = 1.0):
