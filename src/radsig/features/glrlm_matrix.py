@@ -95,17 +95,25 @@ def glrlm_matrices(levels: np.ndarray, n_levels: int, directions=None, *,
     dirs = chebyshev_offsets(1) if directions is None else np.asarray(directions, np.int64).reshape(-1, 3)
     if not dirs.any(axis=1).all():
         raise ValueError("directions must be non-zero offsets")
-    if not per_slice and np.abs(dirs).max() <= 1:
-        counts = _glrlm_c(lv, int(n_levels), dirs)
-        if counts is not None:
-            filled = np.flatnonzero(counts.any(axis=(0, 2)))  # run lengths that occur
-            longest = int(filled[-1]) + 1 if filled.size else 1
-            nr = longest if max_run is None else int(max_run)
-            if longest > nr:
-                raise ValueError(f"max_run={nr} is shorter than the longest run ({longest})")
-            out = np.zeros((len(dirs), int(n_levels), nr), dtype=np.int64)
-            out[:, :, :longest] = counts.transpose(2, 0, 1)[:, :, :longest]
-            return out
+    counts = None
+    if np.abs(dirs).max() <= 1 and not per_slice:
+        counts = _glrlm_c(lv, int(n_levels), dirs)  # (N_g, runs, dirs)
+    elif np.abs(dirs).max() <= 1 and not dirs[:, 0].any():  # 2D / 2.5D: slice by slice
+        from radsig.features.glcm_matrix import _per_slice_c
+
+        counts = _per_slice_c(lambda sl: _glrlm_c(sl, int(n_levels), dirs), lv,
+                              (int(n_levels), max(lv.shape[1:]), len(dirs)))
+    if counts is not None:
+        filled = np.flatnonzero(counts.any(axis=tuple(a for a in range(counts.ndim)
+                                                      if a != counts.ndim - 2)))
+        longest = int(filled[-1]) + 1 if filled.size else 1  # run lengths that occur
+        nr = longest if max_run is None else int(max_run)
+        if longest > nr:
+            raise ValueError(f"max_run={nr} is shorter than the longest run ({longest})")
+        mats = np.moveaxis(counts, -1, -3)[..., :longest]  # (..., dirs, N_g, runs)
+        out = np.zeros(mats.shape[:-1] + (nr,), dtype=np.int64)
+        out[..., :longest] = mats
+        return out
     voxels = _roi_voxels(lv)
     runs = [_runs(*voxels, lv.shape, d) for d in dirs]
     longest = max([1] + [int(r[1].max()) for r in runs if r[1].size])
