@@ -327,28 +327,27 @@ def prefetch(image, mask) -> None:
         _Inflater._ahead[ahead.key] = ahead
 
 
+def _head(path: Path, gz: bool) -> bytes:
+    """The first 352 bytes of a NIfTI-1 file (its header), inflated for a ``.gz`` one; b"" when
+    the gzip stream cannot be inflated."""
+    if not gz:
+        with open(path, "rb") as fh:
+            return fh.read(352)
+    z = _zlib()
+    with open(path, "rb") as fh:
+        raw = fh.read(65536)
+    try:
+        return z.decompressobj(31).decompress(raw, 352)
+    except z.error:
+        return b""
+
+
 def _layout(path: Path) -> tuple[int, int, tuple[int, int, int], float] | None:
     """``(vox_offset, plane bytes, (x, y, z) size, slice spacing)`` of a 3-D NIfTI-1 file, by
-    ``struct``
-    (the prefetch thread's NumPy-free subset of :func:`radsig.io.nifti.read_header`)."""
-    gz = path.name.lower().endswith(".gz")
-    with open(path, "rb") as fh:
-        raw = fh.read(65536 if gz else 352)
-    try:
-        h = _zlib().decompressobj(31).decompress(raw, 352) if gz else raw
-    except _inflate_errors():
-        return None
+    ``struct`` (the prefetch thread's NumPy-free subset of :func:`radsig.io.nifti.read_header`)."""
+    h = _head(path, path.name.lower().endswith(".gz"))
     if len(h) < 352 or struct.unpack_from("<i", h, 0)[0] != 348 or h[344:348] != b"n+1\x00":
         return None
-    dim = struct.unpack_from("<8h", h, 40)
-    bitpix = struct.unpack_from("<h", h, 72)[0]
-    dz = struct.unpack_from("<f", h, 88)[0]
-    vox_offset = int(struct.unpack_from("<f", h, 108)[0])
-    if dim[0] != 3 or min(dim[1:4]) < 1 or bitpix % 8:
-        return None
-    return vox_offset, dim[1] * dim[2] * bitpix // 8, tuple(dim[1:4]), float(dz)
-
-
 def _roi_limit(image: Path, mask: Path) -> int:
     """Bytes of *image*'s stream up to the last plane holding a non-zero voxel in *mask* plus
     10 mm (the crop margin and interpolation support of the usual settings; the reader inflates

@@ -27,12 +27,12 @@ from pathlib import Path
 
 import numpy as np
 
-from radsig.io.gzstream import (  # noqa: F401 - prefetch and the error are used from here
+from radsig.io.gzstream import (  # noqa: F401 - NiftiCorruptError is raised to callers from here
     NiftiCorruptError,
+    _head,
     _inflate_errors,
     _Inflater,
     _zlib,
-    prefetch,
 )
 
 __all__ = ["NiftiVolume", "read_header", "read_region", "read_label_planes", "index_to_point",
@@ -65,19 +65,6 @@ class NiftiVolume:
     def matrix(self) -> np.ndarray:
         """Index-to-point matrix (direction × diag(spacing)), as ITK forms it."""
         return self.direction * self.spacing[None, :]
-
-
-def _head(path: Path, gz: bool) -> bytes:
-    if not gz:
-        with open(path, "rb") as fh:
-            return fh.read(352)
-    z = _zlib()
-    with open(path, "rb") as fh:
-        raw = fh.read(65536)
-    try:
-        return z.decompressobj(31).decompress(raw, 352)
-    except z.error:
-        return b""
 
 
 def read_header(path) -> NiftiVolume | None:
