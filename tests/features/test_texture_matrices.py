@@ -320,23 +320,3 @@ def test_ngtdm_neighbour_sums_equal_scipy_correlation():
         np.testing.assert_array_equal(count, ndimage.correlate((lv > 0).astype(float), kernel,
                                                                mode="constant"))
 
-
-@pytest.mark.parametrize("seed", [0, 1, 2])
-def test_per_slice_c_counts_equal_numpy(seed, monkeypatch):
-    """2D / 2.5D GLCM and GLRLM counts through the shared C kernels, slice by slice, equal the
-    NumPy builders' (empty slices included)."""
-    from radsig.features import glszm_matrix
-
-    if glszm_matrix._ckernels() is None:
-        pytest.skip("C kernels not compiled")
-    lv = _random_levels(seed, shape=(5, 9, 11), ng=4, fill=0.7)
-    lv[2] = 0  # a slice without ROI voxels
-    offs = chebyshev_offsets(1, in_slice=True)
-    c_glcm = glcm_matrices(lv, 4, offs, per_slice=True)
-    c_glcm_asym = glcm_matrices(lv, 4, offs, per_slice=True, symmetric=False)
-    c_glrlm = glrlm_matrices(lv, 4, offs, per_slice=True)
-    monkeypatch.setattr(glszm_matrix, "_ckernels", lambda: None)
-    np.testing.assert_array_equal(c_glcm, glcm_matrices(lv, 4, offs, per_slice=True))
-    np.testing.assert_array_equal(c_glcm_asym,
-                                  glcm_matrices(lv, 4, offs, per_slice=True, symmetric=False))
-    np.testing.assert_array_equal(c_glrlm, glrlm_matrices(lv, 4, offs, per_slice=True))

@@ -17,11 +17,22 @@ C = gm._ckernels()
 pytestmark = pytest.mark.skipif(C is None, reason="C kernels not compiled")
 
 
-def _scipy_zones(lv, ng, monkeypatch, **kw):
+def _numpy(monkeypatch, build):
+    """``build()`` with the C kernels switched off (the NumPy/SciPy builders)."""
     monkeypatch.setattr(gm, "_ckernels", lambda: None)
-    out = gm.label_zones(lv, ng, **kw)
-    monkeypatch.undo()
-    return out
+    try:
+        return build()
+    finally:
+        monkeypatch.undo()
+
+
+def _levels(seed, ng, fill, shapes=((1, 12, 14), (6, 10, 9))):
+    """Seeded grey levels 1..ng, the ROI a random *fill* of the box; one slice for even seeds."""
+    rng = np.random.default_rng(seed)
+    shape = shapes[seed % 2]
+    lv = rng.integers(1, ng + 1, size=shape)
+    lv[rng.random(shape) > fill] = 0
+    return lv
 
 
 def _canonical(zones):
@@ -42,29 +53,21 @@ def _canonical(zones):
 @pytest.mark.parametrize("conn,per_slice", [(26, False), (18, False), (6, False), (8, True),
                                             (4, True)])
 def test_c_zones_equal_scipy_zones(seed, conn, per_slice, monkeypatch):
-    rng = np.random.default_rng(seed)
-    shape = (5, 9, 11) if seed % 2 else (1, 13, 12)
     ng = 2 + seed % 3  # few levels: large, winding zones
-    lv = rng.integers(1, ng + 1, size=shape)
-    lv[rng.random(shape) > 0.8] = 0
+    lv = _levels(seed, ng, 0.8, shapes=((1, 13, 12), (5, 9, 11)))
     mine = gm.label_zones(lv, ng, connectivity=conn, per_slice=per_slice)
-    ref = _scipy_zones(lv, ng, monkeypatch, connectivity=conn, per_slice=per_slice)
+    ref = _numpy(monkeypatch,
+                 lambda: gm.label_zones(lv, ng, connectivity=conn, per_slice=per_slice))
     for a, b in zip(_canonical(mine), _canonical(ref), strict=True):
         np.testing.assert_array_equal(a, b)
     np.testing.assert_array_equal(
         gm.glszm_matrices(lv, ng, connectivity=conn, per_slice=per_slice),
-        _glszm_scipy(lv, ng, conn, per_slice, monkeypatch))
+        _numpy(monkeypatch,
+               lambda: gm.glszm_matrices(lv, ng, connectivity=conn, per_slice=per_slice)))
     morph = lv > 0
     dist = border_distance(morph, per_slice=per_slice)
     np.testing.assert_array_equal(np.sort(zone_distances(mine, dist)),
                                   np.sort(zone_distances(ref, dist)))
-
-
-def _glszm_scipy(lv, ng, conn, per_slice, monkeypatch):
-    monkeypatch.setattr(gm, "_ckernels", lambda: None)
-    out = gm.glszm_matrices(lv, ng, connectivity=conn, per_slice=per_slice)
-    monkeypatch.undo()
-    return out
 
 
 def test_empty_roi(monkeypatch):
@@ -78,19 +81,19 @@ def test_c_runs_equal_numpy_runs(seed, monkeypatch):
     from radsig.features import glrlm_matrix as rm
     from radsig.features._texture import chebyshev_offsets
 
-    rng = np.random.default_rng(seed)
-    shape = (6, 10, 9) if seed % 2 else (1, 12, 14)
     ng = 2 + seed % 3
-    lv = rng.integers(1, ng + 1, size=shape)
-    lv[rng.random(shape) > 0.85] = 0
-    for dirs in (None, chebyshev_offsets(1, in_slice=True), [(1, 0, 0), (0, 1, -1)]):
-        for max_run in (None, 20):
-            mine = rm.glrlm_matrices(lv, ng, dirs, max_run=max_run)
-            monkeypatch.setattr(gm, "_ckernels", lambda: None)
-            ref = rm.glrlm_matrices(lv, ng, dirs, max_run=max_run)
-            monkeypatch.undo()
-            np.testing.assert_array_equal(mine, ref)
-            assert mine.dtype == ref.dtype
+    lv = _levels(seed, ng, 0.85)
+    if lv.shape[0] > 1:
+        lv[2] = 0  # a slice without ROI voxels
+    cases = [(dirs, max_run, False) for dirs in (None, chebyshev_offsets(1, in_slice=True),
+                                                [(1, 0, 0), (0, 1, -1)]) for max_run in (None, 20)]
+    cases += [(chebyshev_offsets(1, in_slice=True), None, True)]  # 2D / 2.5D: slice by slice
+    for dirs, max_run, per_slice in cases:
+        mine = rm.glrlm_matrices(lv, ng, dirs, max_run=max_run, per_slice=per_slice)
+        ref = _numpy(monkeypatch, lambda dirs=dirs, max_run=max_run, per_slice=per_slice:
+                     rm.glrlm_matrices(lv, ng, dirs, max_run=max_run, per_slice=per_slice))
+        np.testing.assert_array_equal(mine, ref)
+        assert mine.dtype == ref.dtype
 
 
 @pytest.mark.parametrize("seed", range(6))
@@ -98,18 +101,18 @@ def test_c_pairs_equal_numpy_pairs(seed, monkeypatch):
     from radsig.features import glcm_matrix as cm
     from radsig.features._texture import chebyshev_offsets
 
-    rng = np.random.default_rng(seed)
-    shape = (6, 10, 9) if seed % 2 else (1, 12, 14)
     ng = 2 + seed % 4
-    lv = rng.integers(1, ng + 1, size=shape)
-    lv[rng.random(shape) > 0.85] = 0
-    for offs in (None, chebyshev_offsets(1, in_slice=True), chebyshev_offsets(2),
-                 [(1, 0, 0), (0, -2, 1)]):
+    lv = _levels(seed, ng, 0.85)
+    if lv.shape[0] > 1:
+        lv[2] = 0  # a slice without ROI voxels
+    cases = [(offs, False) for offs in (None, chebyshev_offsets(1, in_slice=True),
+                                        chebyshev_offsets(2), [(1, 0, 0), (0, -2, 1)])]
+    cases += [(chebyshev_offsets(1, in_slice=True), True)]  # 2D / 2.5D: slice by slice
+    for offs, per_slice in cases:
         for symmetric in (True, False):
-            mine = cm.glcm_matrices(lv, ng, offs, symmetric=symmetric)
-            monkeypatch.setattr(gm, "_ckernels", lambda: None)
-            ref = cm.glcm_matrices(lv, ng, offs, symmetric=symmetric)
-            monkeypatch.undo()
+            mine = cm.glcm_matrices(lv, ng, offs, symmetric=symmetric, per_slice=per_slice)
+            ref = _numpy(monkeypatch, lambda offs=offs, symmetric=symmetric, per_slice=per_slice:
+                         cm.glcm_matrices(lv, ng, offs, symmetric=symmetric, per_slice=per_slice))
             np.testing.assert_array_equal(mine, ref)
             assert mine.dtype == ref.dtype and mine.shape == ref.shape
 
@@ -119,11 +122,8 @@ def test_c_dependences_equal_numpy_dependences(seed, monkeypatch):
     from radsig.features import ngldm_matrix as nm
     from radsig.features._texture import neighbourhood_offsets
 
-    rng = np.random.default_rng(seed)
-    shape = (6, 10, 9) if seed % 2 else (1, 12, 14)
     ng = 2 + seed % 4
-    lv = rng.integers(1, ng + 1, size=shape)
-    lv[rng.random(shape) > 0.85] = 0
+    lv = _levels(seed, ng, 0.85)
     for offs in (None, neighbourhood_offsets(1, in_slice=True), neighbourhood_offsets(2),
                  [(1, 0, 0), (0, 1, 1)]):  # the last is one-sided: the NumPy path runs
         for alpha in (0, 1, 1.5):
@@ -135,9 +135,7 @@ def test_c_dependences_equal_numpy_dependences(seed, monkeypatch):
                     except ValueError as err:  # too few columns: both paths say so
                         return str(err)
                 mine = run()
-                monkeypatch.setattr(gm, "_ckernels", lambda: None)
-                ref = run()
-                monkeypatch.undo()
+                ref = _numpy(monkeypatch, run)
                 if isinstance(ref, str):
                     assert mine == ref
                     continue

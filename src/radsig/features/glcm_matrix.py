@@ -58,6 +58,8 @@ def glcm_matrices(levels: np.ndarray, n_levels: int, offsets=None, *,
             mats = counts.transpose(2, 0, 1)
             return mats + mats.swapaxes(-1, -2) if symmetric else np.ascontiguousarray(mats)
     elif len(offs) and not offs[:, 0].any():  # 2D / 2.5D: the same C kernel, slice by slice
+        from radsig.features.glszm_matrix import _per_slice_c
+
         mats = _per_slice_c(lambda sl: _glcm_c(sl, ng, offs), lv, (ng, ng, len(offs)))
         if mats is not None:
             mats = mats.transpose(0, 3, 1, 2)
@@ -80,21 +82,6 @@ def glcm_matrices(levels: np.ndarray, n_levels: int, offsets=None, *,
     if per_slice:
         return np.ascontiguousarray(mats.swapaxes(0, 1))
     return mats[:, 0]
-
-
-def _per_slice_c(count, lv: np.ndarray, shape: tuple[int, ...]) -> np.ndarray | None:
-    """``count(slice)`` of every slice of *lv* (a (1, y, x) block), zeros for a slice without
-    ROI voxels, stacked: shape ``(n_z,) + shape``; None without the C kernels. In-slice offsets
-    never leave the slice, so each slice's counts are those of the volume's pairs in it."""
-    from radsig.features.glszm_matrix import _ckernels
-
-    if _ckernels() is None:
-        return None
-    out = np.zeros((lv.shape[0],) + tuple(shape), dtype=np.int64)
-    for z in range(lv.shape[0]):
-        if lv[z].any():
-            out[z] = count(lv[z:z + 1])
-    return out
 
 
 def _glcm_c(lv: np.ndarray, ng: int, offs: np.ndarray) -> np.ndarray | None:

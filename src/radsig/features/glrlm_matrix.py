@@ -99,7 +99,7 @@ def glrlm_matrices(levels: np.ndarray, n_levels: int, directions=None, *,
     if np.abs(dirs).max() <= 1 and not per_slice:
         counts = _glrlm_c(lv, int(n_levels), dirs)  # (N_g, runs, dirs)
     elif np.abs(dirs).max() <= 1 and not dirs[:, 0].any():  # 2D / 2.5D: slice by slice
-        from radsig.features.glcm_matrix import _per_slice_c
+        from radsig.features.glszm_matrix import _per_slice_c
 
         counts = _per_slice_c(lambda sl: _glrlm_c(sl, int(n_levels), dirs), lv,
                               (int(n_levels), max(lv.shape[1:]), len(dirs)))

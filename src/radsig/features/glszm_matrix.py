@@ -135,6 +135,19 @@ def _kernel_box(lv: np.ndarray, pad: int, offsets) -> tuple[np.ndarray, np.ndarr
     return box, steps, np.flatnonzero(box).astype(np.int64)
 
 
+def _per_slice_c(count, lv: np.ndarray, shape: tuple[int, ...]) -> np.ndarray | None:
+    """``count(slice)`` of every slice of *lv* (a (1, y, x) block), zeros for a slice without
+    ROI voxels, stacked: shape ``(n_z,) + shape``; None without the C kernels. In-slice offsets
+    never leave the slice, so each slice's counts are those of the volume's pairs in it."""
+    if _ckernels() is None:
+        return None
+    out = np.zeros((lv.shape[0],) + tuple(shape), dtype=np.int64)
+    for z in range(lv.shape[0]):
+        if lv[z].any():
+            out[z] = count(lv[z:z + 1])
+    return out
+
+
 def _zones_c(kernels, lv: np.ndarray, struct: np.ndarray) -> Zones:
     """:func:`label_zones` by the C flood fill shared with PyRadiomics mode: the same zones
     (connected components of one grey level under *struct*), numbered in order of their first
