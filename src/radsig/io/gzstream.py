@@ -348,6 +348,15 @@ def _layout(path: Path) -> tuple[int, int, tuple[int, int, int], float] | None:
     h = _head(path, path.name.lower().endswith(".gz"))
     if len(h) < 352 or struct.unpack_from("<i", h, 0)[0] != 348 or h[344:348] != b"n+1\x00":
         return None
+    dim = struct.unpack_from("<8h", h, 40)
+    bitpix = struct.unpack_from("<h", h, 72)[0]
+    dz = struct.unpack_from("<f", h, 88)[0]
+    vox_offset = int(struct.unpack_from("<f", h, 108)[0])
+    if dim[0] != 3 or min(dim[1:4]) < 1 or bitpix % 8:
+        return None
+    return vox_offset, dim[1] * dim[2] * bitpix // 8, tuple(dim[1:4]), float(dz)
+
+
 def _roi_limit(image: Path, mask: Path) -> int:
     """Bytes of *image*'s stream up to the last plane holding a non-zero voxel in *mask* plus
     10 mm (the crop margin and interpolation support of the usual settings; the reader inflates
