@@ -99,20 +99,25 @@ def make_case(diameter_mm: float, seed: int):
     return np.clip(np.round(vol), -1024, 3071).astype(np.int16), mask
 
 
-def write_cases(folder: Path) -> dict[str, tuple[Path, Path]]:
+def write_cases(folder: Path, names=None, image_suffix: str = ".nii") -> dict[str, tuple[Path, Path]]:
+    """The synthetic cases (seeded, reused when present): image as ``image_suffix`` (``.nii`` for
+    the library-call benchmark, ``.nii.gz`` for the command line's), mask gzipped NIfTI."""
     import SimpleITK as sitk
 
     folder.mkdir(parents=True, exist_ok=True)
     cases = {}
     for k, (name, diameter) in enumerate(TUMOURS.items()):
-        image_path, mask_path = folder / f"{name}_image.nii", folder / f"{name}_mask.nii.gz"
+        if names is not None and name not in names:
+            continue
+        image_path = folder / f"{name}_image{image_suffix}"
+        mask_path = folder / f"{name}_mask.nii.gz"
         if not (image_path.exists() and mask_path.exists()):
             vol, mask = make_case(diameter, seed=100 + k)
             for arr, path in ((vol, image_path), (mask, mask_path)):
                 img = sitk.GetImageFromArray(arr)
                 img.SetSpacing(SPACING)
                 img.SetOrigin((-204.8, -204.8, -150.0))
-                sitk.WriteImage(img, str(path))
+                sitk.WriteImage(img, str(path), useCompression=path.name.endswith(".gz"))
         cases[name] = (image_path, mask_path)
     return cases
 

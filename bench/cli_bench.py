@@ -38,7 +38,7 @@ import numpy as np
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
 sys.path.insert(0, str(HERE))
-from bench import SETTINGS, TUMOURS, compare, make_case, write_params  # noqa: E402
+from bench import TUMOURS, compare, write_cases, write_params  # noqa: E402
 
 IBSI_PARAMS = REPO / "params" / "ibsi" / "default_ct.yaml"
 TIME = "/usr/bin/time"  # GNU time
@@ -46,25 +46,7 @@ TIME = "/usr/bin/time"  # GNU time
 
 def write_gz_cases(folder: Path, names) -> dict[str, tuple[Path, Path]]:
     """bench.py's cases (same seeds), image and mask both gzipped NIfTI."""
-    import SimpleITK as sitk
-
-    from bench import SPACING
-
-    folder.mkdir(parents=True, exist_ok=True)
-    cases = {}
-    for k, (name, diameter) in enumerate(TUMOURS.items()):
-        if name not in names:
-            continue
-        image_path, mask_path = folder / f"{name}_image.nii.gz", folder / f"{name}_mask.nii.gz"
-        if not (image_path.exists() and mask_path.exists()):
-            vol, mask = make_case(diameter, seed=100 + k)
-            for arr, path in ((vol, image_path), (mask, mask_path)):
-                img = sitk.GetImageFromArray(arr)
-                img.SetSpacing(SPACING)
-                img.SetOrigin((-204.8, -204.8, -150.0))
-                sitk.WriteImage(img, str(path), useCompression=True)
-        cases[name] = (image_path, mask_path)
-    return cases
+    return write_cases(folder, names, image_suffix=".nii.gz")
 
 
 def run(cmd: list[str], env: dict, report: Path) -> dict:
