@@ -14,6 +14,14 @@ import SimpleITK as sitk
 from radsig.io import gzstream, nifti
 
 
+@pytest.fixture(autouse=True)
+def _no_prefetch_left():
+    """Each test starts and ends without an inflater handed ahead (one prefetch per process)."""
+    gzstream._Inflater._ahead.clear()
+    yield
+    gzstream._Inflater._ahead.clear()
+
+
 def _backends():
     out = [pytest.param(zlib, id="zlib")]
     for name, mod in (("isal", "isal.isal_zlib"), ("zlib_ng", "zlib_ng.zlib_ng")):
@@ -94,6 +102,11 @@ def _mask_file(tmp_path, shape, planes):
     return path
 
 
+def _ahead_of(path):
+    """The prefetch's inflater of *path* (the image's; the label map's is kept beside it)."""
+    return gzstream._Inflater._ahead[gzstream._file_key(path)]
+
+
 @pytest.mark.parametrize("planes", [slice(2, 5), slice(30, 37)])
 def test_prefetched_image_reads_the_same_voxels(volume, tmp_path, monkeypatch, planes):
     """A prefetch stopping after the ROI's planes (+ 10 mm) hands over its pieces and the reader
@@ -104,9 +117,10 @@ def test_prefetched_image_reads_the_same_voxels(volume, tmp_path, monkeypatch, p
     monkeypatch.setattr(gzstream, "_AHEAD_BEYOND", 0)  # stop at the ROI's end + 10 mm
     mask = _mask_file(tmp_path, arr.shape, planes)
     gzstream.prefetch(path, mask)
-    assert len(gzstream._Inflater._ahead) == 1
-    ahead = next(iter(gzstream._Inflater._ahead.values()))
+    ahead = _ahead_of(path)
     ahead._thread.join()
+    # the label map, inflated to its end to find the ROI's last plane, is kept for its reader
+    assert set(gzstream._Inflater._ahead) == {ahead.key, gzstream._file_key(mask)}
     vol = nifti.read_header(path)
     plane = 64 * 70 * 2
     stop_plane = (planes.stop + 5 + 2)  # the ROI's end + 10 mm (2 mm planes) + 2
@@ -114,14 +128,18 @@ def test_prefetched_image_reads_the_same_voxels(volume, tmp_path, monkeypatch, p
     assert ahead._end >= min(vol.offset + stop_plane * plane, vol.offset + 37 * plane)
     region = nifti.read_region(vol, (5, 9, 0), (40, 30, 37))
     assert np.array_equal(region, arr[:, 9:39, 5:45])
-    assert not gzstream._Inflater._ahead  # taken by the reader
+    assert set(gzstream._Inflater._ahead) == {gzstream._file_key(mask)}  # taken by the reader
     assert np.array_equal(nifti.read_region(vol, (0, 0, 1), (70, 64, 4)), arr[1:5])
+    labels, z0 = nifti.read_label_planes(nifti.read_header(mask))
+    assert not gzstream._Inflater._ahead  # ... and the label map by its reader
+    assert z0 == planes.start and labels.shape == (planes.stop - planes.start, 64, 70)
+    assert labels.sum() == labels.shape[0] * 100 and labels[:, 30:40, 30:40].all()
 
 
 def test_prefetch_of_a_changed_file_is_not_used(volume, tmp_path):
     path, arr = volume
     gzstream.prefetch(path, _mask_file(tmp_path, arr.shape, slice(30, 37)))
-    ahead = next(iter(gzstream._Inflater._ahead.values()))
+    ahead = _ahead_of(path)
     ahead.close()
     changed = arr.copy()
     changed[0, 0, 0] += 1
@@ -185,7 +203,7 @@ def test_prefetch_with_a_mask_on_another_grid_inflates_nothing(volume, tmp_path)
     path, arr = volume
     other = _mask_file(tmp_path, (37, 64, 69), slice(2, 5))
     gzstream.prefetch(path, other)
-    ahead = next(iter(gzstream._Inflater._ahead.values()))
+    ahead = _ahead_of(path)
     ahead._thread.join()
     assert ahead._end == 0
     vol = nifti.read_header(path)
@@ -216,3 +234,28 @@ def test_checked_streams_checks_the_rest_of_a_partly_read_stream(tmp_path, monke
     sitk.WriteImage(img, str(good), useCompression=True)
     with gzstream.checked_streams():  # an intact file: no error
         nifti.read_region(nifti.read_header(good), (0, 0, 0), (70, 64, 2))
+
+
+@pytest.mark.parametrize("suffix", [".nii.gz", ".nii"])
+def test_read_planes_into_a_whole_scan_array(volume, tmp_path, suffix):
+    """Planes written straight into a slice of the caller's array equal the file's planes; the
+    other planes are left alone; a wrong target and a short file are errors."""
+    _, arr = volume
+    path = tmp_path / f"ct{suffix}"
+    img = sitk.GetImageFromArray(arr)
+    sitk.WriteImage(img, str(path), useCompression=suffix.endswith(".gz"))
+    vol = nifti.read_header(path)
+    whole = np.full(arr.shape, -7, dtype=arr.dtype)
+    nifti.read_planes(vol, 11, 23, out=whole[11:23])
+    assert np.array_equal(whole[11:23], arr[11:23])
+    assert (whole[:11] == -7).all() and (whole[23:] == -7).all()
+    assert np.array_equal(nifti.read_planes(vol, 0, 37), arr)
+    with pytest.raises(ValueError, match="C-contiguous"):
+        nifti.read_planes(vol, 0, 2, out=whole[:2, :, ::2])
+    with pytest.raises(ValueError, match="shape"):
+        nifti.read_planes(vol, 0, 2, out=whole[:3])
+    short = tmp_path / "short.nii"
+    sitk.WriteImage(img, str(short))
+    short.write_bytes(short.read_bytes()[:-5000])
+    with pytest.raises(OSError, match="ends before its voxel data"):
+        nifti.read_planes(nifti.read_header(short), 30, 37)

@@ -24,9 +24,8 @@ from pathlib import Path
 
 import numpy as np
 
-#: original voxels beyond the crop window the interpolation may read (resample._SUPPORT's
-#: largest value, 10 for the cubic B-spline), plus a safety plane on each side
-_SUPPORT = 12
+#: a safety plane on each side beyond the planes the crop window and interpolation need
+_SAFETY = 1
 
 
 def nifti_arrays(image, mask, settings, label, *, case=None):
@@ -38,7 +37,14 @@ def nifti_arrays(image, mask, settings, label, *, case=None):
     if not settings.filters_trivial:  # filters widen the margin; keep the general path
         return None
     from radsig.io.checks import check_nonfinite, mask_roi
-    from radsig.io.nifti import looks_complete, read_header, read_label_planes, read_region
+    from radsig.io.nifti import (
+        looks_complete,
+        read_header,
+        read_label_planes,
+        read_planes,
+        read_region,
+    )
+    from radsig.preprocess.resample import support
 
     try:
         iv, mv = read_header(image), read_header(mask)
@@ -61,22 +67,25 @@ def nifti_arrays(image, mask, settings, label, *, case=None):
         sz = float(iv.spacing[2])
         interp = settings.interpolation
         step = max([float(v) for v in (interp.spacing or []) if v] + [sz]) / sz
-        reach = math.ceil(float(settings.crop.margin_mm) / sz) + math.ceil(step) + _SUPPORT
+        # original planes the interpolation reads beyond the new grid's crop window
+        reach_interp = support(interp.image_method) if interp.spacing else 0
+        reach = (math.ceil(float(settings.crop.margin_mm) / sz) + math.ceil(step) + reach_interp
+                 + _SAFETY)
         lo = max(0, int(z0 + busy[0]) - reach)
         hi = min(nz, int(z0 + busy[-1]) + 1 + reach)
         if iv.dtype.kind == "f":  # NaN/inf voxels anywhere in the image are reported
-            lo, hi = 0, nz
-        region = read_region(iv, (0, 0, lo), (iv.shape[2], iv.shape[1], hi - lo))
+            region = read_region(iv, (0, 0, 0), iv.size)
+            check_nonfinite(region, what="image", path=image, case=case)
+            arr = region.astype(np.float64)
+        else:  # integers (no NaN): planes lo..hi-1 straight into the whole scan's array
+            arr = np.zeros(iv.shape, dtype=iv.dtype)  # untouched planes cost no memory
+            read_planes(iv, lo, hi, out=arr[lo:hi])
     except (OSError, ValueError, MemoryError):
         return None  # the SimpleITK path reads the files again and reports what is wrong
-    check_nonfinite(region, what="image", path=image, case=case)
     # the mask checks (binarise_mask's): several labels, no background (an absent label or an
     # empty mask went to the SimpleITK path above, which reports it with the same check)
     binary = mask_roi(planes, label=None if label is None else int(label), case=case,
                       path=str(mask), background_elsewhere=planes.shape[0] < nz)
-    dtype = region.dtype if region.dtype.kind in "iub" else np.float64
-    arr = np.zeros(iv.shape, dtype=dtype)  # untouched planes cost no memory
-    arr[lo:hi] = region
     msk = np.zeros(iv.shape, dtype=bool)
     msk[z0:z0 + binary.shape[0]] = binary
     spacing = tuple(float(s) for s in iv.spacing[::-1])

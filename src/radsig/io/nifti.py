@@ -28,6 +28,7 @@ from pathlib import Path
 import numpy as np
 
 from radsig.io.gzstream import (  # noqa: F401 - NiftiCorruptError is raised to callers from here
+    ZERO_PIECE,
     NiftiCorruptError,
     _head,
     _inflate_errors,
@@ -35,8 +36,8 @@ from radsig.io.gzstream import (  # noqa: F401 - NiftiCorruptError is raised to 
     _zlib,
 )
 
-__all__ = ["NiftiVolume", "read_header", "read_region", "read_label_planes", "index_to_point",
-           "point_to_index"]
+__all__ = ["NiftiVolume", "read_header", "read_region", "read_planes", "read_label_planes",
+           "index_to_point", "point_to_index"]
 
 _TYPES = {2: "u1", 4: "<i2", 8: "<i4", 16: "<f4", 64: "<f8", 256: "i1", 512: "<u2", 768: "<u4",
           1024: "<i8", 1280: "<u8"}
@@ -176,17 +177,25 @@ def _pieces(vol: NiftiVolume):
         stream.close()
 
 
-def _planes_raw(vol: NiftiVolume, z0: int, z1: int) -> bytes:
-    """The bytes of planes z0..z1-1."""
+def read_planes(vol: NiftiVolume, z0: int, z1: int, out: np.ndarray | None = None) -> np.ndarray:
+    """Planes z0..z1-1 as a (z, y, x) array, written into *out* when given (C-contiguous, of the
+    file's dtype and that shape; e.g. ``whole[z0:z1]``, so a reader fills its own array with one
+    copy of each inflated piece)."""
+    shape = (z1 - z0,) + tuple(vol.shape[1:])
+    if out is None:
+        out = np.empty(shape, dtype=vol.dtype)
+    if out.shape != shape or out.dtype != vol.dtype or not out.flags.c_contiguous:
+        raise ValueError(f"out must be a C-contiguous {vol.dtype} array of shape {shape}")
+    view = memoryview(out.reshape(-1).view(np.uint8))
     plane = vol.shape[1] * vol.shape[2] * vol.dtype.itemsize
     lo, hi = z0 * plane, z1 * plane
     if not vol.gzipped:
-        with open(vol.path, "rb") as fh:
+        with open(vol.path, "rb", buffering=0) as fh:
             fh.seek(vol.offset + lo)
-            data = fh.read(hi - lo)
-    else:  # pieces copied into one buffer (no list of parts joined: one copy, not two)
-        data = bytearray(hi - lo)
-        view = memoryview(data)
+            end = lo
+            while end < hi and (n := fh.readinto(view[end - lo:])):
+                end += n
+    else:
         end = lo
         for pos, piece in _pieces(vol):
             if pos + len(piece) > lo:
@@ -195,12 +204,10 @@ def _planes_raw(vol: NiftiVolume, z0: int, z1: int) -> bytes:
                 end += len(part)
             if pos + len(piece) >= hi:
                 break
-        view.release()
-        if end != hi:
-            data = data[:end - lo]
-    if len(data) != hi - lo:
+    view.release()
+    if end != hi:
         raise OSError(f"{vol.path}: the file ends before its voxel data does")
-    return data
+    return out
 
 
 def read_region(vol: NiftiVolume, index, size) -> np.ndarray:
@@ -220,8 +227,7 @@ def read_region(vol: NiftiVolume, index, size) -> np.ndarray:
                 if fh.readinto(view[k]) != sy * row:
                     raise OSError(f"{vol.path}: the file ends before its voxel data does")
         return np.ascontiguousarray(out[:, :, x0:x0 + sx]).astype(dt, copy=False)
-    raw = _planes_raw(vol, z0, z0 + sz)
-    arr = np.frombuffer(raw, dtype=vol.dtype).reshape(sz, vol.shape[1], vol.shape[2])
+    arr = read_planes(vol, z0, z0 + sz)
     return np.ascontiguousarray(arr[:, y0:y0 + sy, x0:x0 + sx]).astype(vol.dtype.newbyteorder("="),
                                                                         copy=False)
 
@@ -237,7 +243,7 @@ def read_label_planes(vol: NiftiVolume) -> tuple[np.ndarray, int]:
         if pos >= total:  # bytes after the voxel data are not voxels
             break
         arr = np.frombuffer(piece, np.uint8)[:total - pos]
-        if arr.any():
+        if piece is not ZERO_PIECE and arr.any():  # (background inflated ahead: known zero)
             busy.append((pos, arr))
         end = pos + arr.size
     if end < total:

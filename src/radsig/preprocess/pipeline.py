@@ -23,10 +23,13 @@ if TYPE_CHECKING:  # SimpleITK's import (≈ 0.05 s) only where images arrive as
 
 def _bbox(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Inclusive index bounds (z, y, x) of the True voxels."""
-    lo, hi = [], []
-    for ax in range(mask.ndim):
+    # the planes first (one pass over the scan), then the other axes within those planes only
+    planes = np.flatnonzero(mask.reshape(mask.shape[0], -1).any(axis=1))
+    slab = mask[planes[0]:planes[-1] + 1]
+    lo, hi = [planes[0]], [planes[-1]]
+    for ax in range(1, mask.ndim):
         other = tuple(a for a in range(mask.ndim) if a != ax)
-        present = np.flatnonzero(mask.any(axis=other))
+        present = np.flatnonzero(slab.any(axis=other))
         lo.append(present[0])
         hi.append(present[-1])
     return np.asarray(lo), np.asarray(hi)

@@ -24,6 +24,11 @@ ORDERS = {"nearest": 0, "linear": 1, "bspline": 3}
 _SUPPORT = {0: 1, 1: 2, 3: 10}
 
 
+def support(method: str) -> int:
+    """Original voxels beyond a new grid's extent that :func:`resample` reads with *method*."""
+    return _SUPPORT[ORDERS[method]]
+
+
 @dataclass(frozen=True)
 class Grid:
     """A regular grid relative to the original voxel grid (all per axis, (z, y, x)).
@@ -85,12 +90,12 @@ def resample(array: np.ndarray, grid: Grid, method: str) -> np.ndarray:
     so calling this with a cropped grid never touches the rest of the scan.
     """
     order = ORDERS[method]
-    support = _SUPPORT[order]
+    reach = support(method)
     coords_1d, block = [], []
     for ax in range(3):
         idx = grid.original_index(ax, np.arange(grid.shape[ax]))
-        a = max(0, int(np.floor(idx.min())) - support)
-        b = min(array.shape[ax], int(np.ceil(idx.max())) + support + 1)
+        a = max(0, int(np.floor(idx.min())) - reach)
+        b = min(array.shape[ax], int(np.ceil(idx.max())) + reach + 1)
         block.append(slice(a, b))
         coords_1d.append(idx - a)
     sub = np.ascontiguousarray(array[tuple(block)], dtype=np.float64)
