@@ -87,11 +87,12 @@ def test_ibsi_extract_imports_no_table_or_model_library(nifti_case, tmp_path):
     out = tmp_path / "f.csv"
     result = _run("extract", image, mask, "--params", REPO / "params/ibsi/default_ct.yaml",
                   "--out", out)
-    # settings validation needs pydantic and the ROI mesh scikit-image's marching cubes; no SciPy
-    # (NumPy resampling and FFT, the convex hull's C kernel) and no SimpleITK (the NIfTI reader)
+    # the ROI mesh needs scikit-image's marching cubes; no pydantic (the settings are checked
+    # dataclasses), no SciPy (NumPy resampling and FFT, the convex hull's C kernel) and no
+    # SimpleITK (the NIfTI reader)
     from radsig.features import _mesh
 
-    allowed = {"pydantic", "skimage"} | (set() if _mesh._chull is not None
+    allowed = {"skimage"} | (set() if _mesh._chull is not None
                                          else {"scipy", "scipy.optimize"})  # no C compiler: Qhull
     assert set(result["heavy"]) <= allowed, result["heavy"]
     assert len(pd.read_csv(out)) == 215

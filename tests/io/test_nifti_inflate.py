@@ -114,6 +114,7 @@ def test_prefetched_image_reads_the_same_voxels(volume, tmp_path, monkeypatch, p
     path, arr = volume
     monkeypatch.setattr(nifti, "_CHUNK", 1 << 15)
     monkeypatch.setattr(gzstream, "_AHEAD_PIECE", 1 << 15)
+    monkeypatch.setattr(gzstream, "_AHEAD_READ", 1 << 12)
     monkeypatch.setattr(gzstream, "_AHEAD_BEYOND", 0)  # stop at the ROI's end + 10 mm
     mask = _mask_file(tmp_path, arr.shape, planes)
     gzstream.prefetch(path, mask)

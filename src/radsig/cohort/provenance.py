@@ -35,11 +35,13 @@ def versions() -> dict[str, str]:
 
 
 def settings_to_json(settings: Any) -> Any:
-    """A JSON-able view of the settings (pydantic models dumped, mappings copied)."""
+    """A JSON-able view of the settings (settings objects as mappings, mappings copied)."""
     if settings is None or isinstance(settings, (str, int, float, bool)):
         return settings
     if hasattr(settings, "model_dump"):
         return settings.model_dump(mode="json")
+    if hasattr(settings, "to_dict"):  # IBSI settings (dataclasses), PyRadiomics settings
+        return settings_to_json(settings.to_dict())
     if isinstance(settings, dict):
         return {str(k): settings_to_json(v) for k, v in settings.items()}
     if isinstance(settings, (list, tuple)):

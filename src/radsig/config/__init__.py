@@ -21,8 +21,8 @@ __all__ = ["load_settings", "settings_hash", "IbsiSettings", "PYRADIOMICS_KEYS"]
 
 
 def __getattr__(name: str):
-    # Lazy (PEP 562): the pydantic model is imported on first use, so PyRadiomics mode
-    # (radsig.config.pyradiomics) starts without pydantic.
+    # Lazy (PEP 562): PyRadiomics mode (radsig.config.pyradiomics) never imports the IBSI
+    # settings module.
     if name == "IbsiSettings":
         from radsig.config.settings import IbsiSettings
 
@@ -36,38 +36,17 @@ def _read_yaml(path: Path) -> Any:
     return load_yaml(path, "settings file")
 
 
-def _model_for(loc: tuple) -> type | None:
-    """The pydantic model class that owns the field path *loc* (None when unknown)."""
-    from radsig.config.settings import IbsiSettings
-
-    model: Any = IbsiSettings
-    for part in loc:
-        field = getattr(model, "model_fields", {}).get(part)
-        if field is None:
-            return None
-        ann = field.annotation
-        if isinstance(ann, type) and hasattr(ann, "model_fields"):
-            model = ann
-        else:
-            return None
-    return model
-
-
-def _format_validation_error(err, source: str) -> str:
-    first = err.errors()[0]
-    loc = tuple(str(p) for p in first["loc"])
-    where = ".".join(loc) or "(top level)"
-    if first["type"] == "extra_forbidden":
-        owner = _model_for(loc[:-1])
-        valid = ", ".join(owner.model_fields) if owner is not None else "?"
+def _format_settings_error(err, source: str) -> str:
+    """One line naming the file, the setting and what is wrong with it."""
+    loc = err.loc
+    if err.valid is not None:  # an unknown key
         section = ".".join(loc[:-1]) or "top level"
         return (f"{source}: unknown settings key '{loc[-1]}' in {section}; "
-                f"valid keys: {valid}")
-    more = f" (and {len(err.errors()) - 1} more problem(s))" if len(err.errors()) > 1 else ""
-    got = first.get("input")
+                f"valid keys: {', '.join(err.valid)}")
+    where = ".".join(loc) or "(top level)"
+    got = err.value
     got_text = f"; got {got!r}" if got is not None and not isinstance(got, dict) else ""
-    msg = first["msg"].removeprefix("Value error, ")
-    return f"{source}: invalid value for '{where}': {msg}{got_text}{more}"
+    return f"{source}: invalid value for '{where}': {err.message}{got_text}"
 
 
 def _load_pyradiomics(data: dict, path: Path | None):
@@ -116,20 +95,20 @@ def load_settings(path_or_dict: str | Path | dict | IbsiSettings | None = None):
                           f"got {type(data).__name__}")
     if data and set(data) <= PYRADIOMICS_KEYS:
         return _load_pyradiomics(data, path)
-    from pydantic import ValidationError  # (after the PyRadiomics check: that mode needs neither)
-
-    from radsig.config.settings import IbsiSettings
+    from radsig.config.settings import IbsiSettings, SettingsError
 
     try:
-        return IbsiSettings.model_validate(data)
-    except ValidationError as err:
-        raise ConfigError(_format_validation_error(err, source)) from None
+        return IbsiSettings.from_dict(data)
+    except SettingsError as err:
+        raise ConfigError(_format_settings_error(err, source)) from None
 
 
 def settings_hash(settings) -> str:
     """Stable SHA-256 hex digest of the settings' content (key order does not matter)."""
     if hasattr(settings, "model_dump"):
         payload = settings.model_dump(mode="json")
+    elif hasattr(settings, "to_dict"):
+        payload = settings.to_dict()
     elif isinstance(settings, dict):
         payload = settings
     else:

@@ -59,7 +59,7 @@ def habitat_case(images: Mapping[str, sitk.Image], mask: sitk.Image, model: Habi
     arr = sitk.GetArrayFromImage(hmap).astype(int) - 1
     feats = habitat_features(arr, model.k_)
     base = load_settings(settings)
-    sub_settings = base.model_copy(update={"families": list(families)})
+    sub_settings = base.replace(families=list(families))
     for h in range(model.k_):
         sub = sitk.Cast(hmap == (h + 1), sitk.sitkUInt8)
         if not sitk.GetArrayViewFromImage(sub).any():

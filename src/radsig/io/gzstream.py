@@ -19,7 +19,12 @@ __all__ = ["NiftiCorruptError", "prefetch", "checked_streams"]
 _CHUNK = 1 << 20
 #: the one object that stands for every all-zero piece of a label map inflated ahead
 ZERO_PIECE = bytes(_CHUNK)
-_AHEAD_PIECE = 8 << 20  # prefetch: the piece size of the background thread
+# prefetch: the background thread reads 1 MB of compressed image at a time and inflates all of it
+# in one call (~2 MB of CT voxels; at most _AHEAD_PIECE): a call whose output is capped hands its
+# unconsumed input back as a copy, and with 8 MB in and 8 MB out that copying made the whole
+# inflate 0.15 s instead of 0.12 s (ISA-L, 512 x 512 x 120 CT)
+_AHEAD_READ = 1 << 20
+_AHEAD_PIECE = 32 << 20
 _AHEAD_BEYOND = 16 << 20  # ... and how far it goes on past the ROI before the reader comes
 
 
@@ -311,15 +316,17 @@ def prefetch(image, mask) -> None:
     """Start inflating the gzipped NIfTI-1 *image* in a background thread at once (this module
     imports no NumPy): having found the last plane holding a label in *mask* (a NIfTI label map
     on the same grid, as the readers that take the pieces need; ~10 ms), up to that plane plus
-    10 mm; nothing when the mask cannot tell. It inflates in 8 MB pieces so that the thread
-    needs the GIL (held by the importing main thread) rarely. Best effort: any problem starts
-    nothing, and the reader works as without it. One prefetch per process."""
+    10 mm; nothing when the mask cannot tell. It inflates 1 MB of input per call (see
+    ``_AHEAD_READ``), under a 0.1 ms switch interval so that the importing main thread hands it
+    the GIL between calls at once. The label map, inflated to its end on the way, is kept for
+    its reader. Best effort: any problem starts nothing, and the reader works as without it. One
+    prefetch per process."""
     path = Path(image)
     if not path.name.lower().endswith(".gz") or _Inflater._ahead:
         return
     try:
         # image data inflates ~2-4:1 (ISA-L); each call reads as much as it may write
-        ahead = _Inflater(path, 1.0, piece=_AHEAD_PIECE, read=_AHEAD_PIECE)
+        ahead = _Inflater(path, 1.0, piece=_AHEAD_PIECE, read=_AHEAD_READ)
     except Exception:  # noqa: BLE001 - only a speed-up: the reader reports any problem itself
         return
     ahead._mask = Path(mask)
