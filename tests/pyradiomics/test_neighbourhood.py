@@ -230,7 +230,7 @@ def test_connected_roots_chunked_rounds_and_ordered_edges():
 def test_run_threads_keeps_job_order_and_raises_the_first_error():
     import time
 
-    from radsig.features.pyradiomics._threads import _run_threads
+    from radsig.features._threads import run_threads as _run_threads
 
     jobs = [lambda k=k: (time.sleep(0.002 * (5 - k)), k)[1] for k in range(6)]
     assert _run_threads(jobs, 2) == list(range(6))

@@ -226,18 +226,46 @@ def _case_rows(image, mask, settings, *, label, roi, case) -> tuple[list[tuple],
         path = image_path if isinstance(err, NonFiniteValueError) else mask_path
         raise type(err)(err.message, case=case, path=path, stage=err.stage) from None
     where = f"case {case}: " if case else (f"{image_path}: " if image_path else "")
-    rows, errors = [], {}
+    tasks = []
     for name, froi in _filtered_rois(prepared, settings).items():
         prefix = "" if name == "original" else f"{name}_"
-        for family in settings.families:
-            if prefix and family in _ORIGINAL_ONLY:
-                continue
-            values, reason = compute_family(family, froi, settings, where=where)
-            if reason:
-                errors[prefix + family] = reason
-            rows.extend(_rows(prefix, family, values))
+        tasks += [(prefix, family, froi) for family in settings.families
+                  if not (prefix and family in _ORIGINAL_ONLY)]
+    rows, errors = [], {}
+    for (prefix, family, _), (values, reason) in zip(
+            tasks, _compute_families(tasks, settings, where), strict=True):
+        if reason:
+            errors[prefix + family] = reason
+        rows.extend(_rows(prefix, family, values))
     return rows, {"family_errors": errors,
                   "diagnostics": prepared.extra.get("diagnostics", {})}
+
+
+#: ROI size (voxels) up to which one case's families run in two threads (two families at once
+#: hold two families' working arrays)
+THREADED_MAX_VOXELS = 2_000_000
+#: the longest families, started first so that the two threads end together
+_LONGEST_FIRST = ("morphology", "local_intensity", "glcm")
+
+
+def _compute_families(tasks, settings, where) -> list:
+    """``compute_family`` of each ``(prefix, family, roi)`` task, in task order; in two threads
+    (see :func:`radsig.features._threads.worker_threads`) when the ROI is not too large: the C
+    kernels (texture counts, convex hull, bounding volumes) and NumPy's loops and FFTs release
+    the GIL, so two families run side by side."""
+    from radsig.features._threads import run_threads, worker_threads
+
+    jobs = [lambda t=t: compute_family(t[1], t[2], settings, where=where) for t in tasks]
+    workers = worker_threads() if len(tasks) > 1 else 1
+    if workers > 1 and int(tasks[0][2].int_mask.sum()) > THREADED_MAX_VOXELS:
+        workers = 1
+    rank = {family: r for r, family in enumerate(_LONGEST_FIRST)}
+    order = sorted(range(len(tasks)), key=lambda k: rank.get(tasks[k][1], len(rank)))  # stable
+    done = run_threads([jobs[k] for k in order], workers)
+    out: list = [None] * len(tasks)
+    for k, result in zip(order, done, strict=True):
+        out[k] = result
+    return out
 
 
 def to_wide(long_df) -> dict[str, float]:

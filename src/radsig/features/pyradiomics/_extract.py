@@ -27,6 +27,7 @@ from radsig.exceptions import (
     ImageReadError,
     NonFiniteValueError,
 )
+from radsig.features._threads import worker_threads
 from radsig.features.pyradiomics import _preprocess as P
 from radsig.features.pyradiomics import _texture as T
 from radsig.features.pyradiomics._firstorder_shape import (
@@ -36,11 +37,7 @@ from radsig.features.pyradiomics._firstorder_shape import (
 )
 from radsig.features.pyradiomics._matrices import discretize
 from radsig.features.pyradiomics._neighbourhood import Context, shared_neighbourhood
-from radsig.features.pyradiomics._threads import (
-    parallel_rows,
-    threaded_max_voxels,
-    workers_for_images,
-)
+from radsig.features.pyradiomics._threads import parallel_rows, threaded_max_voxels
 from radsig.preprocess.filters import filter_margin, filter_tasks
 
 COLUMNS = ["feature", "family", "ibsi_code", "aggregation_code", "value"]
@@ -464,7 +461,7 @@ def features_from_arrays(img_arr: np.ndarray, mask_arr: np.ndarray, spacing, set
     if classes:
         tasks = list(filter_tasks(img_arr, spacing, settings.image_types, mask=mask_arr,
                                   settings=s, peak=peak,
-                                  threads=1 if workers_for_images() > 1 else None))
+                                  threads=1 if worker_threads() > 1 else None))
 
     def shape():
         return _shape_rows(shape_mask, bbox, spacing, settings, case)
@@ -474,7 +471,7 @@ def features_from_arrays(img_arr: np.ndarray, mask_arr: np.ndarray, spacing, set
         return _image_rows(prefix, np.ascontiguousarray(compute()[sl]), roi_mask, kw, spacing,
                            classes, case, hood)
 
-    workers = min(workers_for_images(), len(tasks) + 1)
+    workers = min(worker_threads(), len(tasks) + 1)
     if roi_mask.size and np.count_nonzero(roi_mask) > threaded_max_voxels():
         workers = 1  # large ROI: keep one image's temporaries in memory at a time
     if workers <= 1:
