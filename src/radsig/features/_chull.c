@@ -22,6 +22,7 @@
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
+#include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -381,16 +382,443 @@ static PyObject *k_hull3d(PyObject *self, PyObject *args) {
     return ret;
 }
 
+/* ---------------------------------------------------------------------------------------------
+ * Bounding volumes of morphology: Khachiyan's minimum-volume enclosing ellipsoid, the face-flush
+ * rectangles and the pattern search of the oriented minimum bounding box.
+ *
+ * Why by hand: these are the loops of radsig.features._mesh (mvee_semi_axes, _face_flush_frames,
+ * _refine) moved to C unchanged: the same iterations, stopping rules and tolerances, so that the
+ * NumPy code stays their reference and fallback. In NumPy each iteration is a handful of small
+ * array calls (a few hundred points), so the interpreter's overhead dominates; no library offers
+ * a compiled MVEE or this box search (SciPy has neither, and importing scipy.optimize alone costs
+ * about 0.1 s of a radsig process). The loops run without the GIL.
+ * ------------------------------------------------------------------------------------------- */
+
+/* LU factorisation with partial pivoting of a 4 x 4 row-major matrix, in place, in LAPACK's
+ * dgetf2 order (the pivot is the first largest |a| of the column). -1 when a pivot is exactly
+ * zero: LAPACK's INFO > 0, which numpy.linalg reports as "Singular matrix". */
+static int lu4(double a[16], int piv[4]) {
+    for (int k = 0; k < 4; k++) {
+        int p = k;
+        double big = fabs(a[4 * k + k]);
+        for (int i = k + 1; i < 4; i++)
+            if (fabs(a[4 * i + k]) > big) { big = fabs(a[4 * i + k]); p = i; }
+        piv[k] = p;
+        if (a[4 * p + k] == 0.0) return -1;
+        if (p != k)
+            for (int j = 0; j < 4; j++) {
+                double t = a[4 * k + j];
+                a[4 * k + j] = a[4 * p + j];
+                a[4 * p + j] = t;
+            }
+        for (int i = k + 1; i < 4; i++) {
+            double l = a[4 * i + k] / a[4 * k + k];
+            a[4 * i + k] = l;
+            for (int j = k + 1; j < 4; j++) a[4 * i + j] -= l * a[4 * k + j];
+        }
+    }
+    return 0;
+}
+
+/* inv = A^-1 from the factors of lu4 (solving A inv = I column by column). */
+static void lu4_inverse(const double lu[16], const int piv[4], double inv[16]) {
+    for (int c = 0; c < 4; c++) {
+        double b[4] = {0.0, 0.0, 0.0, 0.0};
+        b[c] = 1.0;
+        for (int k = 0; k < 4; k++)
+            if (piv[k] != k) { double t = b[k]; b[k] = b[piv[k]]; b[piv[k]] = t; }
+        for (int i = 1; i < 4; i++)
+            for (int k = 0; k < i; k++) b[i] -= lu[4 * i + k] * b[k];
+        for (int i = 3; i >= 0; i--) {
+            for (int k = i + 1; k < 4; k++) b[i] -= lu[4 * i + k] * b[k];
+            b[i] /= lu[4 * i + i];
+        }
+        for (int i = 0; i < 4; i++) inv[4 * i + c] = b[i];
+    }
+}
+
+/* Khachiyan's iterations on the lifted points q_i = (x_i, y_i, z_i, 1) from uniform weights:
+ * X = sum u_i q_i q_i^T, m_i = q_i^T X^-1 q_i, the weight moves toward the first largest m_j
+ * by (m_j - d - 1) / ((d + 1)(m_j - 1)), until the weights change by less than tol (Euclidean
+ * norm) or after max_iter iterations, as mvee_semi_axes in NumPy. X is symmetric positive
+ * definite whenever the points span 3D (every weight stays positive); its inverse comes from LU
+ * with partial pivoting. Returns the number of iterations, or -1 when X is singular. */
+static int64_t mvee_loop(const double *p, int64_t n, double tol, int64_t max_iter, double *u,
+                         double *m, double *xyz) {
+    const double d = 3.0;
+    double *px = xyz, *py = xyz + n, *pz = xyz + 2 * n;  /* columns: vectorisable loops */
+    for (int64_t i = 0; i < n; i++) {
+        px[i] = p[3 * i];
+        py[i] = p[3 * i + 1];
+        pz[i] = p[3 * i + 2];
+        u[i] = 1.0 / (double)n;
+    }
+    /* the sums of X = sum u_i q_i q_i^T (upper triangle), in two interleaved partial sums */
+    double s[2][10];
+    memset(s, 0, sizeof s);
+    for (int64_t i = 0; i < n; i++) {
+        const double x = px[i], y = py[i], z = pz[i], w = u[i];
+        const double wx = w * x, wy = w * y, wz = w * z;
+        double *t = s[i & 1];
+        t[0] += wx * x; t[1] += wx * y; t[2] += wx * z; t[3] += wx;
+        t[4] += wy * y; t[5] += wy * z; t[6] += wy;
+        t[7] += wz * z; t[8] += wz;
+        t[9] += w;
+    }
+    int64_t it = 0;
+    while (it < max_iter) {
+        it++;
+        double x4[10];
+        for (int k = 0; k < 10; k++) x4[k] = s[0][k] + s[1][k];
+        double a[16] = {x4[0], x4[1], x4[2], x4[3], x4[1], x4[4], x4[5], x4[6],
+                        x4[2], x4[5], x4[7], x4[8], x4[3], x4[6], x4[8], x4[9]};
+        double inv[16];
+        int piv[4];
+        if (lu4(a, piv) < 0) return -1;
+        lu4_inverse(a, piv, inv);
+        /* q^T inv q as a quadratic form in (x, y, z) with the symmetrised coefficients */
+        const double c00 = inv[0], c11 = inv[5], c22 = inv[10], c33 = inv[15];
+        const double c01 = inv[1] + inv[4], c02 = inv[2] + inv[8], c03 = inv[3] + inv[12];
+        const double c12 = inv[6] + inv[9], c13 = inv[7] + inv[13], c23 = inv[11] + inv[14];
+        for (int64_t i = 0; i < n; i++) {
+            const double x = px[i], y = py[i], z = pz[i];
+            m[i] = x * (c00 * x + c01 * y + c02 * z + c03) + y * (c11 * y + c12 * z + c13)
+                   + z * (c22 * z + c23) + c33;
+        }
+        int64_t j = 0;  /* numpy.argmax: the first largest, or the first NaN */
+        for (int64_t i = 1; i < n && m[j] == m[j]; i++)
+            if (m[i] > m[j] || m[i] != m[i]) j = i;
+        const double step = (m[j] - d - 1.0) / ((d + 1.0) * (m[j] - 1.0));
+        /* new weights, their change, and the sums of the next X in one pass */
+        double change[2] = {0.0, 0.0};
+        memset(s, 0, sizeof s);
+        for (int64_t i = 0; i < n; i++) {
+            double w = (1.0 - step) * u[i];
+            if (i == j) w += step;
+            const double diff = w - u[i];
+            change[i & 1] += diff * diff;
+            u[i] = w;
+            const double x = px[i], y = py[i], z = pz[i];
+            const double wx = w * x, wy = w * y, wz = w * z;
+            double *t = s[i & 1];
+            t[0] += wx * x; t[1] += wx * y; t[2] += wx * z; t[3] += wx;
+            t[4] += wy * y; t[5] += wy * z; t[6] += wy;
+            t[7] += wz * z; t[8] += wz;
+            t[9] += w;
+        }
+        if (sqrt(change[0] + change[1]) < tol) break;
+    }
+    return it;
+}
+
+/* mvee_weights(points, tol, max_iter) -> None | (weights, iterations): points a C-contiguous
+ * float64 buffer (n, 3), n >= 1; weights the bytes of n float64. None when the lifted moment
+ * matrix is singular (the caller raises numpy.linalg.LinAlgError, as NumPy's solve does). */
+static PyObject *k_mvee_weights(PyObject *self, PyObject *args) {
+    Py_buffer buf = {0};
+    double tol;
+    long long max_iter;
+    if (!PyArg_ParseTuple(args, "y*dL", &buf, &tol, &max_iter)) return NULL;
+    int64_t n = buf.len / (3 * (Py_ssize_t)sizeof(double));
+    if (buf.len % (3 * sizeof(double)) || n < 1) {
+        PyBuffer_Release(&buf);
+        PyErr_SetString(PyExc_ValueError, "points must be float64 (n, 3), n >= 1");
+        return NULL;
+    }
+    double *u = (double *)malloc((size_t)n * sizeof(double));
+    double *m = (double *)malloc((size_t)n * sizeof(double));
+    double *xyz = (double *)malloc((size_t)n * 3 * sizeof(double));
+    int64_t it = 0;
+    if (u && m && xyz) {
+        Py_BEGIN_ALLOW_THREADS
+        it = mvee_loop((const double *)buf.buf, n, tol, (int64_t)max_iter, u, m, xyz);
+        Py_END_ALLOW_THREADS
+    }
+    PyBuffer_Release(&buf);
+    free(xyz);
+    PyObject *ret = NULL;
+    if (!u || !m || !xyz) PyErr_NoMemory();
+    else if (it < 0) { ret = Py_None; Py_INCREF(ret); }
+    else ret = Py_BuildValue("(y#L)", (const char *)u, (Py_ssize_t)(n * 8), (long long)it);
+    free(u);
+    free(m);
+    return ret;
+}
+
+/* ---- oriented minimum bounding box --------------------------------------------------------- */
+
+/* The 26 rotations of the pattern search by `step` radians about the unit axes (a, b, c) / |.|,
+ * (a, b, c) in {-1, 0, 1}^3 \ {0} in lexicographic order, by Rodrigues' formula, as _TRIALS and
+ * _rotations in NumPy. */
+static void trial_rotations(double step, double rot[26][9]) {
+    int t = 0;
+    for (int i = 0; i < 3; i++)
+        for (int j = 0; j < 3; j++)
+            for (int k = 0; k < 3; k++) {
+                if (i == 1 && j == 1 && k == 1) continue;
+                double v[3] = {i - 1.0, j - 1.0, k - 1.0};
+                const double norm = sqrt(v[0] * v[0] + v[1] * v[1] + v[2] * v[2]);
+                for (int c = 0; c < 3; c++) v[c] = step * (v[c] / norm);
+                const double theta = sqrt(v[0] * v[0] + v[1] * v[1] + v[2] * v[2]);
+                const double x = v[0] / theta, y = v[1] / theta, z = v[2] / theta;
+                const double kk[9] = {0.0, -z, y, z, 0.0, -x, -y, x, 0.0};
+                const double s = sin(theta), c1 = 1.0 - cos(theta);
+                for (int a = 0; a < 3; a++)
+                    for (int b = 0; b < 3; b++) {
+                        const double k2 = kk[3 * a] * kk[b] + kk[3 * a + 1] * kk[3 + b]
+                                          + kk[3 * a + 2] * kk[6 + b];
+                        rot[t][3 * a + b] = ((a == b ? 1.0 : 0.0) + s * kk[3 * a + b]) + c1 * k2;
+                    }
+                t++;
+            }
+}
+
+static inline double dot3(const double *f, const double *p) {
+    return f[0] * p[0] + f[1] * p[1] + f[2] * p[2];
+}
+
+/* Product of the extents of the points along the rows of frame: maxima over the index lists
+ * hi[a] and minima over lo[a] (all points, or the only ones that can be extreme). */
+static double box_volume(const double *p, const double f[9], int64_t *const hi[3],
+                         const int64_t nhi[3], int64_t *const lo[3], const int64_t nlo[3]) {
+    double vol = 1.0;
+    for (int a = 0; a < 3; a++) {
+        const double *row = f + 3 * a;
+        double mx = dot3(row, p + 3 * hi[a][0]), mn = dot3(row, p + 3 * lo[a][0]);
+        for (int64_t k = 1; k < nhi[a]; k++) {
+            const double v = dot3(row, p + 3 * hi[a][k]);
+            if (v > mx) mx = v;
+        }
+        for (int64_t k = 1; k < nlo[a]; k++) {
+            const double v = dot3(row, p + 3 * lo[a][k]);
+            if (v < mn) mn = v;
+        }
+        vol = a ? vol * (mx - mn) : mx - mn;
+    }
+    return vol;
+}
+
+/* The pattern search of _refine: each round tries the 26 rotations of the frame by `step` and
+ * moves to the first smallest box when it is smaller than the current one, else halves `step`;
+ * stops when step < min_step or after max_evals rounds. Returns the rounds made.
+ *
+ * Each round evaluates 26 boxes, but a trial rotated by theta moves every projection by at most
+ * theta |p|, so only the points within 2 theta max|p| (plus a rounding allowance) of the current
+ * frame's extremes can be extreme for a trial: the extents are maxima and minima over those
+ * points alone, bit for bit the values over all points. */
+static int64_t refine_loop(const double *p, int64_t n, double f[9], double *best, double step,
+                           double min_step, int64_t max_evals, double *proj, int64_t *idx) {
+    double radius = 0.0;
+    for (int64_t i = 0; i < n; i++) {
+        const double r = sqrt(dot3(p + 3 * i, p + 3 * i));
+        if (r > radius) radius = r;
+    }
+    int64_t *all[3] = {idx, idx, idx}, nall[3] = {n, n, n};
+    for (int64_t i = 0; i < n; i++) idx[i] = i;
+    *best = box_volume(p, f, all, nall, all, nall);
+    int64_t *hi[3], *lo[3], nhi[3], nlo[3];
+    for (int a = 0; a < 3; a++) {
+        hi[a] = idx + n * (1 + 2 * a);
+        lo[a] = idx + n * (2 + 2 * a);
+    }
+    double rot[26][9], rot_step = -1.0, trial[26][9], vol[26];
+    int64_t round = 0;
+    for (; round < max_evals; round++) {
+        if (step < min_step) break;
+        if (step != rot_step) {
+            trial_rotations(step, rot);
+            rot_step = step;
+        }
+        for (int a = 0; a < 3; a++) {
+            const double *row = f + 3 * a;
+            const double fn = sqrt(dot3(row, row));
+            const double margin = 2.0 * step * fn * radius * (1.0 + 1e-6) + 1e-9 * fn * radius;
+            double mx = -HUGE_VAL, mn = HUGE_VAL;
+            for (int64_t i = 0; i < n; i++) {
+                const double v = dot3(row, p + 3 * i);
+                proj[i] = v;
+                if (v > mx) mx = v;
+                if (v < mn) mn = v;
+            }
+            nhi[a] = nlo[a] = 0;
+            for (int64_t i = 0; i < n; i++) {
+                if (proj[i] >= mx - margin) hi[a][nhi[a]++] = i;
+                if (proj[i] <= mn + margin) lo[a][nlo[a]++] = i;
+            }
+        }
+        int k = 0;
+        for (int t = 0; t < 26; t++) {
+            for (int a = 0; a < 3; a++)
+                for (int b = 0; b < 3; b++)
+                    trial[t][3 * a + b] = f[3 * a] * rot[t][b] + f[3 * a + 1] * rot[t][3 + b]
+                                          + f[3 * a + 2] * rot[t][6 + b];
+            vol[t] = box_volume(p, trial[t], hi, nhi, lo, nlo);
+            /* numpy.argmin: the first smallest, or the first NaN */
+            if (vol[k] == vol[k] && (vol[t] < vol[k] || vol[t] != vol[t])) k = t;
+        }
+        if (vol[k] < *best) {
+            memcpy(f, trial[k], sizeof trial[k]);
+            *best = vol[k];
+        } else {
+            step *= 0.5;
+        }
+    }
+    return round;
+}
+
+/* refine(points, frame, step, min_step, max_evals) -> (frame, volume, rounds): points a finite
+ * C-contiguous float64 buffer (n, 3), n >= 1; frame 9 float64 (rows = box axes), returned as
+ * bytes. */
+static PyObject *k_refine(PyObject *self, PyObject *args) {
+    Py_buffer pb = {0}, fb = {0};
+    double step, min_step;
+    long long max_evals;
+    if (!PyArg_ParseTuple(args, "y*y*ddL", &pb, &fb, &step, &min_step, &max_evals)) return NULL;
+    int64_t n = pb.len / (3 * (Py_ssize_t)sizeof(double));
+    if (pb.len % (3 * sizeof(double)) || n < 1 || fb.len != 9 * sizeof(double)) {
+        PyBuffer_Release(&pb);
+        PyBuffer_Release(&fb);
+        PyErr_SetString(PyExc_ValueError, "points must be float64 (n, 3), n >= 1; frame (3, 3)");
+        return NULL;
+    }
+    double f[9], best = 0.0;
+    memcpy(f, fb.buf, sizeof f);
+    PyBuffer_Release(&fb);
+    double *proj = (double *)malloc((size_t)n * sizeof(double));
+    int64_t *idx = (int64_t *)malloc((size_t)n * 7 * sizeof(int64_t));
+    int64_t rounds = 0;
+    if (proj && idx) {
+        Py_BEGIN_ALLOW_THREADS
+        rounds = refine_loop((const double *)pb.buf, n, f, &best, step, min_step,
+                             (int64_t)max_evals, proj, idx);
+        Py_END_ALLOW_THREADS
+    }
+    PyBuffer_Release(&pb);
+    free(proj);
+    free(idx);
+    if (!proj || !idx) return PyErr_NoMemory();
+    return Py_BuildValue("(y#dL)", (const char *)f, (Py_ssize_t)sizeof f, best,
+                         (long long)rounds);
+}
+
+/* flush_sides(points, ends, silhouette, e1, e2) -> None | sides: for each chosen face normal i,
+ * the minimum-area rectangle of the silhouette edges' end points projected on the plane (e1[i],
+ * e2[i]), over the projected edge directions (the callipers of _min_rectangle): sides the bytes of
+ * (normals, 2) float64, the unit direction of one rectangle side in that plane. points float64
+ * (N, 3); ends int64 (E, 2) point indices; silhouette (normals, E) bytes, 1 where the edge is on
+ * the silhouette of normal i; e1, e2 float64 (normals, 3). None when some normal has no edge of
+ * non-zero projected length (degenerate; the caller uses NumPy). */
+static int flush_loop(const double *pts, int64_t npts, const int64_t *ends, int64_t ne,
+                      const unsigned char *sil, const double *e1, const double *e2, int64_t nc,
+                      double *sides, int64_t *mark, double *px, double *py, double *dx,
+                      double *dy) {
+    for (int64_t i = 0; i < npts; i++) mark[i] = -1;
+    for (int64_t c = 0; c < nc; c++) {
+        const double *u = e1 + 3 * c, *v = e2 + 3 * c;
+        const unsigned char *row = sil + ne * c;
+        int64_t np_ = 0, nd = 0;
+        double scale = 1.0;
+        for (int64_t e = 0; e < ne; e++) {
+            if (!row[e]) continue;
+            for (int t = 0; t < 2; t++) {
+                const int64_t q = ends[2 * e + t];
+                if (q < 0 || q >= npts) return -2;
+                if (mark[q] == c) continue;
+                mark[q] = c;
+                px[np_] = dot3(pts + 3 * q, u);
+                py[np_] = dot3(pts + 3 * q, v);
+                if (fabs(px[np_]) > scale) scale = fabs(px[np_]);
+                if (fabs(py[np_]) > scale) scale = fabs(py[np_]);
+                np_++;
+            }
+        }
+        for (int64_t e = 0; e < ne; e++) {
+            if (!row[e]) continue;
+            const double *a = pts + 3 * ends[2 * e], *b = pts + 3 * ends[2 * e + 1];
+            const double d[3] = {b[0] - a[0], b[1] - a[1], b[2] - a[2]};
+            dx[nd] = dot3(d, u);
+            dy[nd] = dot3(d, v);
+            nd++;
+        }
+        double best = HUGE_VAL, sx = 0.0, sy = 0.0;
+        int found = 0;
+        for (int64_t k = 0; k < nd; k++) {
+            const double len = hypot(dx[k], dy[k]);
+            if (!(len > 1e-12 * scale)) continue;
+            const double ex = dx[k] / len, ey = dy[k] / len;
+            double amax = -HUGE_VAL, amin = HUGE_VAL, cmax = -HUGE_VAL, cmin = HUGE_VAL;
+            for (int64_t i = 0; i < np_; i++) {
+                const double along = ex * px[i] + ey * py[i];
+                const double across = -ey * px[i] + ex * py[i];
+                if (along > amax) amax = along;
+                if (along < amin) amin = along;
+                if (across > cmax) cmax = across;
+                if (across < cmin) cmin = across;
+            }
+            const double area = (amax - amin) * (cmax - cmin);
+            if (!found || area < best) { best = area; sx = ex; sy = ey; found = 1; }
+        }
+        if (!found) return -1;
+        sides[2 * c] = sx;
+        sides[2 * c + 1] = sy;
+    }
+    return 0;
+}
+
+static PyObject *k_flush_sides(PyObject *self, PyObject *args) {
+    Py_buffer b[5];
+    memset(b, 0, sizeof b);
+    if (!PyArg_ParseTuple(args, "y*y*y*y*y*", b, b + 1, b + 2, b + 3, b + 4)) return NULL;
+    int64_t npts = b[0].len / 24, ne = b[1].len / 16, nc = b[3].len / 24;
+    PyObject *ret = NULL;
+    if (b[0].len % 24 || b[1].len % 16 || b[3].len % 24 || b[4].len != b[3].len ||
+        b[2].len != ne * nc) {
+        PyErr_SetString(PyExc_ValueError, "flush_sides: inconsistent buffer sizes");
+        goto done;
+    }
+    double *sides = (double *)malloc((size_t)(nc > 0 ? nc : 1) * 2 * sizeof(double));
+    int64_t *mark = (int64_t *)malloc((size_t)(npts > 0 ? npts : 1) * sizeof(int64_t));
+    size_t big = (size_t)(2 * ne > 0 ? 2 * ne : 1) * sizeof(double);
+    double *px = (double *)malloc(big), *py = (double *)malloc(big);
+    double *dx = (double *)malloc(big), *dy = (double *)malloc(big);
+    int status = -3;
+    if (sides && mark && px && py && dx && dy) {
+        Py_BEGIN_ALLOW_THREADS
+        status = flush_loop((const double *)b[0].buf, npts, (const int64_t *)b[1].buf, ne,
+                            (const unsigned char *)b[2].buf, (const double *)b[3].buf,
+                            (const double *)b[4].buf, nc, sides, mark, px, py, dx, dy);
+        Py_END_ALLOW_THREADS
+    }
+    if (status == -3) PyErr_NoMemory();
+    else if (status == -2) PyErr_SetString(PyExc_ValueError, "flush_sides: point index out of range");
+    else if (status == -1) { ret = Py_None; Py_INCREF(ret); }
+    else ret = PyBytes_FromStringAndSize((const char *)sides, (Py_ssize_t)(nc * 2 * 8));
+    free(sides); free(mark); free(px); free(py); free(dx); free(dy);
+done:
+    for (int i = 0; i < 5; i++) PyBuffer_Release(b + i);
+    return ret;
+}
+
 static PyMethodDef methods[] = {
     {"hull3d", k_hull3d, METH_VARARGS,
      "hull3d(points) -> None | (triangles, normals, extreme): exact convex hull of int64 (n, 3) "
      "lattice points."},
+    {"mvee_weights", k_mvee_weights, METH_VARARGS,
+     "mvee_weights(points, tol, max_iter) -> None | (weights, iterations): Khachiyan's weights "
+     "of float64 (n, 3) points; None when singular."},
+    {"refine", k_refine, METH_VARARGS,
+     "refine(points, frame, step, min_step, max_evals) -> (frame, volume, rounds): the box "
+     "pattern search of radsig.features._mesh._refine."},
+    {"flush_sides", k_flush_sides, METH_VARARGS,
+     "flush_sides(points, ends, silhouette, e1, e2) -> None | sides: minimum-area rectangles "
+     "of the projected silhouettes (radsig.features._mesh._face_flush_frames)."},
     {NULL, NULL, 0, NULL},
 };
 
 static struct PyModuleDef module = {
     PyModuleDef_HEAD_INIT, "_chull",
-    "Optional C kernel of radsig.features._mesh: exact 3D convex hull of lattice points.", -1,
+    "Optional C kernels of radsig.features._mesh: exact 3D convex hull of lattice points, "
+    "Khachiyan's MVEE and the oriented minimum bounding box search.", -1,
     methods,
 };
 
