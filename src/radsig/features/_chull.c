@@ -420,21 +420,31 @@ static int lu4(double a[16], int piv[4]) {
     return 0;
 }
 
-/* inv = A^-1 from the factors of lu4 (solving A inv = I column by column). */
-static void lu4_inverse(const double lu[16], const int piv[4], double inv[16]) {
-    for (int c = 0; c < 4; c++) {
-        double b[4] = {0.0, 0.0, 0.0, 0.0};
-        b[c] = 1.0;
-        for (int k = 0; k < 4; k++)
-            if (piv[k] != k) { double t = b[k]; b[k] = b[piv[k]]; b[piv[k]] = t; }
-        for (int i = 1; i < 4; i++)
-            for (int k = 0; k < i; k++) b[i] -= lu[4 * i + k] * b[k];
-        for (int i = 3; i >= 0; i--) {
-            for (int k = i + 1; k < 4; k++) b[i] -= lu[4 * i + k] * b[k];
-            b[i] /= lu[4 * i + i];
+/* Cholesky factor L (lower, row-major) of a symmetric 4 x 4 matrix and its inverse Li = L^-1;
+ * -1 when the matrix is not numerically positive definite. */
+static int chol4_inverse(const double a[16], double li[16]) {
+    double l[16] = {0.0};
+    for (int j = 0; j < 4; j++) {
+        double s = a[4 * j + j];
+        for (int k = 0; k < j; k++) s -= l[4 * j + k] * l[4 * j + k];
+        if (!(s > 0.0)) return -1;
+        l[4 * j + j] = sqrt(s);
+        for (int i = j + 1; i < 4; i++) {
+            double t = a[4 * i + j];
+            for (int k = 0; k < j; k++) t -= l[4 * i + k] * l[4 * j + k];
+            l[4 * i + j] = t / l[4 * j + j];
         }
-        for (int i = 0; i < 4; i++) inv[4 * i + c] = b[i];
     }
+    memset(li, 0, 16 * sizeof(double));
+    for (int j = 0; j < 4; j++) {
+        li[4 * j + j] = 1.0 / l[4 * j + j];
+        for (int i = j + 1; i < 4; i++) {
+            double t = 0.0;
+            for (int k = j; k < i; k++) t += l[4 * i + k] * li[4 * k + j];
+            li[4 * i + j] = -t / l[4 * i + i];
+        }
+    }
+    return 0;
 }
 
 /* Khachiyan's iterations on the lifted points q_i = (x_i, y_i, z_i, 1) from uniform weights:
@@ -453,13 +463,13 @@ static int64_t mvee_loop(const double *p, int64_t n, double tol, int64_t max_ite
         pz[i] = p[3 * i + 2];
         u[i] = 1.0 / (double)n;
     }
-    /* the sums of X = sum u_i q_i q_i^T (upper triangle), in two interleaved partial sums */
-    double s[2][10];
+    /* the sums of X = sum u_i q_i q_i^T (upper triangle) */
+    double s[10];
     memset(s, 0, sizeof s);
     for (int64_t i = 0; i < n; i++) {
         const double x = px[i], y = py[i], z = pz[i], w = u[i];
         const double wx = w * x, wy = w * y, wz = w * z;
-        double *t = s[i & 1];
+        double *t = s;
         t[0] += wx * x; t[1] += wx * y; t[2] += wx * z; t[3] += wx;
         t[4] += wy * y; t[5] += wy * z; t[6] += wy;
         t[7] += wz * z; t[8] += wz;
@@ -469,44 +479,63 @@ static int64_t mvee_loop(const double *p, int64_t n, double tol, int64_t max_ite
     while (it < max_iter) {
         it++;
         double x4[10];
-        for (int k = 0; k < 10; k++) x4[k] = s[0][k] + s[1][k];
+        for (int k = 0; k < 10; k++) x4[k] = s[k];
         double a[16] = {x4[0], x4[1], x4[2], x4[3], x4[1], x4[4], x4[5], x4[6],
                         x4[2], x4[5], x4[7], x4[8], x4[3], x4[6], x4[8], x4[9]};
-        double inv[16];
+        double x4full[16], li[16];
         int piv[4];
-        if (lu4(a, piv) < 0) return -1;
-        lu4_inverse(a, piv, inv);
-        /* q^T inv q as a quadratic form in (x, y, z) with the symmetrised coefficients */
-        const double c00 = inv[0], c11 = inv[5], c22 = inv[10], c33 = inv[15];
-        const double c01 = inv[1] + inv[4], c02 = inv[2] + inv[8], c03 = inv[3] + inv[12];
-        const double c12 = inv[6] + inv[9], c13 = inv[7] + inv[13], c23 = inv[11] + inv[14];
-        for (int64_t i = 0; i < n; i++) {
-            const double x = px[i], y = py[i], z = pz[i];
-            m[i] = x * (c00 * x + c01 * y + c02 * z + c03) + y * (c11 * y + c12 * z + c13)
-                   + z * (c22 * z + c23) + c33;
+        memcpy(x4full, a, sizeof x4full);
+        if (lu4(a, piv) < 0) return -1;  /* exactly singular: numpy's LinAlgError */
+        if (chol4_inverse(x4full, li) == 0) {
+            /* m_i = |L^-1 q_i|^2 with X = L L^T: a sum of squares (no cancellation at the end) */
+            const double l00 = li[0], l10 = li[4], l11 = li[5], l20 = li[8], l21 = li[9];
+            const double l22 = li[10], l30 = li[12], l31 = li[13], l32 = li[14], l33 = li[15];
+            for (int64_t i = 0; i < n; i++) {
+                const double x = px[i], y = py[i], z = pz[i];
+                const double y0 = l00 * x, y1 = l10 * x + l11 * y;
+                const double y2 = l20 * x + l21 * y + l22 * z;
+                const double y3 = l30 * x + l31 * y + l32 * z + l33;
+                m[i] = y0 * y0 + y1 * y1 + y2 * y2 + y3 * y3;
+            }
+        } else {
+            /* not numerically positive definite (points nearly in a plane): solve with the LU
+             * factors point by point, as numpy.linalg.solve does */
+            for (int64_t i = 0; i < n; i++) {
+                const double q[4] = {px[i], py[i], pz[i], 1.0};
+                double b[4] = {q[0], q[1], q[2], q[3]};
+                for (int k = 0; k < 4; k++)
+                    if (piv[k] != k) { double t = b[k]; b[k] = b[piv[k]]; b[piv[k]] = t; }
+                for (int r = 1; r < 4; r++)
+                    for (int k = 0; k < r; k++) b[r] -= a[4 * r + k] * b[k];
+                for (int r = 3; r >= 0; r--) {
+                    for (int k = r + 1; k < 4; k++) b[r] -= a[4 * r + k] * b[k];
+                    b[r] /= a[4 * r + r];
+                }
+                m[i] = q[0] * b[0] + q[1] * b[1] + q[2] * b[2] + q[3] * b[3];
+            }
         }
         int64_t j = 0;  /* numpy.argmax: the first largest, or the first NaN */
         for (int64_t i = 1; i < n && m[j] == m[j]; i++)
             if (m[i] > m[j] || m[i] != m[i]) j = i;
         const double step = (m[j] - d - 1.0) / ((d + 1.0) * (m[j] - 1.0));
         /* new weights, their change, and the sums of the next X in one pass */
-        double change[2] = {0.0, 0.0};
+        double change = 0.0;
         memset(s, 0, sizeof s);
         for (int64_t i = 0; i < n; i++) {
             double w = (1.0 - step) * u[i];
             if (i == j) w += step;
             const double diff = w - u[i];
-            change[i & 1] += diff * diff;
+            change += diff * diff;
             u[i] = w;
             const double x = px[i], y = py[i], z = pz[i];
             const double wx = w * x, wy = w * y, wz = w * z;
-            double *t = s[i & 1];
+            double *t = s;
             t[0] += wx * x; t[1] += wx * y; t[2] += wx * z; t[3] += wx;
             t[4] += wy * y; t[5] += wy * z; t[6] += wy;
             t[7] += wz * z; t[8] += wz;
             t[9] += w;
         }
-        if (sqrt(change[0] + change[1]) < tol) break;
+        if (sqrt(change) < tol) break;
     }
     return it;
 }

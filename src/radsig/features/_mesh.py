@@ -224,12 +224,19 @@ def mvee_semi_axes(points: np.ndarray, tol: float = IBSI_MVEE_TOLERANCE,
     Barycentric coordinate descent: the weights ``u`` of the points are moved toward the point
     farthest outside the current ellipsoid until the weights change less than ``tol``. The
     iterations run in the C extension where it was built (finite 3D points), else in NumPy
-    (:func:`_mvee_weights`), the same loop; a singular moment matrix (points in a plane, or
-    fewer than four) raises ``numpy.linalg.LinAlgError`` either way.
+    (:func:`_mvee_weights`), the same loop.
+
+    Flat points (fewer than ``d + 1``, or of numerical rank below ``d`` once centred: no
+    ellipsoid of positive volume) raise ``numpy.linalg.LinAlgError`` in both. Without this
+    check the moment matrix is singular only in exact arithmetic, and whether its solve raised
+    or returned rounding noise depended on the BLAS summation order.
     """
     pts = np.asarray(points, dtype=np.float64)
     n, d = pts.shape
-    if _chull is not None and d == 3 and n > 0 and np.isfinite(pts).all():
+    finite = bool(np.isfinite(pts).all())
+    if finite and (n <= d or np.linalg.matrix_rank(pts - pts.mean(axis=0)) < d):
+        raise np.linalg.LinAlgError("Singular matrix")
+    if _chull is not None and d == 3 and finite:
         found = _chull.mvee_weights(np.ascontiguousarray(pts), float(tol), int(max_iter))
         if found is None:
             raise np.linalg.LinAlgError("Singular matrix")
