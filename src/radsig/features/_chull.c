@@ -447,12 +447,74 @@ static int chol4_inverse(const double a[16], double li[16]) {
     return 0;
 }
 
+/* One pass over the points: the new weights w_i = (1 - step) u_i (+ step for i = j), the
+ * squared norm of their change (returned), and the sums of X = sum w_i q_i q_i^T (upper
+ * triangle: xx, xy, xz, x, yy, yz, y, zz, z, 1). With step = 0 and j = -1 it only sums.
+ * Even and odd points go to two partial sums, added at the end: written with GCC / Clang vector
+ * types where available (both lanes in one instruction), else as scalars in the same order, so
+ * both builds give the same bits. */
+#if (defined(__GNUC__) || defined(__clang__)) && !defined(RADSIG_NO_VECTOR)
+typedef double v2d __attribute__((vector_size(16)));
+#define RADSIG_V2D 1
+#endif
+
+static double update_moments(double *u, const double *px, const double *py, const double *pz,
+                             int64_t n, double step, int64_t j, double s[10]) {
+    const double keep = 1.0 - step;
+    double lane[2][10], change[2] = {0.0, 0.0};
+    memset(lane, 0, sizeof lane);
+    int64_t i = 0;
+#ifdef RADSIG_V2D
+    v2d t[10], ch = {0.0, 0.0};
+    const v2d k2 = {keep, keep};
+    for (int k = 0; k < 10; k++) t[k] = (v2d){0.0, 0.0};
+    for (; i + 1 < n; i += 2) {
+        v2d uo, x, y, z;
+        memcpy(&uo, u + i, sizeof uo);
+        memcpy(&x, px + i, sizeof x);
+        memcpy(&y, py + i, sizeof y);
+        memcpy(&z, pz + i, sizeof z);
+        v2d w = k2 * uo;
+        if ((j & ~(int64_t)1) == i) w[j - i] += step;
+        const v2d diff = w - uo;
+        ch += diff * diff;
+        memcpy(u + i, &w, sizeof w);
+        const v2d wx = w * x, wy = w * y, wz = w * z;
+        t[0] += wx * x; t[1] += wx * y; t[2] += wx * z; t[3] += wx;
+        t[4] += wy * y; t[5] += wy * z; t[6] += wy;
+        t[7] += wz * z; t[8] += wz;
+        t[9] += w;
+    }
+    for (int k = 0; k < 10; k++) { lane[0][k] = t[k][0]; lane[1][k] = t[k][1]; }
+    change[0] = ch[0];
+    change[1] = ch[1];
+#endif
+    for (; i < n; i++) {
+        double *t1 = lane[i & 1];
+        const double uo = u[i];
+        double w = keep * uo;
+        if (i == j) w += step;
+        const double diff = w - uo;
+        change[i & 1] += diff * diff;
+        u[i] = w;
+        const double x = px[i], y = py[i], z = pz[i];
+        const double wx = w * x, wy = w * y, wz = w * z;
+        t1[0] += wx * x; t1[1] += wx * y; t1[2] += wx * z; t1[3] += wx;
+        t1[4] += wy * y; t1[5] += wy * z; t1[6] += wy;
+        t1[7] += wz * z; t1[8] += wz;
+        t1[9] += w;
+    }
+    for (int k = 0; k < 10; k++) s[k] = lane[0][k] + lane[1][k];
+    return change[0] + change[1];
+}
+
 /* Khachiyan's iterations on the lifted points q_i = (x_i, y_i, z_i, 1) from uniform weights:
  * X = sum u_i q_i q_i^T, m_i = q_i^T X^-1 q_i, the weight moves toward the first largest m_j
  * by (m_j - d - 1) / ((d + 1)(m_j - 1)), until the weights change by less than tol (Euclidean
  * norm) or after max_iter iterations, as mvee_semi_axes in NumPy. X is symmetric positive
- * definite whenever the points span 3D (every weight stays positive); its inverse comes from LU
- * with partial pivoting. Returns the number of iterations, or -1 when X is singular. */
+ * definite whenever the points span 3D (every weight stays positive): m_i = |L^-1 q_i|^2 with
+ * its Cholesky factor L. Returns the number of iterations, or -1 when X is exactly singular
+ * (LU with partial pivoting meets a zero pivot, as in NumPy's solve). */
 static int64_t mvee_loop(const double *p, int64_t n, double tol, int64_t max_iter, double *u,
                          double *m, double *xyz) {
     const double d = 3.0;
@@ -463,25 +525,13 @@ static int64_t mvee_loop(const double *p, int64_t n, double tol, int64_t max_ite
         pz[i] = p[3 * i + 2];
         u[i] = 1.0 / (double)n;
     }
-    /* the sums of X = sum u_i q_i q_i^T (upper triangle) */
     double s[10];
-    memset(s, 0, sizeof s);
-    for (int64_t i = 0; i < n; i++) {
-        const double x = px[i], y = py[i], z = pz[i], w = u[i];
-        const double wx = w * x, wy = w * y, wz = w * z;
-        double *t = s;
-        t[0] += wx * x; t[1] += wx * y; t[2] += wx * z; t[3] += wx;
-        t[4] += wy * y; t[5] += wy * z; t[6] += wy;
-        t[7] += wz * z; t[8] += wz;
-        t[9] += w;
-    }
+    update_moments(u, px, py, pz, n, 0.0, -1, s);
     int64_t it = 0;
     while (it < max_iter) {
         it++;
-        double x4[10];
-        for (int k = 0; k < 10; k++) x4[k] = s[k];
-        double a[16] = {x4[0], x4[1], x4[2], x4[3], x4[1], x4[4], x4[5], x4[6],
-                        x4[2], x4[5], x4[7], x4[8], x4[3], x4[6], x4[8], x4[9]};
+        double a[16] = {s[0], s[1], s[2], s[3], s[1], s[4], s[5], s[6],
+                        s[2], s[5], s[7], s[8], s[3], s[6], s[8], s[9]};
         double x4full[16], li[16];
         int piv[4];
         memcpy(x4full, a, sizeof x4full);
@@ -519,22 +569,7 @@ static int64_t mvee_loop(const double *p, int64_t n, double tol, int64_t max_ite
             if (m[i] > m[j] || m[i] != m[i]) j = i;
         const double step = (m[j] - d - 1.0) / ((d + 1.0) * (m[j] - 1.0));
         /* new weights, their change, and the sums of the next X in one pass */
-        double change = 0.0;
-        memset(s, 0, sizeof s);
-        for (int64_t i = 0; i < n; i++) {
-            double w = (1.0 - step) * u[i];
-            if (i == j) w += step;
-            const double diff = w - u[i];
-            change += diff * diff;
-            u[i] = w;
-            const double x = px[i], y = py[i], z = pz[i];
-            const double wx = w * x, wy = w * y, wz = w * z;
-            double *t = s;
-            t[0] += wx * x; t[1] += wx * y; t[2] += wx * z; t[3] += wx;
-            t[4] += wy * y; t[5] += wy * z; t[6] += wy;
-            t[7] += wz * z; t[8] += wz;
-            t[9] += w;
-        }
+        const double change = update_moments(u, px, py, pz, n, step, j, s);
         if (sqrt(change) < tol) break;
     }
     return it;
