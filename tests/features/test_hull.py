@@ -554,6 +554,9 @@ def test_c_bounding_loops_refuse_bad_buffers():
         _mesh._chull.mvee_weights(np.zeros((0, 3)), 1e-3, 10)
     with pytest.raises(ValueError):
         _mesh._chull.refine(np.zeros((4, 3)), np.eye(2), 0.05, 1e-8, 10)
-    with pytest.raises(ValueError):
-        _mesh._chull.flush_sides(np.zeros((4, 3)), np.zeros((2, 2), np.int64),
-                                 np.zeros((1, 3), np.uint8), np.zeros((1, 3)), np.zeros((1, 3)))
+    pts, ends, groups = np.zeros((4, 3)), np.array([[0, 1], [1, 2]]), np.array([0, 1])
+    unit = np.eye(3)
+    with pytest.raises(ValueError):  # one group index per edge
+        _mesh._chull.flush_sides(pts, ends, groups[:1], groups, unit, unit, unit, unit)
+    with pytest.raises(ValueError):  # a point index out of range
+        _mesh._chull.flush_sides(pts, ends + 3, groups, groups, unit, unit, unit, unit)

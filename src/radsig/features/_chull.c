@@ -765,51 +765,89 @@ static PyObject *k_refine(PyObject *self, PyObject *args) {
                          (long long)rounds);
 }
 
-/* flush_sides(points, ends, silhouette, e1, e2) -> None | sides: for each chosen face normal i,
- * the minimum-area rectangle of the silhouette edges' end points projected on the plane (e1[i],
- * e2[i]), over the projected edge directions (the callipers of _min_rectangle): sides the bytes of
- * (normals, 2) float64, the unit direction of one rectangle side in that plane. points float64
- * (N, 3); ends int64 (E, 2) point indices; silhouette (normals, E) bytes, 1 where the edge is on
- * the silhouette of normal i; e1, e2 float64 (normals, 3). None when some normal has no edge of
- * non-zero projected length (degenerate; the caller uses NumPy). */
-static int flush_loop(const double *pts, int64_t npts, const int64_t *ends, int64_t ne,
-                      const unsigned char *sil, const double *e1, const double *e2, int64_t nc,
-                      double *sides, int64_t *mark, double *px, double *py, double *dx,
-                      double *dy) {
-    for (int64_t i = 0; i < npts; i++) mark[i] = -1;
-    for (int64_t c = 0; c < nc; c++) {
-        const double *u = e1 + 3 * c, *v = e2 + 3 * c;
-        const unsigned char *row = sil + ne * c;
+/* flush_sides(points, ends, g1, g2, normals, chosen, e1, e2) -> None | sides: the callipers of
+ * _face_flush_frames. For each chosen face normal c, the silhouette edges are the polytope edges
+ * (end points ends[e], between the faces of planes g1[e] and g2[e]) whose two faces do not both
+ * face the same way along c (or one is parallel to it: |c . normal| <= 1e-9); their end points
+ * and directions, projected on the plane (e1[c], e2[c]), give the minimum-area rectangle over the
+ * projected edge directions (_min_rectangle with `directions`): sides holds the bytes of
+ * (chosen, 2) float64, the unit direction of one rectangle side in that plane. points float64
+ * (N, 3); ends int64 (E, 2); g1, g2 int64 (E,); normals float64 (G, 3) unit plane normals;
+ * chosen, e1, e2 float64 (C, 3). None when some normal has no edge of non-zero projected length
+ * (degenerate: the caller uses NumPy).
+ *
+ * A direction equal to an earlier one, or to its opposite, gives bit for bit the same rectangle
+ * area (negation is exact), so it is skipped: the first smallest is the same. */
+typedef struct {
+    const double *pts, *normals, *chosen, *e1, *e2;
+    const int64_t *ends, *g1, *g2;
+    int64_t npts, ne, ng, nc;
+} FlushIn;
+
+static inline uint64_t bits_of(double x) {
+    uint64_t b;
+    memcpy(&b, &x, sizeof b);
+    return b;
+}
+
+static int flush_loop(const FlushIn *in, double *sides, int64_t *mark, double *facing,
+                      double *px, double *py, double *dx, double *dy, int64_t *table,
+                      int64_t tsize) {
+    for (int64_t i = 0; i < in->npts; i++) mark[i] = -1;
+    for (int64_t e = 0; e < in->ne; e++) {
+        const int64_t a = in->ends[2 * e], b = in->ends[2 * e + 1];
+        if (a < 0 || a >= in->npts || b < 0 || b >= in->npts || in->g1[e] < 0 ||
+            in->g1[e] >= in->ng || in->g2[e] < 0 || in->g2[e] >= in->ng)
+            return -2;
+    }
+    for (int64_t c = 0; c < in->nc; c++) {
+        const double *n = in->chosen + 3 * c, *u = in->e1 + 3 * c, *v = in->e2 + 3 * c;
+        for (int64_t g = 0; g < in->ng; g++) facing[g] = dot3(n, in->normals + 3 * g);
         int64_t np_ = 0, nd = 0;
         double scale = 1.0;
-        for (int64_t e = 0; e < ne; e++) {
-            if (!row[e]) continue;
+        for (int64_t e = 0; e < in->ne; e++) {
+            const double s1 = facing[in->g1[e]], s2 = facing[in->g2[e]];
+            if (!(s1 * s2 <= 0.0 || fmin(fabs(s1), fabs(s2)) <= 1e-9)) continue;
             for (int t = 0; t < 2; t++) {
-                const int64_t q = ends[2 * e + t];
-                if (q < 0 || q >= npts) return -2;
+                const int64_t q = in->ends[2 * e + t];
                 if (mark[q] == c) continue;
                 mark[q] = c;
-                px[np_] = dot3(pts + 3 * q, u);
-                py[np_] = dot3(pts + 3 * q, v);
+                px[np_] = dot3(in->pts + 3 * q, u);
+                py[np_] = dot3(in->pts + 3 * q, v);
                 if (fabs(px[np_]) > scale) scale = fabs(px[np_]);
                 if (fabs(py[np_]) > scale) scale = fabs(py[np_]);
                 np_++;
             }
-        }
-        for (int64_t e = 0; e < ne; e++) {
-            if (!row[e]) continue;
-            const double *a = pts + 3 * ends[2 * e], *b = pts + 3 * ends[2 * e + 1];
-            const double d[3] = {b[0] - a[0], b[1] - a[1], b[2] - a[2]};
+            const double *pa = in->pts + 3 * in->ends[2 * e], *pb = in->pts + 3 * in->ends[2 * e + 1];
+            const double d[3] = {pb[0] - pa[0], pb[1] - pa[1], pb[2] - pa[2]};
             dx[nd] = dot3(d, u);
             dy[nd] = dot3(d, v);
             nd++;
         }
+        for (int64_t k = 0; k < tsize; k++) table[k] = -1;
         double best = HUGE_VAL, sx = 0.0, sy = 0.0;
         int found = 0;
         for (int64_t k = 0; k < nd; k++) {
             const double len = hypot(dx[k], dy[k]);
             if (!(len > 1e-12 * scale)) continue;
             const double ex = dx[k] / len, ey = dy[k] / len;
+            /* skip a repeated direction (up to sign): open addressing on its canonical bits */
+            const int flip = ex < 0.0 || (ex == 0.0 && ey < 0.0);
+            const double cx = flip ? -ex : ex, cy = flip ? -ey : ey;
+            const uint64_t kx = bits_of(cx + 0.0), ky = bits_of(cy + 0.0);
+            uint64_t h = (kx * 0x9E3779B97F4A7C15ULL) ^ (ky + 0x632BE59BD9B4E019ULL + (kx << 6));
+            h ^= h >> 29;
+            int64_t slot = (int64_t)(h & (uint64_t)(tsize - 1));
+            int seen = 0;
+            while (table[slot] >= 0) {
+                const int64_t o = table[slot];
+                if (bits_of(dx[o] + 0.0) == kx && bits_of(dy[o] + 0.0) == ky) { seen = 1; break; }
+                slot = (slot + 1) & (tsize - 1);
+            }
+            if (seen) continue;
+            table[slot] = k;
+            dx[k] = cx;  /* the canonical direction, for later comparisons */
+            dy[k] = cy;
             double amax = -HUGE_VAL, amin = HUGE_VAL, cmax = -HUGE_VAL, cmin = HUGE_VAL;
             for (int64_t i = 0; i < np_; i++) {
                 const double along = ex * px[i] + ey * py[i];
@@ -830,36 +868,56 @@ static int flush_loop(const double *pts, int64_t npts, const int64_t *ends, int6
 }
 
 static PyObject *k_flush_sides(PyObject *self, PyObject *args) {
-    Py_buffer b[5];
+    Py_buffer b[8];
     memset(b, 0, sizeof b);
-    if (!PyArg_ParseTuple(args, "y*y*y*y*y*", b, b + 1, b + 2, b + 3, b + 4)) return NULL;
-    int64_t npts = b[0].len / 24, ne = b[1].len / 16, nc = b[3].len / 24;
+    if (!PyArg_ParseTuple(args, "y*y*y*y*y*y*y*y*", b, b + 1, b + 2, b + 3, b + 4, b + 5, b + 6,
+                          b + 7))
+        return NULL;
+    FlushIn in;
+    in.pts = (const double *)b[0].buf;
+    in.ends = (const int64_t *)b[1].buf;
+    in.g1 = (const int64_t *)b[2].buf;
+    in.g2 = (const int64_t *)b[3].buf;
+    in.normals = (const double *)b[4].buf;
+    in.chosen = (const double *)b[5].buf;
+    in.e1 = (const double *)b[6].buf;
+    in.e2 = (const double *)b[7].buf;
+    in.npts = b[0].len / 24;
+    in.ne = b[1].len / 16;
+    in.ng = b[4].len / 24;
+    in.nc = b[5].len / 24;
     PyObject *ret = NULL;
-    if (b[0].len % 24 || b[1].len % 16 || b[3].len % 24 || b[4].len != b[3].len ||
-        b[2].len != ne * nc) {
+    double *sides = NULL, *facing = NULL, *px = NULL, *py = NULL, *dx = NULL, *dy = NULL;
+    int64_t *mark = NULL, *table = NULL, tsize = 16;
+    int status = -3;
+    if (b[0].len % 24 || b[1].len % 16 || b[2].len != 8 * in.ne || b[3].len != 8 * in.ne ||
+        b[4].len % 24 || b[5].len % 24 || b[6].len != b[5].len || b[7].len != b[5].len) {
         PyErr_SetString(PyExc_ValueError, "flush_sides: inconsistent buffer sizes");
         goto done;
     }
-    double *sides = (double *)malloc((size_t)(nc > 0 ? nc : 1) * 2 * sizeof(double));
-    int64_t *mark = (int64_t *)malloc((size_t)(npts > 0 ? npts : 1) * sizeof(int64_t));
-    size_t big = (size_t)(2 * ne > 0 ? 2 * ne : 1) * sizeof(double);
-    double *px = (double *)malloc(big), *py = (double *)malloc(big);
-    double *dx = (double *)malloc(big), *dy = (double *)malloc(big);
-    int status = -3;
-    if (sides && mark && px && py && dx && dy) {
+    while (tsize < 2 * in.ne) tsize *= 2;
+    size_t big = (size_t)(2 * in.ne + 1) * sizeof(double);
+    sides = (double *)malloc((size_t)(2 * in.nc + 1) * sizeof(double));
+    facing = (double *)malloc((size_t)(in.ng + 1) * sizeof(double));
+    mark = (int64_t *)malloc((size_t)(in.npts + 1) * sizeof(int64_t));
+    table = (int64_t *)malloc((size_t)tsize * sizeof(int64_t));
+    px = (double *)malloc(big);
+    py = (double *)malloc(big);
+    dx = (double *)malloc(big);
+    dy = (double *)malloc(big);
+    if (sides && facing && mark && table && px && py && dx && dy) {
         Py_BEGIN_ALLOW_THREADS
-        status = flush_loop((const double *)b[0].buf, npts, (const int64_t *)b[1].buf, ne,
-                            (const unsigned char *)b[2].buf, (const double *)b[3].buf,
-                            (const double *)b[4].buf, nc, sides, mark, px, py, dx, dy);
+        status = flush_loop(&in, sides, mark, facing, px, py, dx, dy, table, tsize);
         Py_END_ALLOW_THREADS
     }
     if (status == -3) PyErr_NoMemory();
-    else if (status == -2) PyErr_SetString(PyExc_ValueError, "flush_sides: point index out of range");
+    else if (status == -2) PyErr_SetString(PyExc_ValueError, "flush_sides: index out of range");
     else if (status == -1) { ret = Py_None; Py_INCREF(ret); }
-    else ret = PyBytes_FromStringAndSize((const char *)sides, (Py_ssize_t)(nc * 2 * 8));
-    free(sides); free(mark); free(px); free(py); free(dx); free(dy);
+    else ret = PyBytes_FromStringAndSize((const char *)sides, (Py_ssize_t)(in.nc * 2 * 8));
 done:
-    for (int i = 0; i < 5; i++) PyBuffer_Release(b + i);
+    free(sides); free(facing); free(mark); free(table);
+    free(px); free(py); free(dx); free(dy);
+    for (int i = 0; i < 8; i++) PyBuffer_Release(b + i);
     return ret;
 }
 
@@ -874,8 +932,8 @@ static PyMethodDef methods[] = {
      "refine(points, frame, step, min_step, max_evals) -> (frame, volume, rounds): the box "
      "pattern search of radsig.features._mesh._refine."},
     {"flush_sides", k_flush_sides, METH_VARARGS,
-     "flush_sides(points, ends, silhouette, e1, e2) -> None | sides: minimum-area rectangles "
-     "of the projected silhouettes (radsig.features._mesh._face_flush_frames)."},
+     "flush_sides(points, ends, g1, g2, normals, chosen, e1, e2) -> None | sides: minimum-area "
+     "rectangles of the projected silhouettes (radsig.features._mesh._face_flush_frames)."},
     {NULL, NULL, 0, NULL},
 };
 

@@ -371,24 +371,25 @@ def _face_flush_frames(hull: Hull, points: np.ndarray, max_normals: int) -> np.n
     e1 /= np.linalg.norm(e1, axis=1, keepdims=True)
     e2 = np.cross(chosen, e1)
     edges = _surface_edges(hull.simplices)
+    sides = None
     if edges is not None:
         ends, pairs = edges
         # the polytope's edges: those inside a (triangulated) face are never on a silhouette
         # unless the face is parallel to the normal, and then its boundary edges are
         g1, g2 = groups[pairs[:, 0]], groups[pairs[:, 1]]
         ends, g1, g2 = ends[g1 != g2], g1[g1 != g2], g2[g1 != g2]
-        facing = chosen @ normals.T                          # (chosen normals, faces)
-        s1, s2 = facing[:, g1], facing[:, g2]
-        silhouette = (s1 * s2 <= 0) | (np.minimum(np.abs(s1), np.abs(s2)) <= 1e-9)
-    sides = None
-    if edges is not None and _chull is not None and np.isfinite(hull.points).all():
-        found = _chull.flush_sides(np.ascontiguousarray(hull.points, dtype=np.float64),
-                                   np.ascontiguousarray(ends, dtype=np.int64),
-                                   np.ascontiguousarray(silhouette, dtype=np.uint8),
-                                   np.ascontiguousarray(e1), np.ascontiguousarray(e2))
-        if found is not None:  # None: a degenerate silhouette, left to _min_rectangle
-            sides = np.frombuffer(found, dtype=np.float64).reshape(-1, 2)
+        if _chull is not None and np.isfinite(hull.points).all():
+            # the silhouettes and their callipers in C (None: degenerate, left to NumPy)
+            found = _chull.flush_sides(
+                *(np.ascontiguousarray(a, dtype=np.float64 if a.dtype.kind == "f" else np.int64)
+                  for a in (hull.points, ends, g1, g2, normals, chosen, e1, e2)))
+            if found is not None:
+                sides = np.frombuffer(found, dtype=np.float64).reshape(-1, 2)
     if sides is None:
+        if edges is not None:
+            facing = chosen @ normals.T                      # (chosen normals, faces)
+            s1, s2 = facing[:, g1], facing[:, g2]
+            silhouette = (s1 * s2 <= 0) | (np.minimum(np.abs(s1), np.abs(s2)) <= 1e-9)
         sides = np.empty((len(chosen), 2))
         for i in range(len(chosen)):
             plane = np.stack([e1[i], e2[i]], axis=1)             # (3, 2)
