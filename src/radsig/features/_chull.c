@@ -790,6 +790,54 @@ static inline uint64_t bits_of(double x) {
     return b;
 }
 
+/* Largest and smallest of along_i = ex px_i + ey py_i and across_i = -ey px_i + ex py_i:
+ * ext = {max along, min along, max across, min across}. With SSE2 two points at a time (the
+ * same products and sums per point; maxima and minima do not depend on the order). */
+#if defined(__SSE2__) && !defined(RADSIG_NO_VECTOR)
+#include <emmintrin.h>
+#endif
+
+static void extents2d(const double *px, const double *py, int64_t n, double ex, double ey,
+                      double ext[4]) {
+    double amax = -HUGE_VAL, amin = HUGE_VAL, cmax = -HUGE_VAL, cmin = HUGE_VAL;
+    int64_t i = 0;
+#if defined(__SSE2__) && !defined(RADSIG_NO_VECTOR)
+    const __m128d vx = _mm_set1_pd(ex), vy = _mm_set1_pd(ey), vny = _mm_set1_pd(-ey);
+    __m128d vamax = _mm_set1_pd(-HUGE_VAL), vamin = _mm_set1_pd(HUGE_VAL);
+    __m128d vcmax = vamax, vcmin = vamin;
+    for (; i + 1 < n; i += 2) {
+        const __m128d x = _mm_loadu_pd(px + i), y = _mm_loadu_pd(py + i);
+        const __m128d along = _mm_add_pd(_mm_mul_pd(vx, x), _mm_mul_pd(vy, y));
+        const __m128d across = _mm_add_pd(_mm_mul_pd(vny, x), _mm_mul_pd(vx, y));
+        vamax = _mm_max_pd(along, vamax);   /* along > max ? along : max, per lane */
+        vamin = _mm_min_pd(along, vamin);
+        vcmax = _mm_max_pd(across, vcmax);
+        vcmin = _mm_min_pd(across, vcmin);
+    }
+    double lanes[2];
+    _mm_storeu_pd(lanes, vamax);
+    amax = lanes[0] > lanes[1] ? lanes[0] : lanes[1];
+    _mm_storeu_pd(lanes, vamin);
+    amin = lanes[0] < lanes[1] ? lanes[0] : lanes[1];
+    _mm_storeu_pd(lanes, vcmax);
+    cmax = lanes[0] > lanes[1] ? lanes[0] : lanes[1];
+    _mm_storeu_pd(lanes, vcmin);
+    cmin = lanes[0] < lanes[1] ? lanes[0] : lanes[1];
+#endif
+    for (; i < n; i++) {
+        const double along = ex * px[i] + ey * py[i];
+        const double across = -ey * px[i] + ex * py[i];
+        if (along > amax) amax = along;
+        if (along < amin) amin = along;
+        if (across > cmax) cmax = across;
+        if (across < cmin) cmin = across;
+    }
+    ext[0] = amax;
+    ext[1] = amin;
+    ext[2] = cmax;
+    ext[3] = cmin;
+}
+
 static int flush_loop(const FlushIn *in, double *sides, int64_t *mark, double *facing,
                       double *px, double *py, double *dx, double *dy, int64_t *table,
                       int64_t tsize) {
@@ -848,16 +896,9 @@ static int flush_loop(const FlushIn *in, double *sides, int64_t *mark, double *f
             table[slot] = k;
             dx[k] = cx;  /* the canonical direction, for later comparisons */
             dy[k] = cy;
-            double amax = -HUGE_VAL, amin = HUGE_VAL, cmax = -HUGE_VAL, cmin = HUGE_VAL;
-            for (int64_t i = 0; i < np_; i++) {
-                const double along = ex * px[i] + ey * py[i];
-                const double across = -ey * px[i] + ex * py[i];
-                if (along > amax) amax = along;
-                if (along < amin) amin = along;
-                if (across > cmax) cmax = across;
-                if (across < cmin) cmin = across;
-            }
-            const double area = (amax - amin) * (cmax - cmin);
+            double ext[4];
+            extents2d(px, py, np_, ex, ey, ext);
+            const double area = (ext[0] - ext[1]) * (ext[2] - ext[3]);
             if (!found || area < best) { best = area; sx = ex; sy = ey; found = 1; }
         }
         if (!found) return -1;
