@@ -14,6 +14,13 @@ in the form IBSI needs:
 - the minimum-volume enclosing ellipsoid by Khachiyan's barycentric coordinate descent
   (IBSI stopping tolerance 0.001),
 - an oriented minimum bounding box (see :func:`oriented_min_box`).
+
+The loops of the last two (Khachiyan's iterations; per face normal the callipers of the
+face-flush boxes; the pattern search over rotations) run in the same C extension where it was
+built: hundreds of small NumPy calls each, about 40 ms of a typical CT tumour's 60 ms family in
+NumPy, about 4 ms in C. The NumPy loops below stay as their reference (the tests run both) and
+as the fallback; the C loops take the same steps with the same stopping rules (equal to about
+1e-14, not bit for bit: NumPy's BLAS sums in another order).
 """
 
 from __future__ import annotations
