@@ -931,13 +931,14 @@ static PyObject *k_flush_sides(PyObject *self, PyObject *args) {
     double *sides = NULL, *facing = NULL, *px = NULL, *py = NULL, *dx = NULL, *dy = NULL;
     int64_t *mark = NULL, *table = NULL, tsize = 16;
     int status = -3;
+    size_t big = 0;
     if (b[0].len % 24 || b[1].len % 16 || b[2].len != 8 * in.ne || b[3].len != 8 * in.ne ||
         b[4].len % 24 || b[5].len % 24 || b[6].len != b[5].len || b[7].len != b[5].len) {
         PyErr_SetString(PyExc_ValueError, "flush_sides: inconsistent buffer sizes");
         goto done;
     }
     while (tsize < 2 * in.ne) tsize *= 2;
-    size_t big = (size_t)(2 * in.ne + 1) * sizeof(double);
+    big = (size_t)(2 * in.ne + 1) * sizeof(double);
     sides = (double *)malloc((size_t)(2 * in.nc + 1) * sizeof(double));
     facing = (double *)malloc((size_t)(in.ng + 1) * sizeof(double));
     mark = (int64_t *)malloc((size_t)(in.npts + 1) * sizeof(int64_t));
