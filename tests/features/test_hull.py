@@ -560,3 +560,18 @@ def test_c_bounding_loops_refuse_bad_buffers():
         _mesh._chull.flush_sides(pts, ends, groups[:1], groups, unit, unit, unit, unit)
     with pytest.raises(ValueError):  # a point index out of range
         _mesh._chull.flush_sides(pts, ends + 3, groups, groups, unit, unit, unit, unit)
+
+
+def test_bounding_volumes_in_threads_equal_sequential():
+    """The C loops keep no state between calls: two threads give the sequential results."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    hulls = _mesh_hulls(6, 39)
+
+    def bounds(hull):
+        return oriented_min_box(hull), tuple(_mesh.mvee_semi_axes(hull.points[hull.vertices]))
+
+    sequential = [bounds(h) for h in hulls]
+    with ThreadPoolExecutor(2) as pool:
+        threaded = list(pool.map(bounds, hulls * 2))
+    assert threaded == sequential * 2
