@@ -3,7 +3,8 @@
 - ``radsig.features.pyradiomics._ckernels``: the PyRadiomics-mode texture matrices;
 - ``radsig.preprocess._cfilters``: the LoG (ITK's recursive Gaussian) and wavelet (PyWavelets'
   stationary transform) images;
-- ``radsig.features._chull``: the exact convex hull of IBSI morphology's mesh (lattice points).
+- ``radsig.features._chull``: the exact convex hull of IBSI morphology's mesh (lattice points)
+  and the loops of its bounding volumes (Khachiyan's MVEE, the oriented minimum box search).
 
 All are optional: where no C compiler is available the build skips them (with a warning) and
 radsig uses the NumPy / SimpleITK code they are tested against. Floating-point contraction is off

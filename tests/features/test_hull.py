@@ -389,3 +389,189 @@ def test_morphology_does_not_import_scipy_spatial_or_optimize():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
                          env=env)
     assert out.stdout.strip() == "[]"
+
+
+# --- the C loops of the bounding volumes against their NumPy reference -------------------------
+# mvee_semi_axes, _face_flush_frames and _refine run their loops in _chull where it was built;
+# with _mesh._chull set to None the same functions run the NumPy loops they replace.
+
+def _without_c(monkeypatch, fn, *args, **kwargs):
+    with monkeypatch.context() as m:
+        m.setattr(_mesh, "_chull", None)
+        return fn(*args, **kwargs)
+
+
+def _mesh_hulls(count, seed):
+    """Hulls of marching-cubes meshes: rotated and axis-aligned (symmetric) ellipsoids, rotated
+    boxes, smoothed random blobs and masks one or two slices thick, at varied spacings."""
+    rng = np.random.default_rng(seed)
+    out = []
+    for k in range(count):
+        spacing = (1.0, 1.0, 1.0) if k % 2 else tuple(rng.choice([0.7, 0.976562, 1.25, 2.0], 3))
+        kind = k % 5
+        if kind in (0, 1):
+            x = _grid((21, 21, 21), spacing)
+            x = x @ _rotation(rng) if kind == 0 else x
+            mask = np.sum((x / rng.uniform(2.5, 9.0, 3)) ** 2, axis=-1) <= 1.0
+        elif kind == 2:
+            x = _grid((21, 21, 21), spacing) @ _rotation(rng)
+            mask = np.all(np.abs(x) <= rng.uniform(1.5, 7.0, 3), axis=-1)
+        elif kind == 3:
+            mask = _random_mask(rng)
+        else:
+            mask = rng.random((int(rng.integers(1, 3)), 16, 19)) < 0.7
+        if not mask.any():
+            continue
+        hull = convex_hull(roi_mesh(mask, spacing).vertices, step=np.asarray(spacing) / 2)
+        if hull is not None:
+            out.append(hull)
+    return out
+
+
+@needs_c
+def test_c_mvee_equals_numpy(monkeypatch):
+    """The same semi-axes (C vs NumPy loop) to 1e-9 on mesh hulls and few points, and the same
+    weights where no two points tie (on a symmetric hull the weight may go to the mirror image
+    of NumPy's point: another weight vector, the same ellipsoid)."""
+    rng = np.random.default_rng(32)
+    generic = [np.vstack([np.zeros(3), np.eye(3)]),                       # four points
+               rng.normal(size=(6, 3)),
+               rng.normal(size=(300, 3)) * [9.0, 4.0, 1.0] @ _rotation(rng) + 40.0,
+               np.c_[rng.normal(size=(40, 2)) * 30, rng.normal(size=40) * 0.3] + 100.0]
+    for pts in generic:
+        pts = np.ascontiguousarray(pts, dtype=np.float64)
+        weights, iterations = _mesh._chull.mvee_weights(pts, 1e-3, 100_000)
+        reference = _mesh._mvee_weights(pts, 1e-3, 100_000)
+        assert np.frombuffer(weights) == pytest.approx(reference, rel=1e-9, abs=1e-12)
+        assert 1 <= iterations < 100_000
+    clouds = generic + [np.argwhere(np.ones((2, 2, 2))) * [3.0, 1.0, 0.5]]  # a box's corners
+    clouds += [h.points[h.vertices] for h in _mesh_hulls(25, 31)]
+    for pts in clouds:
+        assert _mesh.mvee_semi_axes(pts) == pytest.approx(
+            _without_c(monkeypatch, _mesh.mvee_semi_axes, pts), rel=1e-9)
+
+
+@needs_c
+def test_c_mvee_stops_like_numpy(monkeypatch):
+    """The same stopping rules: a loose tolerance, a zero one (max_iter iterations), one step."""
+    pts = np.random.default_rng(33).normal(size=(200, 3)) * [5.0, 3.0, 2.0]
+    for tol, max_iter in ((0.05, 100_000), (0.0, 40), (1e-3, 1)):
+        weights, iterations = _mesh._chull.mvee_weights(np.ascontiguousarray(pts), tol, max_iter)
+        assert np.frombuffer(weights) == pytest.approx(_mesh._mvee_weights(pts, tol, max_iter),
+                                                       rel=1e-9, abs=1e-12)
+        if tol == 0.0 or max_iter == 1:
+            assert iterations == max_iter
+        assert _mesh.mvee_semi_axes(pts, tol, max_iter) == pytest.approx(
+            _without_c(monkeypatch, _mesh.mvee_semi_axes, pts, tol, max_iter), rel=1e-9)
+
+
+@pytest.mark.parametrize("c_on", [pytest.param(True, marks=needs_c), False])
+def test_mvee_of_flat_points_raises(monkeypatch, c_on):
+    """No ellipsoid of positive volume: LinAlgError with and without the extension."""
+    if not c_on:
+        monkeypatch.setattr(_mesh, "_chull", None)
+    rng = np.random.default_rng(34)
+    flat = [np.ones((1, 3)), np.eye(3), np.outer(np.arange(9.0), [1.0, 2.0, 3.0]),
+            np.c_[rng.integers(0, 5, (20, 2)), np.zeros(20)].astype(float),
+            rng.normal(size=(20, 2)) @ np.array([[1.0, 2.0, 0.5], [0.3, 1.0, 3.0]]),
+            np.repeat(np.eye(3), 3, axis=0), np.zeros((5, 3))]
+    for pts in flat:
+        with pytest.raises(np.linalg.LinAlgError):
+            _mesh.mvee_semi_axes(pts)
+
+
+@needs_c
+def test_c_face_flush_boxes_equal_numpy(monkeypatch):
+    """Per chosen normal the same box volume (a tie between two rectangle sides may pick the
+    other, equally small one)."""
+    for hull in _mesh_hulls(10, 35):
+        pts = hull.points[hull.vertices]
+        c = _mesh._face_flush_frames(hull, pts, 128)
+        ref = _without_c(monkeypatch, _mesh._face_flush_frames, hull, pts, 128)
+        assert c[:, 0] == pytest.approx(ref[:, 0], abs=1e-12)  # the same normals, same order
+        assert _mesh._box_volumes(pts, c) == pytest.approx(_mesh._box_volumes(pts, ref),
+                                                           rel=1e-9)
+        assert np.einsum("kij,kil->kjl", c, c) == pytest.approx(np.broadcast_to(np.eye(3),
+                                                                                c.shape), abs=1e-12)
+
+
+@needs_c
+def test_c_box_search_equals_numpy(monkeypatch):
+    """The pattern search in C takes the NumPy search's path: the same box to 1e-9 on mesh hulls
+    (a floating-point tie may branch differently: then never larger than NumPy's by 1e-6), and
+    never larger than the best candidate box. On random clouds, from any frame and step, the
+    same frame and volume (C evaluates the extents only over the points that can be extreme)."""
+    differ = 0
+    hulls = _mesh_hulls(40, 36)
+    for hull in hulls:
+        volume, area = oriented_min_box(hull)
+        ref_volume, ref_area = _without_c(monkeypatch, oriented_min_box, hull)
+        assert volume <= ref_volume * (1 + 1e-6)
+        assert volume <= oriented_min_box(hull, starts=0)[0]
+        differ += abs(volume - ref_volume) > 1e-9 * ref_volume
+        if abs(volume - ref_volume) <= 1e-9 * ref_volume:
+            assert area == pytest.approx(ref_area, rel=1e-6)
+    assert differ <= len(hulls) // 10
+    rng = np.random.default_rng(37)
+    for k in range(12):
+        pts = rng.normal(size=(int(rng.integers(4, 300)), 3)) * rng.uniform(0.5, 20, 3)
+        pts += rng.normal(size=3) * 50 * (k % 2)        # far from the origin too
+        frame, step = _rotation(rng), [0.05, 0.3, 1.0][k % 3]
+        got, got_volume = _mesh._refine(pts, frame, step=step)
+        ref, ref_volume = _mesh._refine_numpy(pts, frame, step=step)
+        assert got_volume == pytest.approx(ref_volume, rel=1e-9)
+        assert got == pytest.approx(ref, abs=1e-7)
+        assert got_volume == pytest.approx(_mesh._box_volume(pts, got), rel=1e-12)
+
+
+@needs_c
+def test_c_bounding_loops_release_the_gil():
+    """While a long MVEE loop runs in a thread, the main thread keeps running Python."""
+    import threading
+    import time
+
+    pts = np.random.default_rng(38).normal(size=(20_000, 3))
+    done = {}
+
+    def work():
+        start = time.perf_counter()
+        _mesh._chull.mvee_weights(pts, 0.0, 1500)  # about 0.15 s
+        done["seconds"] = time.perf_counter() - start
+
+    thread = threading.Thread(target=work)
+    ticks = [time.perf_counter()]
+    thread.start()
+    while thread.is_alive():
+        ticks.append(time.perf_counter())
+    thread.join()
+    assert done["seconds"] > 0.05  # long enough to tell
+    assert np.max(np.diff(ticks)) < 0.5 * done["seconds"]  # held, the GIL would stop it all along
+
+
+@needs_c
+def test_c_bounding_loops_refuse_bad_buffers():
+    with pytest.raises(ValueError):
+        _mesh._chull.mvee_weights(np.zeros((0, 3)), 1e-3, 10)
+    with pytest.raises(ValueError):
+        _mesh._chull.refine(np.zeros((4, 3)), np.eye(2), 0.05, 1e-8, 10)
+    pts, ends, groups = np.zeros((4, 3)), np.array([[0, 1], [1, 2]]), np.array([0, 1])
+    unit = np.eye(3)
+    with pytest.raises(ValueError):  # one group index per edge
+        _mesh._chull.flush_sides(pts, ends, groups[:1], groups, unit, unit, unit, unit)
+    with pytest.raises(ValueError):  # a point index out of range
+        _mesh._chull.flush_sides(pts, ends + 3, groups, groups, unit, unit, unit, unit)
+
+
+def test_bounding_volumes_in_threads_equal_sequential():
+    """The C loops keep no state between calls: two threads give the sequential results."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    hulls = _mesh_hulls(6, 39)
+
+    def bounds(hull):
+        return oriented_min_box(hull), tuple(_mesh.mvee_semi_axes(hull.points[hull.vertices]))
+
+    sequential = [bounds(h) for h in hulls]
+    with ThreadPoolExecutor(2) as pool:
+        threaded = list(pool.map(bounds, hulls * 2))
+    assert threaded == sequential * 2

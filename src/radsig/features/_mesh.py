@@ -14,6 +14,13 @@ in the form IBSI needs:
 - the minimum-volume enclosing ellipsoid by Khachiyan's barycentric coordinate descent
   (IBSI stopping tolerance 0.001),
 - an oriented minimum bounding box (see :func:`oriented_min_box`).
+
+The loops of the last two (Khachiyan's iterations; per face normal the callipers of the
+face-flush boxes; the pattern search over rotations) run in the same C extension where it was
+built: hundreds of small NumPy calls each, about 40 ms of a typical CT tumour's 60 ms family in
+NumPy, about 4 ms in C. The NumPy loops below stay as their reference (the tests run both) and
+as the fallback; the C loops take the same steps with the same stopping rules (equal to about
+1e-14, not bit for bit: NumPy's BLAS sums in another order).
 """
 
 from __future__ import annotations
@@ -222,9 +229,35 @@ def mvee_semi_axes(points: np.ndarray, tol: float = IBSI_MVEE_TOLERANCE,
     """Semi-axis lengths of the minimum-volume enclosing ellipsoid (Khachiyan's algorithm).
 
     Barycentric coordinate descent: the weights ``u`` of the points are moved toward the point
-    farthest outside the current ellipsoid until the weights change less than ``tol``.
+    farthest outside the current ellipsoid until the weights change less than ``tol``. The
+    iterations run in the C extension where it was built (finite 3D points), else in NumPy
+    (:func:`_mvee_weights`), the same loop.
+
+    Flat points (fewer than ``d + 1``, or of numerical rank below ``d`` once centred: no
+    ellipsoid of positive volume) raise ``numpy.linalg.LinAlgError`` in both. Without this
+    check the moment matrix is singular only in exact arithmetic, and whether its solve raised
+    or returned rounding noise depended on the BLAS summation order.
     """
     pts = np.asarray(points, dtype=np.float64)
+    n, d = pts.shape
+    finite = bool(np.isfinite(pts).all())
+    if finite and (n <= d or np.linalg.matrix_rank(pts - pts.mean(axis=0)) < d):
+        raise np.linalg.LinAlgError("Singular matrix")
+    if _chull is not None and d == 3 and finite:
+        found = _chull.mvee_weights(np.ascontiguousarray(pts), float(tol), int(max_iter))
+        if found is None:
+            raise np.linalg.LinAlgError("Singular matrix")
+        u = np.frombuffer(found[0], dtype=np.float64)
+    else:
+        u = _mvee_weights(pts, tol, max_iter)
+    centre = pts.T @ u
+    shape = np.linalg.inv((pts.T * u) @ pts - np.outer(centre, centre)) / d
+    return np.sort(1.0 / np.sqrt(np.linalg.eigvalsh(shape)))[::-1]
+
+
+def _mvee_weights(pts: np.ndarray, tol: float, max_iter: int) -> np.ndarray:
+    """Khachiyan's weights of the points in NumPy: the reference of the C loop (``mvee_weights``)
+    and the fallback where the extension was not built."""
     n, d = pts.shape
     q = np.vstack([pts.T, np.ones(n)])
     u = np.full(n, 1.0 / n)
@@ -239,9 +272,7 @@ def mvee_semi_axes(points: np.ndarray, tol: float = IBSI_MVEE_TOLERANCE,
         u = new_u
         if change < tol:
             break
-    centre = pts.T @ u
-    shape = np.linalg.inv((pts.T * u) @ pts - np.outer(centre, centre)) / d
-    return np.sort(1.0 / np.sqrt(np.linalg.eigvalsh(shape)))[::-1]
+    return u
 
 
 def _hull_2d(points2d: np.ndarray) -> np.ndarray:
@@ -347,26 +378,38 @@ def _face_flush_frames(hull: Hull, points: np.ndarray, max_normals: int) -> np.n
     e1 /= np.linalg.norm(e1, axis=1, keepdims=True)
     e2 = np.cross(chosen, e1)
     edges = _surface_edges(hull.simplices)
+    sides = None
     if edges is not None:
         ends, pairs = edges
         # the polytope's edges: those inside a (triangulated) face are never on a silhouette
         # unless the face is parallel to the normal, and then its boundary edges are
         g1, g2 = groups[pairs[:, 0]], groups[pairs[:, 1]]
         ends, g1, g2 = ends[g1 != g2], g1[g1 != g2], g2[g1 != g2]
-        facing = chosen @ normals.T                          # (chosen normals, faces)
-        s1, s2 = facing[:, g1], facing[:, g2]
-        silhouette = (s1 * s2 <= 0) | (np.minimum(np.abs(s1), np.abs(s2)) <= 1e-9)
+        if _chull is not None and np.isfinite(hull.points).all():
+            # the silhouettes and their callipers in C (None: degenerate, left to NumPy)
+            found = _chull.flush_sides(
+                *(np.ascontiguousarray(a, dtype=np.float64 if a.dtype.kind == "f" else np.int64)
+                  for a in (hull.points, ends, g1, g2, normals, chosen, e1, e2)))
+            if found is not None:
+                sides = np.frombuffer(found, dtype=np.float64).reshape(-1, 2)
+    if sides is None:
+        if edges is not None:
+            facing = chosen @ normals.T                      # (chosen normals, faces)
+            s1, s2 = facing[:, g1], facing[:, g2]
+            silhouette = (s1 * s2 <= 0) | (np.minimum(np.abs(s1), np.abs(s2)) <= 1e-9)
+        sides = np.empty((len(chosen), 2))
+        for i in range(len(chosen)):
+            plane = np.stack([e1[i], e2[i]], axis=1)             # (3, 2)
+            if edges is None:
+                _, sides[i] = _min_rectangle(points @ plane)
+            else:
+                sil = ends[silhouette[i]]
+                _, sides[i] = _min_rectangle(
+                    hull.points[np.unique(sil)] @ plane,
+                    (hull.points[sil[:, 1]] - hull.points[sil[:, 0]]) @ plane)
     frames = np.empty((len(chosen), 3, 3))
-    for i in range(len(chosen)):
-        plane = np.stack([e1[i], e2[i]], axis=1)             # (3, 2)
-        if edges is None:
-            _, side = _min_rectangle(points @ plane)
-        else:
-            sil = ends[silhouette[i]]
-            _, side = _min_rectangle(hull.points[np.unique(sil)] @ plane,
-                                     (hull.points[sil[:, 1]] - hull.points[sil[:, 0]]) @ plane)
-        frames[i, 0] = chosen[i]
-        frames[i, 1] = side[0] * e1[i] + side[1] * e2[i]
+    frames[:, 0] = chosen
+    frames[:, 1] = sides[:, :1] * e1 + sides[:, 1:] * e2
     frames[:, 2] = np.cross(frames[:, 0], frames[:, 1])
     return frames
 
@@ -390,12 +433,27 @@ def _refine(points: np.ndarray, frame: np.ndarray, step: float = 0.05,
             min_step: float = 1e-8, max_evals: int = 600) -> tuple[np.ndarray, float]:
     """Local minimum of the box volume over rotations of ``frame``: a pattern search.
 
-    Each round rotates the frame by ``step`` radians about 26 axes at once (one vectorised
-    evaluation) and moves to the best trial when it is smaller, else halves ``step``. The result
-    is never larger than the start. Written by hand instead of ``scipy.optimize.minimize``
-    (Nelder-Mead) because importing scipy.optimize costs about 0.1 s of a 0.4 s process; the
-    search is deterministic and only needs box volumes.
+    Each round rotates the frame by ``step`` radians about 26 axes at once and moves to the best
+    trial when it is smaller, else halves ``step``. The result is never larger than the start.
+    Written by hand instead of ``scipy.optimize.minimize`` (Nelder-Mead) because importing
+    scipy.optimize costs about 0.1 s of a 0.4 s process; the search is deterministic and only
+    needs box volumes. The rounds run in the C extension where it was built (finite points),
+    else in NumPy (:func:`_refine_numpy`), the same search.
     """
+    pts = np.asarray(points, dtype=np.float64)
+    if (_chull is not None and pts.ndim == 2 and pts.shape[1] == 3 and len(pts) > 0
+            and np.isfinite(pts).all()):
+        found, volume, _ = _chull.refine(np.ascontiguousarray(pts),
+                                         np.ascontiguousarray(frame, dtype=np.float64),
+                                         float(step), float(min_step), int(max_evals))
+        return np.frombuffer(found, dtype=np.float64).reshape(3, 3).copy(), float(volume)
+    return _refine_numpy(pts, frame, step, min_step, max_evals)
+
+
+def _refine_numpy(points: np.ndarray, frame: np.ndarray, step: float = 0.05,
+                  min_step: float = 1e-8, max_evals: int = 600) -> tuple[np.ndarray, float]:
+    """The pattern search of :func:`_refine` in NumPy (26 trials per vectorised evaluation): the
+    reference of the C loop and the fallback where the extension was not built."""
     best = _box_volume(points, frame)
     rotations = {}
     for _ in range(max_evals):
