@@ -84,3 +84,30 @@ def test_declines_what_it_does_not_read_exactly(tmp_path):
     image, mask = _write_case(tmp_path, np.int16)
     assert _nifti_input.nifti_arrays(image, mask, settings, 7) is None  # label absent
     assert _nifti_input.nifti_arrays(sitk.ReadImage(str(image)), mask, settings, None) is None
+
+
+def test_families_in_two_threads_give_the_rows_of_one(shared, monkeypatch):
+    """One case's families run side by side (RADSIG_THREADS=2) give the same rows, in the same
+    order, bit for bit, as one after the other; a family's error is still reported."""
+    folder = shared / "ibsi" / "ct_phantom_pat1"
+    settings = load_settings(shared.parent.parent / "params" / "ibsi" / "default_ct.yaml")
+    image, mask = folder / "image.nii.gz", folder / "mask.nii.gz"
+    monkeypatch.setenv("RADSIG_THREADS", "1")
+    one, attrs_one = _rows(image, mask, settings, monkeypatch, fast=True)
+    monkeypatch.setenv("RADSIG_THREADS", "2")
+    two, attrs_two = _rows(image, mask, settings, monkeypatch, fast=True)
+    _same(one, two)
+    assert attrs_one == attrs_two and len(one) == 215
+
+    from radsig.features import glcm
+
+    def broken(roi, **options):
+        raise RuntimeError("no GLCM today")
+
+    monkeypatch.setattr(glcm, "compute", broken)
+    rows, attrs = _rows(image, mask, settings, monkeypatch, fast=True)
+    assert "no GLCM today" in attrs["family_errors"]["glcm"]
+    assert [r[:4] for r in rows] == [r[:4] for r in one]
+    glcm_rows = [r for r in rows if r[1] == "glcm"]
+    assert glcm_rows and all(np.isnan(r[4]) for r in glcm_rows)
+    assert [r[4] for r in rows if r[1] == "glrlm"] == [r[4] for r in one if r[1] == "glrlm"]
