@@ -167,11 +167,7 @@ class _Inflater:
         sys.setswitchinterval(min(interval, 1e-4))
         try:
             if self._mask is not None:
-                self._limit = _roi_limit(self.path, self._mask)  # 0: inflate nothing
-                if self._limit:
-                    # then on (kept for the reader) while the main thread is busy: what the
-                    # reader does not need is inflated anyway to check the CRC (see close)
-                    self._limit += _AHEAD_BEYOND
+                self._scan_mask()
             while not self._stop:
                 with self._cond:
                     limit = self._limit
@@ -189,6 +185,24 @@ class _Inflater:
                 self._cond.notify_all()
         finally:
             sys.setswitchinterval(interval)
+
+    def _scan_mask(self) -> None:
+        """Find the ROI's last plane in the label map in another thread: the image inflates
+        meanwhile (the scan, ~10 ms alone, took 20-40 ms beside an importing main thread, and
+        the image's inflate is what the reader waits for: ~20 ms sooner in IBSI mode)."""
+        threading.Thread(target=self._limit_by_mask, name=f"scan {self._mask.name}",
+                         daemon=True).start()
+
+    def _limit_by_mask(self) -> None:
+        limit = _roi_limit(self.path, self._mask)  # 0: the mask cannot tell: stop
+        if limit:
+            # then on (kept for the reader) while the main thread is busy: what the reader
+            # does not need is inflated anyway to check the CRC (see close)
+            limit += _AHEAD_BEYOND
+        with self._cond:
+            if self._limit is None:
+                self._limit = limit
+            self._cond.notify_all()
 
     def _check_end(self) -> None:
         if self._error is None and not self._d.eof:
@@ -314,13 +328,13 @@ def _file_key(path: Path) -> tuple:
 
 def prefetch(image, mask) -> None:
     """Start inflating the gzipped NIfTI-1 *image* in a background thread at once (this module
-    imports no NumPy): having found the last plane holding a label in *mask* (a NIfTI label map
-    on the same grid, as the readers that take the pieces need; ~10 ms), up to that plane plus
-    10 mm; nothing when the mask cannot tell. It inflates 1 MB of input per call (see
-    ``_AHEAD_READ``), under a 0.1 ms switch interval so that the importing main thread hands it
-    the GIL between calls at once. The label map, inflated to its end on the way, is kept for
-    its reader. Best effort: any problem starts nothing, and the reader works as without it. One
-    prefetch per process."""
+    imports no NumPy), while a second thread finds the last plane holding a label in *mask* (a
+    NIfTI label map on the same grid, as the readers that take the pieces need; ~10 ms): the
+    image's thread stops at that plane plus 10 mm and 16 MB (at once when the mask cannot tell)
+    until the reader comes. It inflates 1 MB of input per call (see ``_AHEAD_READ``), under a
+    0.1 ms switch interval so that the importing main thread hands it the GIL between calls at
+    once. The label map, inflated to its end by the scan, is kept for its reader. Best effort:
+    any problem starts nothing, and the reader works as without it. One prefetch per process."""
     path = Path(image)
     if not path.name.lower().endswith(".gz") or _Inflater._ahead:
         return
@@ -330,7 +344,7 @@ def prefetch(image, mask) -> None:
     except Exception:  # noqa: BLE001 - only a speed-up: the reader reports any problem itself
         return
     ahead._mask = Path(mask)
-    ahead._limit = 0
+    ahead._limit = None  # until the label map's scan says
     ahead.start()  # before anyone can take it: only the thread inflates until it has ended
     with _Inflater._lock:
         _Inflater._ahead[ahead.key] = ahead
