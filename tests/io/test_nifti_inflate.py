@@ -264,3 +264,29 @@ def test_read_planes_into_a_whole_scan_array(volume, tmp_path, suffix):
     short.write_bytes(short.read_bytes()[:-5000])
     with pytest.raises(OSError, match="ends before its voxel data"):
         nifti.read_planes(nifti.read_header(short), 30, 37)
+
+
+def test_the_check_of_a_stream_yields_its_core(volume):
+    """The thread that checks the rest of a stream runs at the lowest priority (Linux), the main
+    thread never does."""
+    import os
+    import sys
+    import threading
+
+    if not sys.platform.startswith("linux"):
+        pytest.skip("per-thread priorities: Linux")
+    path, _ = volume
+    stream = gzstream._Inflater(path, 1.0)
+    seen = []
+
+    def check():
+        stream._yield_cpu()
+        seen.append(os.getpriority(os.PRIO_PROCESS, threading.get_native_id()))
+
+    before = os.getpriority(os.PRIO_PROCESS, 0)
+    thread = threading.Thread(target=check)
+    thread.start()
+    thread.join()
+    stream._yield_cpu()  # in the main thread: no change
+    assert seen == [19] and os.getpriority(os.PRIO_PROCESS, 0) == before
+    stream._fh.close()

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import bisect
 import contextlib
+import os
 import struct
 import sys
 import threading
@@ -114,6 +115,7 @@ class _Inflater:
         self._stop = False
         self._mask: Path | None = None  # prefetch: the thread limits itself to this ROI
         self._discard = False  # checking the rest of the stream: pieces are not kept
+        self._yielding = False  # this stream's thread runs at the lowest CPU priority
 
     @classmethod
     def take(cls, path: Path) -> _Inflater | None:
@@ -140,6 +142,8 @@ class _Inflater:
                 piece = self._d.decompress(self._data, self._piece)
                 self._data = self._d.unconsumed_tail
                 if piece and self._discard:
+                    if not self._yielding:
+                        self._yield_cpu()
                     self._end += len(piece)
                 elif piece:
                     with self._cond:
@@ -203,6 +207,20 @@ class _Inflater:
             if self._limit is None:
                 self._limit = limit
             self._cond.notify_all()
+
+    def _yield_cpu(self) -> None:
+        """Checking the rest of a stream (no one waits for it yet): the thread gives its core to
+        the feature work whenever that wants it (Linux: nice 19 for this thread only) and uses
+        the gaps, e.g. while the feature threads wait for each other's GIL; the main thread
+        awaits it at the end of :func:`checked_streams`. Medium CT, IBSI ``default_ct.yaml``,
+        medians of 40 alternating runs: 0.305 -> 0.298 s; S2 (two feature threads) unchanged."""
+        self._yielding = True
+        if threading.current_thread() is threading.main_thread():
+            return  # (a reader inflating by itself; never the main thread's priority)
+        try:
+            os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 19)
+        except (AttributeError, OSError):  # not Linux: the thread keeps its priority
+            pass
 
     def _check_end(self) -> None:
         if self._error is None and not self._d.eof:
