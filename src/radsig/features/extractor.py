@@ -256,9 +256,11 @@ def _case_rows(image, mask, settings, *, label, roi, case) -> tuple[list[tuple],
                   "diagnostics": prepared.extra.get("diagnostics", {})}
 
 
-#: ROI size (voxels) up to which one case's families run in two threads (two families at once
-#: hold two families' working arrays)
-THREADED_MAX_VOXELS = 2_000_000
+#: ROI size (voxels) up to which one case's families run in two threads: two families at once
+#: hold two families' working arrays (the FFT spectra of Moran's I and of the local intensity
+#: peak are ~8 times the ROI box each); an 80 mm tumour at 1 mm (254,000 voxels) took 346 MiB
+#: in two threads, 255-311 MiB in one
+THREADED_MAX_VOXELS = 200_000
 #: the longest families, started first so that the two threads end together
 _LONGEST_FIRST = ("morphology", "local_intensity", "glcm")
 
