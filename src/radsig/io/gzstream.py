@@ -13,7 +13,8 @@ import os
 import struct
 import sys
 import threading
-from pathlib import Path
+
+# (no pathlib: ~4 ms to import, and the prefetch thread starts only after this module is loaded)
 
 __all__ = ["NiftiCorruptError", "prefetch", "checked_streams"]
 
@@ -95,9 +96,9 @@ class _Inflater:
     _ahead: dict = {}  # _file_key -> _Inflater started by prefetch
     _lock = threading.Lock()
 
-    def __init__(self, path: Path, ratio: float, limit: int | None = None,
+    def __init__(self, path, ratio: float, limit: int | None = None,
                  piece: int | None = None, read: int | None = None) -> None:
-        self.path = Path(path)
+        self.path = os.fspath(path)
         self._piece = piece or _CHUNK
         self._read = read or self._piece >> 2  # compressed bytes read at a time
         self.key = _file_key(self.path)
@@ -113,15 +114,15 @@ class _Inflater:
         self._cond = threading.Condition()
         self._thread: threading.Thread | None = None
         self._stop = False
-        self._mask: Path | None = None  # prefetch: the thread limits itself to this ROI
+        self._mask: str | None = None  # prefetch: the thread limits itself to this ROI
         self._discard = False  # checking the rest of the stream: pieces are not kept
         self._yielding = False  # this stream's thread runs at the lowest CPU priority
 
     @classmethod
-    def take(cls, path: Path) -> _Inflater | None:
+    def take(cls, path) -> _Inflater | None:
         """The prefetched inflater of *path* (if one was started and the file is unchanged)."""
         try:
-            key = _file_key(Path(path))
+            key = _file_key(path)
         except OSError:
             return None
         with cls._lock:
@@ -194,7 +195,7 @@ class _Inflater:
         """Find the ROI's last plane in the label map in another thread: the image inflates
         meanwhile (the scan, ~10 ms alone, took 20-40 ms beside an importing main thread, and
         the image's inflate is what the reader waits for: ~20 ms sooner in IBSI mode)."""
-        threading.Thread(target=self._limit_by_mask, name=f"scan {self._mask.name}",
+        threading.Thread(target=self._limit_by_mask, name=f"scan {os.path.basename(self._mask)}",
                          daemon=True).start()
 
     def _limit_by_mask(self) -> None:
@@ -228,7 +229,7 @@ class _Inflater:
                                             "marker: the file is cut short")
 
     def start(self) -> None:
-        self._thread = threading.Thread(target=self._run, name=f"inflate {self.path.name}",
+        self._thread = threading.Thread(target=self._run, name=f"inflate {os.path.basename(self.path)}",
                                         daemon=True)
         self._thread.start()
 
@@ -280,7 +281,7 @@ class _Inflater:
                 scope.append(self)
             return
         self._stop = False
-        self._thread = threading.Thread(target=self._run_rest, name=f"check {self.path.name}",
+        self._thread = threading.Thread(target=self._run_rest, name=f"check {os.path.basename(self.path)}",
                                         daemon=True)
         self._thread.start()
         scope.append(self)
@@ -338,9 +339,9 @@ def checked_streams():
         _scope.streams = outer
 
 
-def _file_key(path: Path) -> tuple:
+def _file_key(path) -> tuple:
     """Which file, in which state: a prefetch is used only for the same, unchanged file."""
-    st = path.stat()
+    st = os.stat(path)
     return (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns)
 
 
@@ -353,22 +354,22 @@ def prefetch(image, mask) -> None:
     0.1 ms switch interval so that the importing main thread hands it the GIL between calls at
     once. The label map, inflated to its end by the scan, is kept for its reader. Best effort:
     any problem starts nothing, and the reader works as without it. One prefetch per process."""
-    path = Path(image)
-    if not path.name.lower().endswith(".gz") or _Inflater._ahead:
+    path = os.fspath(image)
+    if not path.lower().endswith(".gz") or _Inflater._ahead:
         return
     try:
         # image data inflates ~2-4:1 (ISA-L); each call reads as much as it may write
         ahead = _Inflater(path, 1.0, piece=_AHEAD_PIECE, read=_AHEAD_READ)
     except Exception:  # noqa: BLE001 - only a speed-up: the reader reports any problem itself
         return
-    ahead._mask = Path(mask)
+    ahead._mask = os.fspath(mask)
     ahead._limit = None  # until the label map's scan says
     ahead.start()  # before anyone can take it: only the thread inflates until it has ended
     with _Inflater._lock:
         _Inflater._ahead[ahead.key] = ahead
 
 
-def _head(path: Path, gz: bool) -> bytes:
+def _head(path, gz: bool) -> bytes:
     """The first 352 bytes of a NIfTI-1 file (its header), inflated for a ``.gz`` one; b"" when
     the gzip stream cannot be inflated."""
     if not gz:
@@ -383,10 +384,10 @@ def _head(path: Path, gz: bool) -> bytes:
         return b""
 
 
-def _layout(path: Path) -> tuple[int, int, tuple[int, int, int], float] | None:
+def _layout(path) -> tuple[int, int, tuple[int, int, int], float] | None:
     """``(vox_offset, plane bytes, (x, y, z) size, slice spacing)`` of a 3-D NIfTI-1 file, by
     ``struct`` (the prefetch thread's NumPy-free subset of :func:`radsig.io.nifti.read_header`)."""
-    h = _head(path, path.name.lower().endswith(".gz"))
+    h = _head(path, os.fspath(path).lower().endswith(".gz"))
     if len(h) < 352 or struct.unpack_from("<i", h, 0)[0] != 348 or h[344:348] != b"n+1\x00":
         return None
     dim = struct.unpack_from("<8h", h, 40)
@@ -398,7 +399,7 @@ def _layout(path: Path) -> tuple[int, int, tuple[int, int, int], float] | None:
     return vox_offset, dim[1] * dim[2] * bitpix // 8, tuple(dim[1:4]), float(dz)
 
 
-def _roi_limit(image: Path, mask: Path) -> int:
+def _roi_limit(image, mask) -> int:
     """Bytes of *image*'s stream up to the last plane holding a non-zero voxel in *mask* plus
     10 mm (the crop margin and interpolation support of the usual settings; the reader inflates
     any further planes it needs itself); 0 when that cannot be told."""
