@@ -86,6 +86,10 @@ def toy_extract(image, mask, settings=None, *, label=None, roi=None, case=None) 
     rows = [("stat_mean", "statistics", "Q4LE", None, values.mean() * scale),
             ("stat_max", "statistics", "84IY", None, values.max() * scale),
             ("morph_volume", "morphology", "RNU0", None, roi_mask.sum() * voxel)]
+    if settings.get("threads"):  # how many threads one case's feature work would get here
+        from radsig.features._threads import worker_threads
+
+        rows.append(("case_threads", "execution", "", None, float(worker_threads())))
     return pd.DataFrame(rows, columns=["feature", "family", "ibsi_code", "aggregation_code", "value"])
 
 

@@ -211,6 +211,23 @@ def test_process_pool_and_dask_process_cluster_give_the_jobs1_table(tmp_path):
     assert workers and os.getpid() not in workers  # ran in the cluster's worker processes
 
 
+def test_workers_run_a_case_in_as_many_threads_as_their_share_of_cores(tmp_path):
+    """Process-pool workers get os.cpu_count() // jobs threads per case (RADSIG_THREADS), a Dask
+    worker thread one: two feature threads per case in each of two workers on two cores only
+    oversubscribed them."""
+    from distributed import LocalCluster
+
+    manifest = toy.make_cohort(tmp_path, 2)
+    pooled = _run(manifest, tmp_path / "p.parquet", cache=False, jobs=2,
+                  settings={"threads": True})
+    assert set(pooled.table["case_threads"]) == {float(max(1, (os.cpu_count() or 1) // 2))}
+    with LocalCluster(n_workers=1, threads_per_worker=2, processes=True,
+                      dashboard_address=None) as cluster:
+        dask = _run(manifest, tmp_path / "d.parquet", cache=False, settings={"threads": True},
+                    scheduler=cluster.scheduler_address)
+    assert set(dask.table["case_threads"]) == {1.0}
+
+
 def test_threaded_dask_worker_attributes_warnings_to_their_own_case(tmp_path):
     """Two cases run at once in threads of one Dask worker: each keeps its own warnings."""
     from distributed import LocalCluster

@@ -205,6 +205,9 @@ def _backend(jobs: int, scheduler: Any, preload: bool = True):
         client = scheduler if isinstance(scheduler, Client) else _connect(scheduler)
         try:
             threads = max(1, sum(client.nthreads().values()))
+            from radsig.cohort._worker import one_thread_per_case
+
+            client.run(one_thread_per_case)
             yield (lambda: client.get_executor(pure=False)), 2 * threads, f"dask:{client.scheduler.address}"
         finally:
             if client is not scheduler:
