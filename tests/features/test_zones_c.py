@@ -124,14 +124,17 @@ def test_c_dependences_equal_numpy_dependences(seed, monkeypatch):
 
     ng = 2 + seed % 4
     lv = _levels(seed, ng, 0.85)
-    for offs in (None, neighbourhood_offsets(1, in_slice=True), neighbourhood_offsets(2),
-                 [(1, 0, 0), (0, 1, 1)]):  # the last is one-sided: the NumPy path runs
+    lv[lv.shape[0] // 2] = 0  # an empty slice (per slice: a zero matrix)
+    for offs, per_slice in ((None, False), (neighbourhood_offsets(1, in_slice=True), False),
+                            (neighbourhood_offsets(1, in_slice=True), True),
+                            (neighbourhood_offsets(2), False),
+                            ([(1, 0, 0), (0, 1, 1)], False)):  # one-sided: the NumPy path runs
         for alpha in (0, 1, 1.5):
-            for max_dep in (None, 20, 140):
-                def run(max_dep=max_dep, offs=offs, alpha=alpha):
+            for max_dep in (None, 6, 20, 140):
+                def run(max_dep=max_dep, offs=offs, alpha=alpha, per_slice=per_slice):
                     try:
                         return nm.ngldm_matrices(lv, ng, offs, alpha=alpha,
-                                                 max_dependence=max_dep)
+                                                 max_dependence=max_dep, per_slice=per_slice)
                     except ValueError as err:  # too few columns: both paths say so
                         return str(err)
                 mine = run()
@@ -141,3 +144,25 @@ def test_c_dependences_equal_numpy_dependences(seed, monkeypatch):
                     continue
                 np.testing.assert_array_equal(mine, ref)
                 assert mine.dtype == ref.dtype and mine.shape == ref.shape
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_c_grey_tone_differences_equal_numpy_ones(seed, monkeypatch):
+    """NGTDM ``(n_i, s_i)`` from the C kernel: the NumPy shifted sums' bits, in 3D, per slice
+    (an empty slice included) and at distance 2."""
+    from radsig.features import ngtdm_matrix as tm
+    from radsig.features._texture import neighbourhood_offsets
+
+    ng = 2 + seed % 5
+    lv = _levels(seed, ng, 0.8)
+    lv[lv.shape[0] // 2] = 0
+    for offs, per_slice in ((None, False), (neighbourhood_offsets(1, in_slice=True), True),
+                            (neighbourhood_offsets(1, in_slice=True), False),
+                            (neighbourhood_offsets(2), False)):
+        mine = tm.ngtdm_matrices(lv, ng, offs, per_slice=per_slice)
+        monkeypatch.setattr(tm, "_ngtdm_c", lambda *a: None)
+        ref = tm.ngtdm_matrices(lv, ng, offs, per_slice=per_slice)
+        monkeypatch.undo()
+        for a, b in zip(mine, ref, strict=True):
+            np.testing.assert_array_equal(a, b)
+            assert a.dtype == b.dtype and a.shape == b.shape

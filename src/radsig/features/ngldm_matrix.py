@@ -71,17 +71,16 @@ def ngldm_matrices(levels: np.ndarray, n_levels: int, offsets=None, *, alpha: fl
     check_levels(lv, n_levels)
     offs = neighbourhood_offsets(1) if offsets is None else np.asarray(offsets, np.int64).reshape(-1, 3)
     nd = len(offs) + 1 if max_dependence is None else int(max_dependence)
+    ng = int(n_levels)
     if not per_slice:
-        counts = _ngldm_c(lv, int(n_levels), offs, alpha)
+        counts = _ngldm_c(lv, ng, offs, alpha)
         if counts is not None:
-            used = np.flatnonzero(counts.any(axis=0))
-            if used.size and used[-1] + 1 > nd:
-                raise ValueError(f"max_dependence={nd} is smaller than the largest dependence "
-                                 f"({int(used[-1]) + 1})")
-            out = np.zeros((int(n_levels), nd), dtype=np.int64)
-            width = min(nd, counts.shape[1])
-            out[:, :width] = counts[:, :width]
-            return out
+            return _columns(counts, ng, nd)
+    elif (half := _half_offsets(offs, alpha)) is not None:
+        # in-slice offsets never leave the slice: each slice's counts are the volume's in it
+        empty = np.zeros((ng, 2 * len(half) + 1), dtype=np.int64)
+        return _columns(np.stack([_ngldm_c(lv[z:z + 1], ng, offs, alpha) if lv[z].any()
+                                  else empty for z in range(lv.shape[0])]), ng, nd)
     dep = dependence_counts(lv, offs, alpha=alpha)
     roi = lv > 0
     j = dep[roi]
@@ -92,22 +91,44 @@ def ngldm_matrices(levels: np.ndarray, n_levels: int, offsets=None, *, alpha: fl
     return count_matrix(lv[roi] - 1, j, int(n_levels), nd, z, lv.shape[0])
 
 
-def _ngldm_c(lv: np.ndarray, ng: int, offs: np.ndarray, alpha: float) -> np.ndarray | None:
-    """Dependence counts (N_g, len(offs) + 1) by PyRadiomics mode's C GLDM kernel (shared by
-    both modes: the same neighbours and test, so the same counts), or None without it or when
-    *offs* is not symmetric (the kernel looks at v +/- each step)."""
-    from radsig.features.glszm_matrix import _ckernels, _kernel_box
+def _columns(counts: np.ndarray, ng: int, nd: int) -> np.ndarray:
+    """The kernel's counts ``(..., N_g, width)`` with *nd* columns (an error when a dependence
+    of any slice does not fit)."""
+    used = np.flatnonzero(counts.reshape(-1, counts.shape[-1]).any(axis=0))
+    if used.size and used[-1] + 1 > nd:
+        raise ValueError(f"max_dependence={nd} is smaller than the largest dependence "
+                         f"({int(used[-1]) + 1})")
+    out = np.zeros(counts.shape[:-1] + (nd,), dtype=np.int64)
+    width = min(nd, counts.shape[-1])
+    out[..., :width] = counts[..., :width]
+    return out
 
-    kernels = _ckernels()
-    if kernels is None or not lv.any() or not len(offs) or alpha < 0:
+
+def _half_offsets(offs: np.ndarray, alpha: float) -> np.ndarray | None:
+    """One offset of each +/- pair of *offs* when the C kernel can count with them, else None
+    (no kernels, offsets that are not +/- pairs: the kernel looks at v +/- each step)."""
+    from radsig.features.glszm_matrix import _ckernels
+
+    if _ckernels() is None or not len(offs) or alpha < 0:
         return None
     as_set = {tuple(int(v) for v in o) for o in offs}
     if len(as_set) != len(offs) or as_set != {tuple(-v for v in o) for o in as_set}:
         return None
-    half = np.array(sorted(o for o in as_set if o > (0, 0, 0)), dtype=np.int64)
+    return np.array(sorted(o for o in as_set if o > (0, 0, 0)), dtype=np.int64)
+
+
+def _ngldm_c(lv: np.ndarray, ng: int, offs: np.ndarray, alpha: float) -> np.ndarray | None:
+    """Dependence counts (N_g, len(offs) + 1) by PyRadiomics mode's C GLDM kernel (shared by
+    both modes: the same neighbours and test, so the same counts), or None without it or when
+    *offs* is not symmetric."""
+    from radsig.features.glszm_matrix import _ckernels, _kernel_box
+
+    half = _half_offsets(offs, alpha)
+    if half is None or not lv.any():
+        return None
     box, steps, idx = _kernel_box(lv, int(np.abs(half).max()), half)
     width = 2 * len(half) + 1
     out = np.zeros((ng, width))
     # integer levels: |a - b| <= alpha  <=>  |a - b| <= floor(alpha)
-    kernels.gldm(box.reshape(-1), idx, steps, int(np.floor(alpha)), width, out)
+    _ckernels().gldm(box.reshape(-1), idx, steps, int(np.floor(alpha)), width, out)
     return out.astype(np.int64)

@@ -61,6 +61,9 @@ def ngtdm_matrices(levels: np.ndarray, n_levels: int, offsets=None, *,
     lv = as_levels(levels)
     check_levels(lv, n_levels)
     offs = neighbourhood_offsets(1) if offsets is None else offsets
+    counted = _ngtdm_c(lv, int(n_levels), offs, per_slice)
+    if counted is not None:
+        return counted
     roi = lv > 0
     total, count = _neighbour_sums(lv, roi, offs)
     valid = roi & (count > 0)
@@ -74,7 +77,37 @@ def ngtdm_matrices(levels: np.ndarray, n_levels: int, offsets=None, *,
         key = key + z * ng
         size = nz * ng
     n = np.bincount(key, minlength=size).astype(np.int64)
-    s = np.bincount(key, weights=diff, minlength=size)
+    s = np.bincount(key, weights=diff, minlength=size).astype(np.float64)  # (ints if empty)
     if per_slice:
         return n.reshape(nz, ng), s.reshape(nz, ng)
     return n, s
+
+
+def _ngtdm_c(lv: np.ndarray, ng: int, offsets, per_slice: bool):
+    """``(n, s)`` by PyRadiomics mode's C NGTDM kernel (shared by both modes: the same
+    neighbours, the same ``|i - A|`` in double precision summed in the same voxel order, so the
+    same bits as the NumPy sums above), slice by slice with *per_slice*; None without the
+    kernels or for offsets that are not +/- pairs (the kernel looks at v +/- each step)."""
+    from radsig.features.glszm_matrix import _ckernels, _kernel_box
+
+    kernels = _ckernels()
+    offs = {tuple(int(v) for v in o) for o in np.asarray(offsets, dtype=np.int64).reshape(-1, 3)}
+    offs.discard((0, 0, 0))
+    if kernels is None or not offs or offs != {tuple(-v for v in o) for o in offs}:
+        return None
+    half = np.array(sorted(o for o in offs if o > (0, 0, 0)), dtype=np.int64)
+    pad = int(np.abs(half).max())
+
+    def count(block: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        out = np.zeros((ng, 3))
+        if block.any():
+            box, steps, idx = _kernel_box(block, pad, half)
+            kernels.ngtdm(box.reshape(-1), idx, steps, out)
+        return out[:, 0].astype(np.int64), out[:, 1]
+
+    if not per_slice:
+        return count(lv)
+    # in-slice offsets never leave the slice: each slice's sums are the volume's in it
+    parts = [count(lv[z:z + 1]) for z in range(lv.shape[0])]
+    return (np.stack([p[0] for p in parts]).reshape(lv.shape[0], ng),
+            np.stack([p[1] for p in parts]).reshape(lv.shape[0], ng))
