@@ -189,7 +189,18 @@ def main() -> None:
     finally:
         if program:
             gc.freeze()  # objects alive at exit are freed without another GC pass
-    sys.exit(code if isinstance(code, int) else 0)
+    code = code if isinstance(code, int) else 0
+    if program and sys.argv[1:2] == ["extract"]:
+        # One case done: its table is written and closed (atomically), the gzip streams'
+        # checks have been awaited, no thread is left. The interpreter's teardown (clearing the
+        # modules of NumPy, typer and the feature engine) would add ~8 ms to a 0.3 s command.
+        for stream in (sys.stdout, sys.stderr):
+            try:
+                stream.flush()
+            except OSError:  # e.g. `radsig extract ... | head`: the reader has gone
+                pass
+        os._exit(code)
+    sys.exit(code)
 
 
 for _name in _modules_to_register():
