@@ -221,3 +221,33 @@ def test_image_on_another_grid_than_the_mask_equals_the_simpleitk_path(tmp_path,
                           "binWidth": 20, "label": 2},
               "imageType": {"Original": {}}, "featureClass": CLASSES}
     _assert_same(*_both(monkeypatch, pet_path, mask, params))
+
+
+def test_shape_computed_before_the_image_read_gives_the_same_rows(tmp_path, monkeypatch):
+    """The fast path hands the resampled ROI over before it reads the image; the shape rows
+    computed from it then are the rows computed after the image (and the SimpleITK path's);
+    with ``resegmentRange`` (the shape box then comes from the resegmented ROI) they wait."""
+    image, mask = _case(tmp_path, (0.8, 0.8, 2.5), ext=".nii.gz")
+    base = {"setting": {"resampledPixelSpacing": [1, 1, 1], "label": 2, "binWidth": 25},
+            "featureClass": CLASSES}
+    events = []
+    real_read = F.read_region
+    monkeypatch.setattr(F, "read_region", lambda *a: (events.append("image"), real_read(*a))[1])
+    from radsig.features.pyradiomics import _extract as E
+
+    real_first = E._shape_first
+    monkeypatch.setattr(E, "_shape_first",
+                        lambda *a: (events.append("shape"), real_first(*a))[1])
+    for setting, early in (({}, True), ({"resegmentRange": [-500, 400]}, False)):
+        params = {**base, "setting": {**base["setting"], **setting}}
+        settings = load_pyradiomics_settings(params)
+        events.clear()
+        early_rows = extract_rows(image, mask, settings)
+        assert events[:2] == ["shape", "image"]
+        late = _fast_rows(image, mask, settings)
+        _assert_same(early_rows, late)
+        assert (real_first(*F.nifti_arrays(image, mask, settings)[1:], settings, None)
+                is not None) is early
+        with monkeypatch.context() as m:
+            m.setenv("RADSIG_NO_FASTPATH", "1")
+            _assert_same(early_rows, extract_rows(image, mask, settings))

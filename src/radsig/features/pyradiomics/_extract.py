@@ -329,9 +329,13 @@ def extract_rows(image, mask, settings: PyRadiomicsSettings, *, case=None) -> li
             from radsig.features.pyradiomics._mesh import _table
 
             _table()
-        arrays = nifti_arrays(image, mask, settings)
+        early: dict = {}
+        arrays = nifti_arrays(image, mask, settings,
+                              on_mask=lambda roi, sp: early.update(
+                                  shape=_shape_first(roi, sp, settings, case)))
         if arrays is not None:
-            return features_from_arrays(*arrays, settings, case=case)
+            return features_from_arrays(*arrays, settings, case=case,
+                                        shape_rows=early.get("shape"))
     s = settings.setting
     if s.get("geometryTolerance") is not None:
         sitk.ProcessObject.SetGlobalDefaultCoordinateTolerance(s["geometryTolerance"])
@@ -436,10 +440,28 @@ def compute_features(image: sitk.Image, mask: sitk.Image, settings: PyRadiomicsS
                                 diagnostics=diag)
 
 
+def _shape_first(mask_arr: np.ndarray, spacing, settings, case) -> list[tuple] | None:
+    """The shape rows from the ROI alone, before the image is read (a prefetched image is still
+    inflating then: ~25 ms of work moved off the case's critical path), or None where they need
+    the image (with ``resegmentRange`` the box, or with ``resegmentShape`` the ROI, comes from
+    the resegmented mask) or the ROI check fails (raised again, in order, later)."""
+    s = settings.setting
+    if s.get("resegmentRange") is not None:
+        return None
+    try:
+        bbox = P.check_mask(mask_arr, int(s.get("minimumROIDimensions", 2)),
+                            s.get("minimumROISize"), case)
+    except CaseError:
+        return None
+    return _shape_rows(mask_arr, bbox, spacing, settings, case)
+
+
 def features_from_arrays(img_arr: np.ndarray, mask_arr: np.ndarray, spacing, settings, *,
-                         case=None, peak: float | None = None, diagnostics=None) -> list[tuple]:
+                         case=None, peak: float | None = None, diagnostics=None,
+                         shape_rows: list[tuple] | None = None) -> list[tuple]:
     """Rows of :func:`compute_features` from the (z, y, x) image array, the boolean ROI on the
-    same grid and the spacing (z, y, x); *diagnostics*: ``f(mask, bbox) -> rows`` or None."""
+    same grid and the spacing (z, y, x); *diagnostics*: ``f(mask, bbox) -> rows`` or None;
+    *shape_rows*: the shape rows when already computed from this ROI (:func:`_shape_first`)."""
     s = settings.setting
     min_dims, min_size = int(s.get("minimumROIDimensions", 2)), s.get("minimumROISize")
     bbox = P.check_mask(mask_arr, min_dims, min_size, case)
@@ -464,6 +486,8 @@ def features_from_arrays(img_arr: np.ndarray, mask_arr: np.ndarray, spacing, set
                                   threads=1 if worker_threads() > 1 else None))
 
     def shape():
+        if shape_rows is not None:
+            return shape_rows
         return _shape_rows(shape_mask, bbox, spacing, settings, case)
 
     def one(task):

@@ -40,9 +40,13 @@ from radsig.preprocess.filters import filter_margin
 __all__ = ["nifti_arrays"]
 
 
-def nifti_arrays(image, mask, settings):
+def nifti_arrays(image, mask, settings, on_mask=None):
     """``(image array, boolean ROI, spacing z/y/x)`` on the grid the feature classes see, read
-    and resampled without SimpleITK, or None where the SimpleITK path must run."""
+    and resampled without SimpleITK, or None where the SimpleITK path must run.
+
+    *on_mask(roi, spacing_zyx)*, if given, is called with the ROI on that grid before the image
+    is read (resampled grids): work that needs only the mask (shape) can then run while a
+    prefetched image is still inflating."""
     s = settings.setting
     if not (isinstance(image, (str, Path)) and isinstance(mask, (str, Path))):
         return None
@@ -74,7 +78,7 @@ def nifti_arrays(image, mask, settings):
         bb[2] += z0
         margin = P.region_margin(settings, tuple(mv.spacing))
         if resample:
-            out = _resampled(iv, mv, planes, z0, bb, s, margin)
+            out = _resampled(iv, mv, planes, z0, bb, s, margin, on_mask)
         else:
             out = _cropped(iv, mv, planes, z0, bb, s, settings, margin)
     except NiftiCorruptError as err:  # the SimpleITK path's region read would not notice
@@ -108,8 +112,9 @@ def _region(iv: NiftiVolume, mv: NiftiVolume, bb: np.ndarray, margin):
     return lo, hi - lo + 1
 
 
-def _resampled(iv, mv, planes, z0, bb, s, margin):
-    """(image, mask, spacing z/y/x) on PyRadiomics' resampled grid, or None."""
+def _resampled(iv, mv, planes, z0, bb, s, margin, on_mask=None):
+    """(image, mask, spacing z/y/x) on PyRadiomics' resampled grid, or None; *on_mask*: see
+    :func:`nifti_arrays`."""
     if not np.array_equal(iv.direction, mv.direction):
         return None
     spacing = np.asarray(s["resampledPixelSpacing"], dtype=float)
@@ -129,6 +134,12 @@ def _resampled(iv, mv, planes, z0, bb, s, margin):
     size, origin_index = P.resampled_grid(bb, mask_sp, mv.size, spacing,
                                           int(s.get("padDistance", 5)))
     origin = index_to_point(mv.origin, mv.matrix, origin_index)
+    msk = _nearest(planes, z0, mv, size, origin, mv.direction * spacing[None, :])
+    if msk is None:
+        return None
+    spacing_zyx = tuple(float(v) for v in spacing[::-1])
+    if on_mask is not None:
+        on_mask(msk == int(s["label"]), spacing_zyx)
     index, region_size = _region(iv, mv, bb, margin)
     arr = read_region(iv, index, region_size)
     region_origin = index_to_point(iv.origin, iv.matrix, index.astype(float))
@@ -136,10 +147,7 @@ def _resampled(iv, mv, planes, z0, bb, s, margin):
     img = P.bspline_array(arr, start, spacing / iv.spacing, size)
     if img is None:
         return None
-    msk = _nearest(planes, z0, mv, size, origin, mv.direction * spacing[None, :])
-    if msk is None:
-        return None
-    return img, msk, tuple(float(v) for v in spacing[::-1])
+    return img, msk, spacing_zyx
 
 
 def _nearest(planes, z0, mv: NiftiVolume, size, origin, out_matrix) -> np.ndarray | None:
