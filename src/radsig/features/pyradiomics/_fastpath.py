@@ -48,14 +48,9 @@ def nifti_arrays(image, mask, settings, on_mask=None):
     is read (resampled grids): work that needs only the mask (shape) can then run while a
     prefetched image is still inflating."""
     s = settings.setting
-    if not (isinstance(image, (str, Path)) and isinstance(mask, (str, Path))):
-        return None
-    if (settings.diagnostics or s.get("normalize") or s.get("geometryTolerance") is not None
-            or int(s.get("label_channel", 0)) != 0):
+    if not _handles(image, mask, settings):
         return None
     resample = bool(s.get("interpolator")) and s.get("resampledPixelSpacing") is not None
-    if resample and s["interpolator"] not in ("sitkBSpline", "sitkBSpline3"):
-        return None
     try:
         mv, iv = read_header(mask), read_header(image)
         if mv is None or iv is None or mv.dtype.kind not in "iu":
@@ -95,6 +90,18 @@ def nifti_arrays(image, mask, settings, on_mask=None):
     if img_arr.dtype.kind == "f" and not np.isfinite(img_arr).all():
         return None  # NaN/inf voxels: the SimpleITK path reports them (warning, or error in the ROI)
     return img_arr, mask_arr == label, spacing_zyx
+
+
+def _handles(image, mask, settings) -> bool:
+    """Whether this path can take the case at all (files, and settings it reproduces)."""
+    s = settings.setting
+    if not (isinstance(image, (str, Path)) and isinstance(mask, (str, Path))):
+        return False
+    if (settings.diagnostics or s.get("normalize") or s.get("geometryTolerance") is not None
+            or int(s.get("label_channel", 0)) != 0):
+        return False
+    resample = bool(s.get("interpolator")) and s.get("resampledPixelSpacing") is not None
+    return not (resample and s["interpolator"] not in ("sitkBSpline", "sitkBSpline3"))
 
 
 def _region(iv: NiftiVolume, mv: NiftiVolume, bb: np.ndarray, margin):
