@@ -32,12 +32,12 @@ def _prefetch_extract_image(args: list[str]) -> None:
     # OpenBLAS's threads spin ~0.05 s CPU when NumPy loads, on the core the inflate runs on.
     # Set before NumPy is imported; a user's own setting wins.
     os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
-    _keep_freed_memory()
     files = [a for a in args[1:] if a.lower().endswith(".nii.gz") and not a.startswith("-")]
     if len(files) >= 2:  # image and mask: the NIfTI readers that take the pieces need both
         from radsig.io.gzstream import prefetch  # imports no NumPy: starts at once
 
         prefetch(files[0], files[1])
+    _keep_freed_memory()  # (after: importing ctypes would delay the prefetch by ~3 ms)
 
 
 def _keep_freed_memory() -> None:
