@@ -111,3 +111,24 @@ def test_families_in_two_threads_give_the_rows_of_one(shared, monkeypatch):
     glcm_rows = [r for r in rows if r[1] == "glcm"]
     assert glcm_rows and all(np.isnan(r[4]) for r in glcm_rows)
     assert [r[4] for r in rows if r[1] == "glrlm"] == [r[4] for r in one if r[1] == "glrlm"]
+
+
+def test_mask_only_morphology_is_computed_before_the_image_read(shared, monkeypatch):
+    """IBSI mode computes the mask-only morphological features once, before it reads the image
+    (events in that order), and the rows equal the SimpleITK path's, which computes them after."""
+    from radsig.features import morphology
+    from radsig.io import nifti
+
+    folder = shared / "ibsi" / "ct_phantom_pat1"
+    settings = load_settings(shared.parent.parent / "params" / "ibsi" / "default_ct.yaml")
+    image, mask = folder / "image.nii.gz", folder / "mask.nii.gz"
+    events = []
+    real_mask, real_planes = morphology.mask_features, nifti.read_planes
+    monkeypatch.setattr(morphology, "mask_features",
+                        lambda *a: (events.append("mask features"), real_mask(*a))[1])
+    monkeypatch.setattr(nifti, "read_planes",
+                        lambda *a, **k: (events.append("image"), real_planes(*a, **k))[1])
+    fast, _ = _rows(image, mask, settings, monkeypatch, fast=True)
+    assert events == ["mask features", "image"]
+    slow, _ = _rows(image, mask, settings, monkeypatch, fast=False)
+    _same(fast, slow)

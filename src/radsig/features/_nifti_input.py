@@ -28,8 +28,10 @@ import numpy as np
 _SAFETY = 1
 
 
-def nifti_arrays(image, mask, settings, label, *, case=None):
-    """``(image, mask bool, spacing zyx, origin zyx, direction)`` or None (use SimpleITK)."""
+def nifti_arrays(image, mask, settings, label, *, case=None, on_mask=None):
+    """``(image, mask bool, spacing zyx, origin zyx, direction)`` or None (use SimpleITK);
+    *on_mask(mask bool, spacing zyx)*, if given, is called once the mask is read and checked,
+    before the image is read."""
     if os.environ.get("RADSIG_NO_FASTPATH"):
         return None
     if not (isinstance(image, (str, Path)) and isinstance(mask, (str, Path))):
@@ -73,13 +75,6 @@ def nifti_arrays(image, mask, settings, label, *, case=None):
                  + _SAFETY)
         lo = max(0, int(z0 + busy[0]) - reach)
         hi = min(nz, int(z0 + busy[-1]) + 1 + reach)
-        if iv.dtype.kind == "f":  # NaN/inf voxels anywhere in the image are reported
-            region = read_region(iv, (0, 0, 0), iv.size)
-            check_nonfinite(region, what="image", path=image, case=case)
-            arr = region.astype(np.float64)
-        else:  # integers (no NaN): planes lo..hi-1 straight into the whole scan's array
-            arr = np.zeros(iv.shape, dtype=iv.dtype)  # untouched planes cost no memory
-            read_planes(iv, lo, hi, out=arr[lo:hi])
     except (OSError, ValueError, MemoryError):
         return None  # the SimpleITK path reads the files again and reports what is wrong
     # the mask checks (binarise_mask's): several labels, no background (an absent label or an
@@ -89,6 +84,18 @@ def nifti_arrays(image, mask, settings, label, *, case=None):
     msk = np.zeros(iv.shape, dtype=bool)
     msk[z0:z0 + binary.shape[0]] = binary
     spacing = tuple(float(s) for s in iv.spacing[::-1])
+    if on_mask is not None:  # before the image read: a prefetched image may still inflate
+        on_mask(msk, spacing)
+    try:
+        if iv.dtype.kind == "f":  # NaN/inf voxels anywhere in the image are reported
+            region = read_region(iv, (0, 0, 0), iv.size)
+            check_nonfinite(region, what="image", path=image, case=case)
+            arr = region.astype(np.float64)
+        else:  # integers (no NaN): planes lo..hi-1 straight into the whole scan's array
+            arr = np.zeros(iv.shape, dtype=iv.dtype)  # untouched planes cost no memory
+            read_planes(iv, lo, hi, out=arr[lo:hi])
+    except (OSError, ValueError, MemoryError):
+        return None
     origin = tuple(float(o) for o in iv.origin[::-1])
     direction = tuple(float(d) for d in iv.direction.ravel())
     return arr, msk, spacing, origin, direction

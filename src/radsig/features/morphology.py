@@ -146,13 +146,39 @@ def _intensity_features(roi: PreparedRoi, spacing: np.ndarray, volume: float,
     }
 
 
+def mask_features(morph_mask: np.ndarray, spacing) -> dict | None:
+    """The features of the morphological mask alone (mesh, volumes, hull, diameter, bounding
+    volumes, PCA), with the mesh volume and the voxel centres the intensity part needs under
+    ``"_volume"`` and ``"_points"``; None for an empty mask. Computable before the image is
+    read (see :func:`radsig.preprocess.pipeline.morphological_mask`)."""
+    morph_mask = np.asarray(morph_mask, dtype=bool)
+    if not morph_mask.any():
+        return None
+    spacing = np.asarray(spacing, dtype=np.float64)
+    mesh = roi_mesh(morph_mask, tuple(spacing))
+    volume, area = mesh.volume, mesh.area
+    morph_points = _voxel_centres(morph_mask, spacing)
+    out: dict = {
+        "morph_volume": volume,
+        "morph_vol_approx": float(morph_mask.sum() * np.prod(spacing)),
+        "morph_area_mesh": area,
+    }
+    out.update(_shape_features(volume, area))
+    out.update(_pca_features(morph_points, volume, area))
+    out.update(_hull_features(mesh.vertices, spacing, volume, area))
+    out["_volume"], out["_points"] = volume, morph_points
+    return out
+
+
 def compute(roi: PreparedRoi, **options) -> dict[str, float]:
     """IBSI morphological features of a prepared ROI.
 
     Parameters
     ----------
     roi : PreparedRoi
-        Image, morphological and intensity masks (``(z, y, x)``) and spacing in mm.
+        Image, morphological and intensity masks (``(z, y, x)``) and spacing in mm. Its
+        ``extra["morphology_mask"]``, if present, is ``(morph_mask, spacing, mask_features(...))``
+        computed earlier (before the image was read); used when it is this ROI's mask.
     **options
         Accepted for the common family interface; morphology has no options.
 
@@ -163,19 +189,17 @@ def compute(roi: PreparedRoi, **options) -> dict[str, float]:
         morphological mask is empty.
     """
     morph_mask = np.asarray(roi.morph_mask, dtype=bool)
-    if not morph_mask.any():
-        return _nan_result("the morphological mask is empty")
     spacing = np.asarray(roi.spacing, dtype=np.float64)
-    mesh = roi_mesh(morph_mask, tuple(spacing))
-    volume, area = mesh.volume, mesh.area
-    morph_points = _voxel_centres(morph_mask, spacing)
-    out: dict[str, float] = {
-        "morph_volume": volume,
-        "morph_vol_approx": float(morph_mask.sum() * np.prod(spacing)),
-        "morph_area_mesh": area,
-    }
-    out.update(_shape_features(volume, area))
-    out.update(_pca_features(morph_points, volume, area))
-    out.update(_hull_features(mesh.vertices, spacing, volume, area))
+    early = roi.extra.get("morphology_mask")
+    if (early is not None and early[0].shape == morph_mask.shape
+            and np.array_equal(early[0], morph_mask)
+            and np.array_equal(np.asarray(early[1], dtype=np.float64), spacing)):
+        out = early[2]
+    else:
+        out = mask_features(morph_mask, spacing)
+    if out is None:
+        return _nan_result("the morphological mask is empty")
+    out = dict(out)
+    volume, morph_points = out.pop("_volume"), out.pop("_points")
     out.update(_intensity_features(roi, spacing, volume, morph_points))
     return {key: float(out[key]) for key in FEATURES}

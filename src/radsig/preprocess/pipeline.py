@@ -79,33 +79,54 @@ def _margin_mm(settings, spacing: tuple[float, ...]) -> np.ndarray:
     return margin
 
 
-def _crop_and_resample(image: np.ndarray, mask: np.ndarray, spacing: tuple[float, ...],
-                       settings, bbox) -> tuple[np.ndarray, np.ndarray, Grid]:
-    """Crop around the ROI (bounding box *bbox*) and, if asked, interpolate image and mask there."""
+def _roi_grid(shape: tuple[int, ...], spacing: tuple[float, ...], settings,
+              bbox) -> tuple[Grid, tuple[slice, ...]]:
+    """The new grid's part around the ROI (bounding box *bbox*) and, without interpolation, the
+    block of the original arrays it is."""
     interp = settings.interpolation
     bb_lo, bb_hi = bbox
     if interp.spacing is None:
         new_spacing = spacing
-        grid = Grid(image.shape, spacing, (0.0, 0.0, 0.0), (1.0, 1.0, 1.0), image.shape)
+        grid = Grid(shape, spacing, (0.0, 0.0, 0.0), (1.0, 1.0, 1.0), shape)
     else:
         new_spacing = _new_spacing(spacing, interp.spacing)
-        grid = aligned_grid(image.shape, spacing, new_spacing)
+        grid = aligned_grid(shape, spacing, new_spacing)
     margin = _margin_mm(settings, new_spacing)
     if getattr(settings.crop, "whole_image", False) or not np.isfinite(margin).all():
         # no crop (asked, or a Fourier-domain filter): a margin wider than the image
-        margin = np.full(3, float(np.max(np.asarray(image.shape) * np.asarray(spacing))) + 1.0)
+        margin = np.full(3, float(np.max(np.asarray(shape) * np.asarray(spacing))) + 1.0)
     lo, hi = roi_window(grid, bb_lo, bb_hi, margin, spacing)
-    grid = sub_grid(grid, lo, hi)
+    return sub_grid(grid, lo, hi), tuple(slice(a, b) for a, b in zip(lo, hi, strict=False))
+
+
+def _morph_on_grid(mask: np.ndarray, grid: Grid, block: tuple[slice, ...], settings) -> np.ndarray:
+    interp = settings.interpolation
     if interp.spacing is None:
-        block = tuple(slice(a, b) for a, b in zip(lo, hi, strict=False))
+        return mask[block]
+    new_mask = resample(mask, grid, interp.mask_method)  # converts only the block it reads
+    return new_mask >= interp.mask_threshold - 1e-9
+
+
+def morphological_mask(mask: np.ndarray, spacing: tuple[float, ...],
+                       settings) -> tuple[np.ndarray, tuple[float, ...]]:
+    """The morphological mask :func:`prepare_arrays` gives for this ROI and its spacing: it
+    needs no image, so mask-only features can be computed before the image is read."""
+    grid, block = _roi_grid(mask.shape, spacing, settings, _bbox(mask))
+    return (_morph_on_grid(mask, grid, block, settings),
+            tuple(float(s) for s in grid.spacing))
+
+
+def _crop_and_resample(image: np.ndarray, mask: np.ndarray, spacing: tuple[float, ...],
+                       settings, bbox) -> tuple[np.ndarray, np.ndarray, Grid]:
+    """Crop around the ROI (bounding box *bbox*) and, if asked, interpolate image and mask there."""
+    interp = settings.interpolation
+    grid, block = _roi_grid(image.shape, spacing, settings, bbox)
+    if interp.spacing is None:
         return image[block].astype(np.float64), mask[block], grid
     new_image = resample(image, grid, interp.image_method)
     if interp.round_intensities:
         new_image = np.rint(new_image)
-    mask_method = interp.mask_method
-    new_mask = resample(mask, grid, mask_method)  # converts only the block it reads
-    new_mask = new_mask >= interp.mask_threshold - 1e-9
-    return new_image, new_mask, grid
+    return new_image, _morph_on_grid(mask, grid, block, settings), grid
 
 
 def prepare_arrays(image: np.ndarray, mask: np.ndarray, spacing: tuple[float, ...],
