@@ -38,16 +38,8 @@ def nifti_arrays(image, mask, settings, label, *, case=None, on_mask=None):
         return None
     if not settings.filters_trivial:  # filters widen the margin; keep the general path
         return None
-    from radsig.io.checks import check_nonfinite, mask_roi
-    from radsig.io.nifti import (
-        looks_complete,
-        read_header,
-        read_label_planes,
-        read_planes,
-        read_region,
-    )
-    from radsig.preprocess.resample import support
-
+    from radsig.io.checks import mask_roi
+    from radsig.io.nifti import looks_complete, read_header, read_label_planes
     try:
         iv, mv = read_header(image), read_header(mask)
         if iv is None or mv is None or mv.dtype.kind not in "iu":
@@ -66,13 +58,7 @@ def nifti_arrays(image, mask, settings, label, *, case=None, on_mask=None):
         if not busy.size:
             return None  # ... or the missing label, naming the labels present
         nz = iv.shape[0]
-        sz = float(iv.spacing[2])
-        interp = settings.interpolation
-        step = max([float(v) for v in (interp.spacing or []) if v] + [sz]) / sz
-        # original planes the interpolation reads beyond the new grid's crop window
-        reach_interp = support(interp.image_method) if interp.spacing else 0
-        reach = (math.ceil(float(settings.crop.margin_mm) / sz) + math.ceil(step) + reach_interp
-                 + _SAFETY)
+        reach = _reach(float(iv.spacing[2]), settings)
         lo = max(0, int(z0 + busy[0]) - reach)
         hi = min(nz, int(z0 + busy[-1]) + 1 + reach)
     except (OSError, ValueError, MemoryError):
@@ -86,16 +72,39 @@ def nifti_arrays(image, mask, settings, label, *, case=None, on_mask=None):
     spacing = tuple(float(s) for s in iv.spacing[::-1])
     if on_mask is not None:  # before the image read: a prefetched image may still inflate
         on_mask(msk, spacing)
-    try:
-        if iv.dtype.kind == "f":  # NaN/inf voxels anywhere in the image are reported
-            region = read_region(iv, (0, 0, 0), iv.size)
-            check_nonfinite(region, what="image", path=image, case=case)
-            arr = region.astype(np.float64)
-        else:  # integers (no NaN): planes lo..hi-1 straight into the whole scan's array
-            arr = np.zeros(iv.shape, dtype=iv.dtype)  # untouched planes cost no memory
-            read_planes(iv, lo, hi, out=arr[lo:hi])
-    except (OSError, ValueError, MemoryError):
+    arr = _read_image(iv, image, lo, hi, case)
+    if arr is None:
         return None
     origin = tuple(float(o) for o in iv.origin[::-1])
     direction = tuple(float(d) for d in iv.direction.ravel())
     return arr, msk, spacing, origin, direction
+
+
+def _reach(sz: float, settings) -> int:
+    """Original planes beyond the ROI's that the preprocessing can read (slice spacing *sz*
+    mm): the crop margin, one step of the new grid, the interpolation's support, a safety
+    plane."""
+    from radsig.preprocess.resample import support
+
+    interp = settings.interpolation
+    step = max([float(v) for v in (interp.spacing or []) if v] + [sz]) / sz
+    reach_interp = support(interp.image_method) if interp.spacing else 0
+    return math.ceil(float(settings.crop.margin_mm) / sz) + math.ceil(step) + reach_interp + _SAFETY
+
+
+def _read_image(iv, image, lo: int, hi: int, case) -> np.ndarray | None:
+    """The image as a whole-scan array holding planes lo..hi-1 (a float image whole, so that
+    NaN/inf voxels anywhere are reported), or None (the SimpleITK path reads it again)."""
+    from radsig.io.checks import check_nonfinite
+    from radsig.io.nifti import read_planes, read_region
+
+    try:
+        if iv.dtype.kind == "f":
+            region = read_region(iv, (0, 0, 0), iv.size)
+            check_nonfinite(region, what="image", path=image, case=case)
+            return region.astype(np.float64)
+        arr = np.zeros(iv.shape, dtype=iv.dtype)  # untouched planes cost no memory
+        read_planes(iv, lo, hi, out=arr[lo:hi])  # integers (no NaN): straight into the array
+        return arr
+    except (OSError, ValueError, MemoryError):
+        return None

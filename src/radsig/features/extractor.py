@@ -209,6 +209,28 @@ def _morphology_first(msk, spacing, settings, early: dict) -> None:
         early.pop("morphology", None)
 
 
+def _arrays(image, mask, settings, label, roi, case, early: dict) -> tuple:
+    """``(image, mask, spacing, origin, direction, image path, mask path)`` as (z, y, x)
+    arrays: NIfTI files read without SimpleITK (only the planes the ROI needs; the mask-only
+    morphology into *early* before the image), anything else through SimpleITK."""
+    from radsig.features._nifti_input import nifti_arrays
+
+    fast = nifti_arrays(image, mask, settings, label, case=case,
+                        on_mask=lambda msk, sp: _morphology_first(msk, sp, settings, early)
+                        ) if roi is None else None
+    if fast is not None:
+        return (*fast, str(image), str(mask))
+    import SimpleITK as sitk
+
+    from radsig.preprocess.pipeline import sitk_to_arrays
+
+    image, mask, image_path, mask_path = _load_inputs(image, mask, label, roi, case)
+    if not isinstance(image, sitk.Image):
+        raise TypeError("image must be a path or a SimpleITK image")
+    arr, msk, spacing, origin = sitk_to_arrays(image, mask)
+    return arr, msk, spacing, origin, image.GetDirection(), image_path, mask_path
+
+
 def _case_rows(image, mask, settings, *, label, roi, case) -> tuple[list[tuple], dict]:
     from radsig.config.pyradiomics import PyRadiomicsSettings
 
@@ -217,27 +239,12 @@ def _case_rows(image, mask, settings, *, label, roi, case) -> tuple[list[tuple],
         from radsig.features.pyradiomics._extract import case_rows
 
         return case_rows(image, mask, settings, label=label, roi=roi, case=case), {}
-    from radsig.features._nifti_input import nifti_arrays
     from radsig.preprocess.pipeline import prepare_arrays
 
     _preload(settings.families)
     early: dict = {}
-    fast = nifti_arrays(image, mask, settings, label, case=case,
-                        on_mask=lambda msk, sp: _morphology_first(msk, sp, settings, early)
-                        ) if roi is None else None
-    if fast is not None:  # NIfTI read without SimpleITK, only the planes the ROI needs
-        arr, msk, spacing, origin, direction = fast
-        image_path, mask_path = str(image), str(mask)
-    else:
-        import SimpleITK as sitk
-
-        from radsig.preprocess.pipeline import sitk_to_arrays
-
-        image, mask, image_path, mask_path = _load_inputs(image, mask, label, roi, case)
-        if not isinstance(image, sitk.Image):
-            raise TypeError("image must be a path or a SimpleITK image")
-        arr, msk, spacing, origin = sitk_to_arrays(image, mask)
-        direction = image.GetDirection()
+    arr, msk, spacing, origin, direction, image_path, mask_path = _arrays(
+        image, mask, settings, label, roi, case, early)
     if settings.interpolation.spacing is None:
         from radsig.io.checks import warn_anisotropic
 
