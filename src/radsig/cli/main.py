@@ -155,9 +155,9 @@ def main() -> None:
         # collections, and freezing everything before the interpreter's teardown, saved
         # ~0.1 s CPU of a 0.45 s `radsig extract` (medium CT, S1) and ~0.15 s in IBSI mode.
         gc.set_threshold(10_000, 50, 100)
-        # pydantic (settings, typer's argument coercion) scans every installed package's entry
-        # points for plugins at the first model (~0.02 s); radsig uses none. An explicit setting
-        # of the user's still wins.
+        # pydantic (study files, model cards; typer >= 0.29's argument coercion) scans every
+        # installed package's entry points for plugins at the first model (~0.02 s); radsig
+        # uses none. An explicit setting of the user's still wins.
         os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")
     try:
         code = app(standalone_mode=False)

@@ -234,7 +234,7 @@ def _arrays(image, mask, settings, label, roi, case, early: dict) -> tuple:
 def _case_rows(image, mask, settings, *, label, roi, case) -> tuple[list[tuple], dict]:
     from radsig.config.pyradiomics import PyRadiomicsSettings
 
-    # (PyRadiomics settings first: the IBSI model, a pydantic class, is imported only for IBSI)
+    # (PyRadiomics settings first: the IBSI settings module is imported only for IBSI)
     if isinstance(settings, PyRadiomicsSettings) or not isinstance(settings, _ibsi_settings()):
         from radsig.features.pyradiomics._extract import case_rows
 
