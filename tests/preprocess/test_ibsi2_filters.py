@@ -17,6 +17,7 @@ import pytest
 
 from radsig.features import ibsi2_compliance as c
 from radsig.preprocess import ibsi2_filters as f
+from radsig.preprocess import ibsi2_fourier as fo
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -78,7 +79,7 @@ def test_turned_kernels_equal_turned_images(boundary, dimensions):
     n = 2 if dimensions == "2D" else 3
     lo, hi = f.wavelet_bank("db2")
     stages = [[f._dilate(lo, 1)] * n, [f._dilate(k, 2) for k in ([lo, hi, hi][:n])]]
-    axes = f._AXES[dimensions]
+    axes = f.AXES[dimensions]
     mode = f.MODES[boundary]
 
     def plain(img):
@@ -162,11 +163,11 @@ def test_aligned_first_order_riesz_of_a_plane_wave_is_the_riesz_magnitude():
     z, y, x = np.meshgrid(*[np.arange(n)] * 3, indexing="ij")
     image = np.cos(2 * np.pi * (2 * x + 3 * y + 1 * z) / n)
     axes = (0, 1, 2)
-    comps = f._fourier_bank(image, [lambda s, a=a: f._monomial_transfer(s, axes, a)
+    comps = fo._fourier_bank(image, [lambda s, a=a: fo._monomial_transfer(s, axes, a)
                                     for a in ((1, 0, 0), (0, 1, 0), (0, 0, 1))],
                             axes, "periodic", None)
     magnitude = np.sqrt(sum(r ** 2 for r in comps))
-    aligned = f.riesz_aligned(image, None, (1, 0, 0), axes, (1, 1, 1), 2.0, "periodic")
+    aligned = fo.riesz_aligned(image, None, (1, 0, 0), axes, (1, 1, 1), 2.0, "periodic")
     np.testing.assert_allclose(np.abs(aligned), magnitude, atol=1e-8)
     assert magnitude.max() > 0.5
 
@@ -178,12 +179,12 @@ def test_aligned_riesz_turns_with_the_image():
     image = ndimage_smooth(rng.normal(size=(15, 15, 15)))
     spec = dict(level=1, boundary="periodic", dimensions="3D", riesz_order=(0, 2, 0),
                 align_sigma_mm=2.0)
-    ref = f.simoncelli_filter(image, **spec)
+    ref = fo.simoncelli_filter(image, **spec)
     turned = np.rot90(image, 1, axes=(1, 2))
-    got = f.simoncelli_filter(np.ascontiguousarray(turned), **spec)
+    got = fo.simoncelli_filter(np.ascontiguousarray(turned), **spec)
     np.testing.assert_allclose(got, np.rot90(ref, 1, axes=(1, 2)), atol=1e-8 * np.abs(ref).max())
-    plain = f.simoncelli_filter(image, 1, "periodic", "3D", riesz_order=(0, 2, 0))
-    plain_turned = f.simoncelli_filter(np.ascontiguousarray(turned), 1, "periodic", "3D",
+    plain = fo.simoncelli_filter(image, 1, "periodic", "3D", riesz_order=(0, 2, 0))
+    plain_turned = fo.simoncelli_filter(np.ascontiguousarray(turned), 1, "periodic", "3D",
                                        riesz_order=(0, 2, 0))
     assert not np.allclose(plain_turned, np.rot90(plain, 1, axes=(1, 2)))  # unsteered: not
 

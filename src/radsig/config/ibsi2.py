@@ -101,9 +101,12 @@ class LogFilter(_Filter):
         from radsig.preprocess import ibsi2_filters as f
 
         if self.riesz_order is not None:
-            return f.riesz_log_filter(image, spacing, self.sigma_mm, tuple(self.riesz_order),
-                                      self.boundary, self.dimensions, self.truncate,
-                                      align_sigma_mm=self.riesz_align_sigma_mm)
+            from radsig.preprocess import ibsi2_fourier as fourier
+
+            return fourier.riesz_log_filter(image, spacing, self.sigma_mm,
+                                            tuple(self.riesz_order), self.boundary,
+                                            self.dimensions, self.truncate,
+                                            align_sigma_mm=self.riesz_align_sigma_mm)
         return f.log_filter(image, spacing, self.sigma_mm, self.boundary, self.dimensions,
                             self.truncate)
 
@@ -241,11 +244,12 @@ class SimoncelliFilter(_Filter):
         return self
 
     def apply(self, image, spacing):
-        from radsig.preprocess import ibsi2_filters as f
+        from radsig.preprocess import ibsi2_fourier as fourier
 
         order = tuple(self.riesz_order) if self.riesz_order is not None else None
-        return f.simoncelli_filter(image, self.level, self.boundary, self.dimensions, order,
-                                   align_sigma_mm=self.riesz_align_sigma_mm, spacing=spacing)
+        return fourier.simoncelli_filter(image, self.level, self.boundary, self.dimensions, order,
+                                         align_sigma_mm=self.riesz_align_sigma_mm,
+                                         spacing=spacing)
 
     def margin_mm(self, spacing):
         return math.inf  # defined on the whole field of view (Fourier domain)
