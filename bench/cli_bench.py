@@ -176,8 +176,8 @@ def markdown(results: list[dict]) -> str:
         diff = (f"{r['diff']['max_rel']:.1e} ({r['diff']['n_above_1e-4']} > 1e-4)"
                 if "diff" in r else "— (IBSI vs S1)")
         if r["setting"] == "IBSI":
-            path = ("IBSI engine, prefetched NIfTI, C kernels (GLCM/GLRLM/zones/NGLDM, hull), "
-                    "no SciPy" if r["c_kernels"]
+            path = ("IBSI engine, prefetched NIfTI, C kernels (all six texture matrices, hull, "
+                    "bounding volumes), no SciPy, no pydantic" if r["c_kernels"]
                     else "IBSI engine, prefetched NIfTI, NumPy matrices, Qhull")
         else:
             path = ("fast path (prefetched NIfTI) + C kernels" if r["c_kernels"]
