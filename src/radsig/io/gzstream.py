@@ -218,6 +218,8 @@ class _Inflater:
         self._yielding = True
         if threading.current_thread() is threading.main_thread():
             return  # (a reader inflating by itself; never the main thread's priority)
+        if not sys.platform.startswith("linux"):
+            return  # elsewhere a thread id is no process id: setpriority would name another
         try:
             os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 19)
         except (AttributeError, OSError):  # not Linux: the thread keeps its priority
