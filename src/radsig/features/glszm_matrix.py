@@ -135,13 +135,27 @@ def _kernel_box(lv: np.ndarray, pad: int, offsets) -> tuple[np.ndarray, np.ndarr
     return box, steps, np.flatnonzero(box).astype(np.int64)
 
 
-def _per_slice_c(count, lv: np.ndarray, shape: tuple[int, ...]) -> np.ndarray | None:
+def _half_steps(offsets) -> np.ndarray | None:
+    """One offset of each +/- pair of the neighbour *offsets* (the kernels look at v +/- each
+    step), or None without the C kernels, without offsets, or when the offsets are not such
+    pairs (the centre, (0, 0, 0), is never a neighbour step)."""
+    if _ckernels() is None:
+        return None
+    offs = {tuple(int(v) for v in o) for o in np.asarray(offsets, dtype=np.int64).reshape(-1, 3)}
+    offs.discard((0, 0, 0))
+    if not offs or offs != {tuple(-v for v in o) for o in offs}:
+        return None
+    return np.array(sorted(o for o in offs if o > (0, 0, 0)), dtype=np.int64)
+
+
+def _per_slice_c(count, lv: np.ndarray, shape: tuple[int, ...],
+                 dtype=np.int64) -> np.ndarray | None:
     """``count(slice)`` of every slice of *lv* (a (1, y, x) block), zeros for a slice without
     ROI voxels, stacked: shape ``(n_z,) + shape``; None without the C kernels. In-slice offsets
     never leave the slice, so each slice's counts are those of the volume's pairs in it."""
     if _ckernels() is None:
         return None
-    out = np.zeros((lv.shape[0],) + tuple(shape), dtype=np.int64)
+    out = np.zeros((lv.shape[0],) + tuple(shape), dtype=dtype)
     for z in range(lv.shape[0]):
         if lv[z].any():
             out[z] = count(lv[z:z + 1])

@@ -77,10 +77,11 @@ def ngldm_matrices(levels: np.ndarray, n_levels: int, offsets=None, *, alpha: fl
         if counts is not None:
             return _columns(counts, ng, nd)
     elif (half := _half_offsets(offs, alpha)) is not None:
-        # in-slice offsets never leave the slice: each slice's counts are the volume's in it
-        empty = np.zeros((ng, 2 * len(half) + 1), dtype=np.int64)
-        return _columns(np.stack([_ngldm_c(lv[z:z + 1], ng, offs, alpha) if lv[z].any()
-                                  else empty for z in range(lv.shape[0])]), ng, nd)
+        from radsig.features.glszm_matrix import _per_slice_c
+
+        counts = _per_slice_c(lambda sl: _ngldm_c(sl, ng, offs, alpha), lv,
+                              (ng, 2 * len(half) + 1))
+        return _columns(counts, ng, nd)
     dep = dependence_counts(lv, offs, alpha=alpha)
     roi = lv > 0
     j = dep[roi]
@@ -105,16 +106,15 @@ def _columns(counts: np.ndarray, ng: int, nd: int) -> np.ndarray:
 
 
 def _half_offsets(offs: np.ndarray, alpha: float) -> np.ndarray | None:
-    """One offset of each +/- pair of *offs* when the C kernel can count with them, else None
-    (no kernels, offsets that are not +/- pairs: the kernel looks at v +/- each step)."""
-    from radsig.features.glszm_matrix import _ckernels
+    """The C kernel's half steps of *offs* (:func:`radsig.features.glszm_matrix._half_steps`),
+    or None where it cannot count with them: a negative alpha, an offset listed twice, or the
+    centre among them (the NumPy path counts each listed offset)."""
+    from radsig.features.glszm_matrix import _half_steps
 
-    if _ckernels() is None or not len(offs) or alpha < 0:
-        return None
     as_set = {tuple(int(v) for v in o) for o in offs}
-    if len(as_set) != len(offs) or as_set != {tuple(-v for v in o) for o in as_set}:
+    if alpha < 0 or len(as_set) != len(offs) or (0, 0, 0) in as_set:
         return None
-    return np.array(sorted(o for o in as_set if o > (0, 0, 0)), dtype=np.int64)
+    return _half_steps(offs)
 
 
 def _ngldm_c(lv: np.ndarray, ng: int, offs: np.ndarray, alpha: float) -> np.ndarray | None:

@@ -87,27 +87,19 @@ def _ngtdm_c(lv: np.ndarray, ng: int, offsets, per_slice: bool):
     """``(n, s)`` by PyRadiomics mode's C NGTDM kernel (shared by both modes: the same
     neighbours, the same ``|i - A|`` in double precision summed in the same voxel order, so the
     same bits as the NumPy sums above), slice by slice with *per_slice*; None without the
-    kernels or for offsets that are not +/- pairs (the kernel looks at v +/- each step)."""
-    from radsig.features.glszm_matrix import _ckernels, _kernel_box
+    kernels or for offsets that are not +/- pairs."""
+    from radsig.features.glszm_matrix import _ckernels, _half_steps, _kernel_box, _per_slice_c
 
-    kernels = _ckernels()
-    offs = {tuple(int(v) for v in o) for o in np.asarray(offsets, dtype=np.int64).reshape(-1, 3)}
-    offs.discard((0, 0, 0))
-    if kernels is None or not offs or offs != {tuple(-v for v in o) for o in offs}:
+    half = _half_steps(offsets)
+    if half is None:
         return None
-    half = np.array(sorted(o for o in offs if o > (0, 0, 0)), dtype=np.int64)
-    pad = int(np.abs(half).max())
 
-    def count(block: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def count(block: np.ndarray) -> np.ndarray:
         out = np.zeros((ng, 3))
         if block.any():
-            box, steps, idx = _kernel_box(block, pad, half)
-            kernels.ngtdm(box.reshape(-1), idx, steps, out)
-        return out[:, 0].astype(np.int64), out[:, 1]
+            box, steps, idx = _kernel_box(block, int(np.abs(half).max()), half)
+            _ckernels().ngtdm(box.reshape(-1), idx, steps, out)
+        return out[:, :2]  # n_i, s_i
 
-    if not per_slice:
-        return count(lv)
-    # in-slice offsets never leave the slice: each slice's sums are the volume's in it
-    parts = [count(lv[z:z + 1]) for z in range(lv.shape[0])]
-    return (np.stack([p[0] for p in parts]).reshape(lv.shape[0], ng),
-            np.stack([p[1] for p in parts]).reshape(lv.shape[0], ng))
+    counts = _per_slice_c(count, lv, (ng, 2), dtype=np.float64) if per_slice else count(lv)
+    return counts[..., 0].astype(np.int64), counts[..., 1]
