@@ -260,7 +260,8 @@ def _case_rows(image, mask, settings, *, label, roi, case) -> tuple[list[tuple],
         arr = np.rint(arr)
     try:
         prepared = prepare_arrays(arr, msk, spacing, settings, origin=origin,
-                                  direction=direction, case=case)
+                                  direction=direction, case=case,
+                                  morph_mask=early["morphology"][0] if early else None)
     except CaseError as err:
         if err.path:
             raise

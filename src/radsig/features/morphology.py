@@ -191,8 +191,8 @@ def compute(roi: PreparedRoi, **options) -> dict[str, float]:
     morph_mask = np.asarray(roi.morph_mask, dtype=bool)
     spacing = np.asarray(roi.spacing, dtype=np.float64)
     early = roi.extra.get("morphology_mask")
-    if (early is not None and early[0].shape == morph_mask.shape
-            and np.array_equal(early[0], morph_mask)
+    if (early is not None and (early[0] is morph_mask or (early[0].shape == morph_mask.shape
+                                                         and np.array_equal(early[0], morph_mask)))
             and np.array_equal(np.asarray(early[1], dtype=np.float64), spacing)):
         out = early[2]
     else:

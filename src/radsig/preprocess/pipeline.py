@@ -117,22 +117,25 @@ def morphological_mask(mask: np.ndarray, spacing: tuple[float, ...],
 
 
 def _crop_and_resample(image: np.ndarray, mask: np.ndarray, spacing: tuple[float, ...],
-                       settings, bbox) -> tuple[np.ndarray, np.ndarray, Grid]:
-    """Crop around the ROI (bounding box *bbox*) and, if asked, interpolate image and mask there."""
+                       settings, bbox, morph=None) -> tuple[np.ndarray, np.ndarray, Grid]:
+    """Crop around the ROI (bounding box *bbox*) and, if asked, interpolate image and mask there
+    (the mask only when *morph*, its result from :func:`morphological_mask`, is not given)."""
     interp = settings.interpolation
     grid, block = _roi_grid(image.shape, spacing, settings, bbox)
+    if morph is None or morph.shape != tuple(grid.shape):
+        morph = _morph_on_grid(mask, grid, block, settings)
     if interp.spacing is None:
-        return image[block].astype(np.float64), mask[block], grid
+        return image[block].astype(np.float64), morph, grid
     new_image = resample(image, grid, interp.image_method)
     if interp.round_intensities:
         new_image = np.rint(new_image)
-    return new_image, _morph_on_grid(mask, grid, block, settings), grid
+    return new_image, morph, grid
 
 
 def prepare_arrays(image: np.ndarray, mask: np.ndarray, spacing: tuple[float, ...],
                    settings, *, origin: tuple[float, ...] = (0.0, 0.0, 0.0),
                    direction: tuple[float, ...] | None = None,
-                   case: str | None = None) -> PreparedRoi:
+                   case: str | None = None, morph_mask: np.ndarray | None = None) -> PreparedRoi:
     """Run the preprocessing pipeline on (z, y, x) arrays.
 
     Parameters
@@ -150,6 +153,9 @@ def prepare_arrays(image: np.ndarray, mask: np.ndarray, spacing: tuple[float, ..
         SimpleITK direction cosines (row-major, x/y/z order); identity when omitted.
     case : str, optional
         Case identifier for error messages.
+    morph_mask : ndarray of bool, optional
+        What :func:`morphological_mask` gave for *mask* (computed before the image was read):
+        used instead of resampling the mask again.
     """
     diagnostics = {f"img_dim_{n}_init_img": float(s)
                    for n, s in zip("zyx", image.shape, strict=True)}
@@ -157,7 +163,7 @@ def prepare_arrays(image: np.ndarray, mask: np.ndarray, spacing: tuple[float, ..
     box = tuple(slice(int(a), int(b) + 1) for a, b in zip(*bbox, strict=True))
     diagnostics.update(_mask_stats("int", "init_roi", image[box], mask[box]))
     diagnostics.update(_mask_stats("morph", "init_roi", image[box], mask[box]))
-    img, morph, grid = _crop_and_resample(image, mask, spacing, settings, bbox)
+    img, morph, grid = _crop_and_resample(image, mask, spacing, settings, bbox, morph_mask)
     for n, s in zip("zyx", grid.full_shape, strict=False):
         diagnostics[f"img_dim_{n}_interp_img"] = float(s)
     if not morph.any():
