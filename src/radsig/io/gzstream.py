@@ -412,17 +412,18 @@ def _roi_limit(image, mask) -> int:
         offset, plane, _, dz = mv
         last = -1  # last non-zero byte of the mask's voxel data
         stream = _Inflater(mask, 1000.0, piece=_CHUNK)  # label maps: zlib-ng; 1 MB: cache-sized
-        zeros = ZERO_PIECE
         seen, more = 0, True
         while more:
             more = stream._step()
             for k in range(seen, len(stream._pieces)):
                 start, piece = stream._offsets[k], stream._pieces[k]
                 # memcmp against zeros (~10 GB/s) first: most of a label map is background
-                if piece == zeros[:len(piece)]:
-                    stream._pieces[k] = zeros[:len(piece)]  # one shared object for them all
-                elif start + len(piece.rstrip(b"\0")) > offset:
-                    last = start + len(piece.rstrip(b"\0")) - 1 - offset
+                if piece == ZERO_PIECE[:len(piece)]:
+                    stream._pieces[k] = ZERO_PIECE[:len(piece)]  # one shared object for them all
+                    continue
+                end = start + len(piece.rstrip(b"\0"))  # one past the piece's last label byte
+                if end > offset:
+                    last = end - 1 - offset
             seen = len(stream._pieces)
         if stream._error is not None or not stream._d.eof:
             stream.close()
